@@ -1,0 +1,1 @@
+"""firstshot shared core: dataset layout, synthetic data, log-mel features, official metrics."""
