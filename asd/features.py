@@ -132,3 +132,15 @@ def stack_vectors(logmels: Iterable[np.ndarray], params: FeatureParams = FEATURE
     """All context vectors of many clips in one (N, dim) array."""
     parts = [context_vectors(lm, params) for lm in logmels]
     return np.concatenate(parts) if parts else np.zeros((0, params.dim), np.float32)
+
+
+def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Float features -> int8 as TFLite's QUANTIZE and the firmware do it: in float32,
+    round(x / scale) half away from zero, plus zero point, saturated to [-128, 127]."""
+    v = np.asarray(x, np.float32) / np.float32(scale)
+    r = np.sign(v) * np.floor(np.abs(v) + np.float32(0.5))
+    return np.clip(r + zero_point, -128, 127).astype(np.int8)
+
+
+def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    return (np.asarray(q, np.float32) - np.float32(zero_point)) * np.float32(scale)

@@ -1,0 +1,189 @@
+"""Render clips (machine + anomaly + background + microphone + level) and write the data set.
+
+Level model: the machine's normal sound is rendered, then normalised to unit RMS; an anomaly is
+added relative to that (so it changes the sound, not the loudness, beyond a fraction of a dB);
+the background is added at the clip's SNR; the mix is played at LEVEL_DB dBFS +- GAIN_SPREAD_DB
+(the distance and gain of the recording). A clip whose peak would exceed PEAK is scaled down as a
+whole (rare; counted in the summary), so nothing ever clips.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.signal
+import soundfile as sf
+
+from asd.machines import dataset_of
+from asd.synth import anomalies, background, dsp
+from asd.synth.layout import (ClipSpec, Counts, clip_seeds, ground_truth_files, machine_root,
+                              plan_machine, write_csvs)
+from asd.synth.machines import MODELS
+
+SR = dsp.SR
+LEVEL_DB = -28.0
+GAIN_SPREAD_DB = 1.5
+PEAK = 0.98
+MARKER = "synth.json"
+VERSION = 1
+
+# Per-type anomaly severity offset (dB), calibrated with `python -m asd.synth.difficulty` so that
+# the baseline autoencoder lands roughly between AUC 0.55 and 0.85.
+SEVERITY_DB = {
+    "ToyCar": 0.0, "ToyTrain": 0.0, "bearing": 0.0, "fan": 0.0, "gearbox": 0.0, "slider": 0.0,
+    "valve": 0.0, "AutoTrash": 0.0, "BandSealer": 0.0, "CoffeeGrinder": 0.0, "HomeCamera": 0.0,
+    "Polisher": 0.0, "ScrewFeeder": 0.0, "ToyPet": 0.0, "ToyRCCar": 0.0,
+}
+
+_GRIDS: dict[int, dsp.Grid] = {}
+
+
+def _grid(n: int) -> dsp.Grid:
+    if n not in _GRIDS:
+        _GRIDS[n] = dsp.Grid(n)
+    return _GRIDS[n]
+
+
+def mic_response(x: np.ndarray, mic: int) -> np.ndarray:
+    """Microphone 1: flat. Microphone 2: less bass, a presence lift above ~2.5 kHz."""
+    if mic == 1:
+        return x
+    b, a = scipy.signal.butter(1, 2500.0, "highpass", fs=SR)
+    y = x + 0.6 * scipy.signal.lfilter(b, a, x)
+    b, a = scipy.signal.butter(1, 120.0, "highpass", fs=SR)
+    return scipy.signal.lfilter(b, a, y)
+
+
+def render(spec: ClipSpec, seed: int, n: int, severity_db: float | None = None):
+    """One clip as float64 samples in [-PEAK, PEAK]; also whether it was scaled down."""
+    model = MODELS[spec.machine]
+    g = _grid(n)
+    _, ss_machine, ss_anom, ss_bg = clip_seeds(seed, spec.machine, spec.domain, spec.split,
+                                              spec.label, spec.index)
+    rng_m, rng_a, rng_b = (np.random.default_rng(s) for s in (ss_machine, ss_anom, ss_bg))
+    p = spec.params
+    mix = np.zeros(n)
+    if spec.label != "noise":
+        anom = None
+        if spec.label == "anomaly":
+            kind = model.kinds[int(rng_a.integers(len(model.kinds)))]
+            sev = SEVERITY_DB[spec.machine] if severity_db is None else severity_db
+            sev += rng_a.uniform(-anomalies.SPREAD_DB, anomalies.SPREAD_DB)
+            anom = anomalies.make(kind, sev, rng_a, g)
+        sig, aux = model.render(rng_m, g, p, anom)
+        sig = dsp.unit(sig)
+        if anom is not None:
+            sig = anomalies.apply(anom, sig, aux)
+        mix += sig
+    snr = rng_b.uniform(*model.snr[spec.domain])
+    if spec.label != "clean":
+        bg = background.render(rng_b, g, model.background[spec.domain])
+        mix += bg * dsp.db(-snr)
+    if "mic" in p:
+        mix = mic_response(mix, int(p["mic"]))
+    y = mix * dsp.db(LEVEL_DB + rng_b.uniform(-GAIN_SPREAD_DB, GAIN_SPREAD_DB))
+    peak = float(np.max(np.abs(y)))
+    scaled = peak > PEAK
+    if scaled:
+        y *= PEAK / peak
+    return y, scaled
+
+
+def to_pcm16(y: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(y * 32767.0), -32768, 32767).astype(np.int16)
+
+
+def _work(args) -> tuple[str, bool]:
+    spec, seed, n, path = args
+    y, scaled = render(spec, seed, n)
+    sf.write(path, to_pcm16(y), SR, subtype="PCM_16", format="WAV")
+    return spec.machine, scaled
+
+
+@dataclass
+class MachineReport:
+    machine: str
+    path: str
+    counts: dict
+    seconds: float
+    elapsed: float
+    scaled: int
+
+    @property
+    def clips(self) -> int:
+        return sum(self.counts.values())
+
+
+def prepare_out(out: Path, machines: list[str]) -> None:
+    """Create --out; clear the folders of the machines about to be written, but only in a tree
+    that this generator wrote (it leaves a synth.json marker)."""
+    out.mkdir(parents=True, exist_ok=True)
+    marker = out / MARKER
+    ours = marker.exists()
+    for m in machines:
+        root = machine_root(out, m)
+        if root.exists():
+            if not ours:
+                raise FileExistsError(f"{root} exists and {out} was not written by asd.synth "
+                                      f"(no {MARKER}); choose an empty --out")
+            shutil.rmtree(root)
+        for gt in ground_truth_files(out, m):
+            if gt.exists() and ours:
+                gt.unlink()
+
+
+def generate(out: Path, machines: list[str], counts: Counts, seconds: float, seed: int,
+             jobs: int, log=print) -> list[MachineReport]:
+    out = Path(out)
+    n = int(round(seconds * SR))
+    prepare_out(out, machines)
+    meta_path = out / MARKER
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    meta.update(generator="asd.synth", version=VERSION, sample_rate=SR)
+    meta.setdefault("machines", {})
+    reports = []
+    pool = mp.get_context("fork").Pool(jobs) if jobs > 1 else None
+    try:
+        for m in machines:
+            t0 = time.perf_counter()
+            specs = plan_machine(m, counts, seed)
+            root = machine_root(out, m)
+            for split in ("train", "test", "supplemental"):
+                if any(s.split == split for s in specs):
+                    (root / split).mkdir(parents=True, exist_ok=True)
+            work = [(s, seed, n, str(root / s.split / s.name)) for s in specs]
+            if pool is None:
+                results = [_work(w) for w in work]
+            else:
+                chunk = max(1, min(16, len(work) // (4 * jobs)))
+                results = list(pool.imap_unordered(_work, work, chunksize=chunk))
+            write_csvs(out, m, specs)
+            bucket: dict[str, int] = {}
+            for s in specs:
+                key = f"{s.split}/{s.domain}/{s.label}"
+                bucket[key] = bucket.get(key, 0) + 1
+            rep = MachineReport(m, str(root), bucket, seconds, time.perf_counter() - t0,
+                                sum(1 for _, sc in results if sc))
+            reports.append(rep)
+            meta["machines"][m] = dict(seed=seed, seconds=seconds, counts=asdict(counts),
+                                       dataset=dataset_of(m))
+            log(f"  {m:<14} {rep.clips:5d} clips in {rep.elapsed:6.1f} s")
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return reports
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

@@ -1,0 +1,1 @@
+"""Export: prune -> ONNX -> TFLite int8 -> verify with TFLite Micro -> C arrays for the firmware."""

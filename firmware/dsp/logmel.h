@@ -1,0 +1,33 @@
+/* Streaming log-mel front end: 16-kHz int16 PCM in, log-mel frames out, exactly librosa's framing
+ * (centred frames, n_fft/2 zeros before the first sample and after the last). */
+#ifndef FS_LOGMEL_H
+#define FS_LOGMEL_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "feature_config.h"
+
+/* Called once per finished frame with FS_FEAT_N_MELS values in dB. Returns 0 to go on; a non-zero
+ * value stops the push and is returned by it (e.g. a failed inference). */
+typedef int (*fs_frame_fn)(void *user, const float *logmel);
+
+typedef struct {
+    float buf[FS_FEAT_N_FFT];       /* samples of the frame being filled */
+    float frame[FS_FEAT_N_FFT];     /* windowed frame */
+    float re[FS_FEAT_N_FFT / 2], im[FS_FEAT_N_FFT / 2];
+    float power[FS_FEAT_N_FFT / 2 + 1];
+    float mel[FS_FEAT_N_MELS];
+    uint32_t have;                  /* valid samples in buf */
+    uint32_t samples;               /* PCM samples pushed since reset */
+    uint32_t frames;                /* frames emitted since reset */
+} fs_logmel;
+
+void fs_logmel_reset(fs_logmel *ctx);
+/* Push PCM; emits every frame that is complete. */
+int fs_logmel_push(fs_logmel *ctx, const int16_t *pcm, size_t n, fs_frame_fn emit, void *user);
+/* End of clip: emits the remaining frames (zero padding at the end), 1 + samples / hop in all. */
+int fs_logmel_finish(fs_logmel *ctx, fs_frame_fn emit, void *user);
+/* One frame from n_fft samples (already padded): log-mel into out. Exposed for tests. */
+void fs_logmel_frame(fs_logmel *ctx, const float *samples, float *out);
+
+#endif
