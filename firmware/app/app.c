@@ -1,0 +1,206 @@
+#include "app.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "board.h"
+#include "model_data.h"
+
+enum { MODE_PCM = 0, MODE_FEATURES = 1 };
+
+static void send(fs_app *app, uint8_t type, uint8_t seq, const uint8_t *body, size_t len) {
+    app->tx_len = 0;
+    if (fs_protocol_frame_encode(type, seq, body, len, app->tx, sizeof app->tx, &app->tx_len) ==
+        FS_PROTOCOL_OK)
+        board_uart_write(app->tx, app->tx_len);
+}
+
+static void send_error(fs_app *app, uint8_t seq, fs_protocol_status code, const char *text) {
+    size_t len = strlen(text);
+    if (len > FS_PROTOCOL_MAX_BODY - 1) len = FS_PROTOCOL_MAX_BODY - 1;
+    app->body[0] = (uint8_t)code;
+    memcpy(app->body + 1, text, len);
+    send(app, FS_MSG_ERROR, seq, app->body, len + 1);
+}
+
+static size_t put_text(uint8_t *p, const char *s) {
+    size_t len = strlen(s);
+    if (len > 255) len = 255;
+    p[0] = (uint8_t)len;
+    memcpy(p + 1, s, len);
+    return len + 1;
+}
+
+/* Lowercase hex SHA-256 from model_config.h -> 32 raw bytes. */
+static void put_sha256(uint8_t *p) {
+    const char *hex = FS_MODEL_SHA256;
+    for (size_t i = 0; i < 32; i++) {
+        uint8_t v = 0;
+        for (size_t j = 0; j < 2; j++) {
+            char c = hex[2 * i + j];
+            v = (uint8_t)(v << 4 | (c <= '9' ? c - '0' : c - 'a' + 10));
+        }
+        p[i] = v;
+    }
+}
+
+static void send_info(fs_app *app, uint8_t type, uint8_t seq) {
+    uint8_t *p = app->body;
+    fs_protocol_put_u16(p, FS_PROTOCOL_VERSION);
+    fs_protocol_put_u16(p + 2, FS_FW_VERSION);
+    fs_protocol_put_u32(p + 4, board_core_hz());
+    fs_protocol_put_u32(p + 8, (uint32_t)fs_model_arena_used(&app->model));
+    fs_protocol_put_u16(p + 12, FS_PROTOCOL_MAX_BODY);
+    fs_protocol_put_u32(p + 14, FS_FEAT_SAMPLE_RATE);
+    fs_protocol_put_u16(p + 18, FS_FEAT_N_FFT);
+    fs_protocol_put_u16(p + 20, FS_FEAT_HOP);
+    fs_protocol_put_u16(p + 22, FS_FEAT_N_MELS);
+    fs_protocol_put_u16(p + 24, FS_FEAT_CONTEXT_FRAMES);
+    memcpy(p + 26, FS_FEAT_KEY, 16);
+    put_sha256(p + 42);
+    size_t n = 74;
+    n += put_text(p + n, board_name());
+    n += put_text(p + n, FS_MODEL_NAME);
+    send(app, type, seq, p, n);
+}
+
+static void send_result(fs_app *app, uint8_t seq) {
+    fs_clip *clip = &app->clip;
+    float score = fs_scoring_score(&clip->scoring);
+    uint32_t bits;
+    memcpy(&bits, &score, 4);
+    uint8_t *p = app->body;
+    fs_protocol_put_u32(p, bits);
+    p[4] = score > FS_MODEL_THRESHOLD;
+    fs_protocol_put_u32(p + 5, clip->frames);
+    fs_protocol_put_u32(p + 9, fs_clip_inferences(clip));
+    fs_protocol_put_u64(p + 13, clip->frontend_cycles);
+    fs_protocol_put_u64(p + 21, clip->inference_cycles);
+    send(app, FS_MSG_RESULT, seq, p, 29);
+}
+
+static void send_profile(fs_app *app, uint8_t seq) {
+    size_t n_ops = fs_model_op_count(&app->model);
+    size_t max_ops = (FS_PROTOCOL_MAX_BODY - 2) / 5;
+    if (n_ops > max_ops) n_ops = max_ops;
+    _Static_assert(FS_PROFILE_MAX_OPS <= (FS_PROTOCOL_MAX_BODY - 2) / 5, "profile fits a frame");
+    uint8_t *p = app->body;
+    fs_protocol_put_u16(p, (uint16_t)n_ops);
+    for (size_t i = 0; i < n_ops; i++) {
+        p[2 + 5 * i] = (uint8_t)fs_model_op_code(&app->model, i);
+        fs_protocol_put_u32(p + 3 + 5 * i, i < FS_PROFILE_MAX_OPS ? app->clip.op_cycles[i] : 0);
+    }
+    send(app, FS_MSG_PROFILE, seq, p, 2 + 5 * n_ops);
+}
+
+static void model_error(fs_app *app, uint8_t seq, fs_status st) {
+    app->clip_open = false;
+    send_error(app, seq, FS_PROTOCOL_MODEL,
+               st == FS_OK ? app->model_msg : fs_model_message(&app->model));
+}
+
+static void on_data(fs_app *app, const fs_frame *f) {
+    uint8_t mode = f->type == FS_MSG_PCM ? MODE_PCM : MODE_FEATURES;
+    if (!app->clip_open || mode != app->clip_mode) {
+        send_error(app, f->seq, FS_PROTOCOL_OUT_OF_ORDER,
+                   app->clip_open ? "data of the wrong mode for this clip" : "data outside a clip");
+        return;
+    }
+    size_t unit = mode == MODE_PCM ? 2 : FS_FEAT_N_MELS;
+    if (f->len % unit) {
+        send_error(app, f->seq, FS_PROTOCOL_BAD_LENGTH,
+                   mode == MODE_PCM ? "PCM body must hold whole int16 samples"
+                                    : "FEATURES body must hold whole n_mels frames");
+        return;
+    }
+    fs_status st;
+    if (mode == MODE_PCM) {
+        int16_t pcm[FS_PROTOCOL_MAX_BODY / 2];
+        for (size_t i = 0; i < f->len / 2; i++)
+            pcm[i] = (int16_t)fs_protocol_get_u16(f->body + 2 * i);
+        st = fs_clip_pcm(&app->clip, pcm, f->len / 2);
+    } else {
+        st = fs_clip_features(&app->clip, (const int8_t *)f->body, f->len / FS_FEAT_N_MELS);
+    }
+    if (st != FS_OK) {
+        model_error(app, f->seq, st);
+        return;
+    }
+    uint8_t acked = f->type;
+    send(app, FS_MSG_ACK, f->seq, &acked, 1);
+}
+
+static void on_clip_begin(fs_app *app, const fs_frame *f) {
+    if (f->len != 1 || f->body[0] > MODE_FEATURES) {
+        send_error(app, f->seq, FS_PROTOCOL_BAD_LENGTH, "CLIP_BEGIN body is one mode byte (0|1)");
+        return;
+    }
+    if (!app->model_ok) {
+        model_error(app, f->seq, FS_OK);
+        return;
+    }
+    fs_clip_begin(&app->clip);  /* an open clip is discarded */
+    app->clip_open = true;
+    app->clip_mode = f->body[0];
+    uint8_t acked = f->type;
+    send(app, FS_MSG_ACK, f->seq, &acked, 1);
+}
+
+static void on_clip_end(fs_app *app, const fs_frame *f) {
+    if (!app->clip_open) {
+        send_error(app, f->seq, FS_PROTOCOL_OUT_OF_ORDER, "CLIP_END without CLIP_BEGIN");
+        return;
+    }
+    app->clip_open = false;
+    fs_status st = fs_clip_end(&app->clip, app->clip_mode == MODE_PCM);
+    if (st != FS_OK) {
+        model_error(app, f->seq, st);
+    } else if (fs_clip_inferences(&app->clip) == 0) {
+        send_error(app, f->seq, FS_PROTOCOL_CLIP_TOO_SHORT, "clip too short for one inference");
+    } else {
+        send_result(app, f->seq);
+    }
+}
+
+/* A request with the seq and type of the last one is a retransmission (its reply was lost):
+ * send the same reply again without consuming the data twice. GET_INFO starts a new session. */
+static void on_frame(fs_app *app, const fs_frame *f) {
+    if (f->type == FS_MSG_GET_INFO) {
+        app->have_last = false;
+    } else if (app->have_last && f->seq == app->last_seq && f->type == app->last_type) {
+        board_uart_write(app->tx, app->tx_len);
+        return;
+    } else {
+        app->have_last = true;
+        app->last_seq = f->seq;
+        app->last_type = f->type;
+    }
+    switch (f->type) {
+    case FS_MSG_GET_INFO: send_info(app, FS_MSG_INFO, f->seq); break;
+    case FS_MSG_CLIP_BEGIN: on_clip_begin(app, f); break;
+    case FS_MSG_PCM:
+    case FS_MSG_FEATURES: on_data(app, f); break;
+    case FS_MSG_CLIP_END: on_clip_end(app, f); break;
+    case FS_MSG_GET_PROFILE: send_profile(app, f->seq); break;
+    default: send_error(app, f->seq, FS_PROTOCOL_UNKNOWN_TYPE, "unknown message type"); break;
+    }
+}
+
+void fs_app_init(fs_app *app, uint8_t *arena, size_t arena_len) {
+    memset(app, 0, sizeof *app);
+    fs_protocol_parser_reset(&app->parser);
+    fs_status st = fs_model_load(&app->model, fs_model_data, fs_model_data_len, arena, arena_len);
+    if (st == FS_OK) st = fs_clip_init(&app->clip, &app->model, app->model_msg, sizeof app->model_msg);
+    else snprintf(app->model_msg, sizeof app->model_msg, "%s", fs_model_message(&app->model));
+    app->model_ok = st == FS_OK;
+    send_info(app, FS_MSG_HELLO, 0);
+}
+
+void fs_app_poll(fs_app *app) {
+    fs_frame frame;
+    fs_protocol_status st = fs_protocol_parser_feed(&app->parser, board_uart_getc(), &frame);
+    if (st == FS_PROTOCOL_OK)
+        on_frame(app, &frame);
+    else if (st != FS_PROTOCOL_PENDING)
+        send_error(app, 0, st, fs_protocol_status_name(st));
+}

@@ -1,0 +1,88 @@
+# firstshot firmware: protocol frame layer (app/protocol.c, app/cobs.c, app/crc32.c), its x86
+# test tool and its fuzz harness. A make fragment: firmware/Makefile includes it, and it also
+# works alone, from the firmware directory:
+#
+#   make -C firmware -f app/app.mk frame-codec [SANITIZE=1]   build/tools[-san]/frame-codec
+#   make -C firmware -f app/app.mk fuzz-frame-parser          build/fuzz/fuzz_frame_parser (clang)
+#   make -C firmware -f app/app.mk fuzz-frame-replay          build/fuzz/fuzz_frame_parser_replay
+#   make -C firmware -f app/app.mk fuzz-frame SECONDS=60      run libFuzzer on the saved corpus
+#
+# Everything here is prefixed (APP_*, HOST_CC, FUZZ_CC) so that the including Makefile's
+# CC/CFLAGS (the ARM cross compiler) are never used for these x86 programs. All outputs go
+# under $(BUILD).
+
+_APP_MK_STANDALONE := $(if $(filter-out $(lastword $(MAKEFILE_LIST)),$(MAKEFILE_LIST)),,1)
+_APP_MK_PREV_GOAL := $(.DEFAULT_GOAL)
+
+BUILD ?= build
+SANITIZE ?= 0
+SECONDS ?= 60
+HOST_CC ?= gcc
+CLANG ?= clang
+FUZZ_CC ?= $(CLANG)
+APP_DIR ?= app
+
+# Sources of the frame layer; the board firmware compiles these with its own flags.
+APP_PROTOCOL_SRC := $(APP_DIR)/protocol.c $(APP_DIR)/cobs.c $(APP_DIR)/crc32.c
+APP_PROTOCOL_HDR := $(APP_DIR)/protocol.h $(APP_DIR)/cobs.h $(APP_DIR)/crc32.h
+
+APP_TOOL_CFLAGS ?= -std=c11 -O2 -Wall -Wextra -Werror -Wdouble-promotion -Wfloat-conversion
+APP_SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# Same layout as firmware/Makefile's tools: build/tools/ and, with SANITIZE=1, build/tools-san/.
+ifeq ($(SANITIZE),1)
+APP_TOOL_DIR := $(BUILD)/tools-san
+APP_TOOL_EXTRA := $(APP_SAN_FLAGS) -g
+else
+APP_TOOL_DIR := $(BUILD)/tools
+APP_TOOL_EXTRA :=
+endif
+
+APP_FRAME_CODEC := $(APP_TOOL_DIR)/frame-codec
+APP_FUZZ_DIR := $(BUILD)/fuzz
+APP_FUZZ_FRAME := $(APP_FUZZ_DIR)/fuzz_frame_parser
+APP_FUZZ_FRAME_REPLAY := $(APP_FUZZ_DIR)/fuzz_frame_parser_replay
+APP_FUZZ_FRAME_CORPUS := fuzz/corpus/frame_parser
+APP_FUZZ_FRAME_SRC := fuzz/fuzz_frame_parser.c
+
+.PHONY: frame-codec fuzz-frame-parser fuzz-frame-replay fuzz-frame
+
+frame-codec: $(APP_FRAME_CODEC)
+
+$(APP_FRAME_CODEC): tools/frame_codec.c $(APP_PROTOCOL_SRC) $(APP_PROTOCOL_HDR) $(APP_DIR)/app.mk
+	@mkdir -p $(@D)
+	$(HOST_CC) $(APP_TOOL_CFLAGS) $(APP_TOOL_EXTRA) -I$(APP_DIR) -o $@ \
+	    tools/frame_codec.c $(APP_PROTOCOL_SRC)
+
+# libFuzzer build (clang only), always with ASan + UBSan.
+fuzz-frame-parser: $(APP_FUZZ_FRAME)
+
+$(APP_FUZZ_FRAME): $(APP_FUZZ_FRAME_SRC) $(APP_PROTOCOL_SRC) $(APP_PROTOCOL_HDR) $(APP_DIR)/app.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(APP_TOOL_CFLAGS) -g -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -fno-omit-frame-pointer -I$(APP_DIR) -o $@ \
+	    $(APP_FUZZ_FRAME_SRC) $(APP_PROTOCOL_SRC)
+
+# The same harness with a tiny main() that runs files: corpus replay without libFuzzer, with
+# any compiler; ASan + UBSan unless APP_REPLAY_SAN= is given empty.
+APP_REPLAY_SAN ?= $(APP_SAN_FLAGS)
+fuzz-frame-replay: $(APP_FUZZ_FRAME_REPLAY)
+
+$(APP_FUZZ_FRAME_REPLAY): $(APP_FUZZ_FRAME_SRC) $(APP_PROTOCOL_SRC) $(APP_PROTOCOL_HDR) $(APP_DIR)/app.mk
+	@mkdir -p $(@D)
+	$(HOST_CC) $(APP_TOOL_CFLAGS) -g $(APP_REPLAY_SAN) -DFS_FUZZ_STANDALONE_MAIN \
+	    -I$(APP_DIR) -o $@ $(APP_FUZZ_FRAME_SRC) $(APP_PROTOCOL_SRC)
+
+# Run libFuzzer for $(SECONDS) s. New inputs go to a scratch dir under $(BUILD) so the saved
+# corpus stays small and reviewed; crashes are written to $(APP_FUZZ_DIR)/frame-artifacts/.
+fuzz-frame: $(APP_FUZZ_FRAME)
+	@mkdir -p $(APP_FUZZ_DIR)/frame-corpus $(APP_FUZZ_DIR)/frame-artifacts
+	$(APP_FUZZ_FRAME) -max_total_time=$(SECONDS) -max_len=6000 -print_final_stats=1 \
+	    -artifact_prefix=$(APP_FUZZ_DIR)/frame-artifacts/ \
+	    $(APP_FUZZ_DIR)/frame-corpus $(APP_FUZZ_FRAME_CORPUS)
+
+# Standalone: frame-codec is the default goal. Included: leave the includer's default alone.
+ifeq ($(_APP_MK_STANDALONE),1)
+.DEFAULT_GOAL := frame-codec
+else ifeq ($(_APP_MK_PREV_GOAL),)
+.DEFAULT_GOAL :=
+endif

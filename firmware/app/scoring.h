@@ -1,0 +1,34 @@
+/* Clip scoring on the device, with the constants export wrote into model_config.h:
+ *   MSE        autoencoder: mean over the clip's inferences of the mean squared difference between
+ *              the dequantized int8 input and the dequantized int8 output;
+ *   EMBEDDING  classifier: mean of the dequantized embeddings, cosine distance to the nearest
+ *              centre, normalised by that centre's constants (one threshold for both domains). */
+#ifndef FS_SCORING_H
+#define FS_SCORING_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model_config.h"
+
+#define FS_SCORE_MSE 0
+#define FS_SCORE_EMBEDDING 1
+
+typedef struct {
+    float in_scale, out_scale;
+    int32_t in_zero, out_zero;
+    double sum;        /* MSE: sum of per-inference errors */
+#if FS_MODEL_SCORE_KIND == FS_SCORE_EMBEDDING
+    float embedding[FS_MODEL_OUTPUT_SIZE]; /* sum of dequantized embeddings */
+#endif
+    uint32_t count;    /* inferences scored */
+} fs_scoring;
+
+void fs_scoring_reset(fs_scoring *ctx, float in_scale, int32_t in_zero, float out_scale,
+                      int32_t out_zero);
+/* One inference: its int8 input (n_in) and output (n_out). */
+void fs_scoring_add(fs_scoring *ctx, const int8_t *input, size_t n_in, const int8_t *output,
+                    size_t n_out);
+/* The clip's score; count must be > 0. */
+float fs_scoring_score(const fs_scoring *ctx);
+
+#endif

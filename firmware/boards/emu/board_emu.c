@@ -1,0 +1,111 @@
+/* The x86 emulation board: a Linux process whose UART is a pseudo-terminal (or stdio), whose
+ * cycle counter is CLOCK_MONOTONIC in nanoseconds, so `core_hz` is 1e9. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "board.h"
+#include "board_emu.h"
+
+static int rx_fd = -1, tx_fd = -1;
+static uint8_t rx_buf[4096];
+static size_t rx_len, rx_pos;
+
+static void die(const char *what) {
+    fprintf(stderr, "firmware-emu: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+/* Open a pty whose slave end stays open here and in raw mode: nothing is echoed or translated
+ * even before the host opens it, and a host that closes and reopens it finds it alive. */
+static void open_pty(const char *link) {
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || grantpt(master) || unlockpt(master)) die("posix_openpt");
+    const char *name = ptsname(master);
+    if (!name) die("ptsname");
+    int slave = open(name, O_RDWR | O_NOCTTY);
+    if (slave < 0) die(name);
+    struct termios t;
+    if (tcgetattr(slave, &t)) die("tcgetattr");
+    cfmakeraw(&t);
+    if (tcsetattr(slave, TCSANOW, &t)) die("tcsetattr");
+    if (link) {
+        unlink(link);
+        if (symlink(name, link)) die(link);
+    }
+    printf("%s\n", name);  /* the host reads this line to find the port */
+    fflush(stdout);
+    rx_fd = tx_fd = master;
+}
+
+int board_emu_configure(int argc, char **argv) {
+    const char *link = NULL;
+    int use_stdio = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--stdio")) {
+            use_stdio = 1;
+        } else if (!strcmp(argv[i], "--link") && i + 1 < argc) {
+            link = argv[++i];
+        } else {
+            fprintf(stderr, "usage: %s [--stdio | --link PATH]\n"
+                            "  serves the firmware protocol on a new pseudo-terminal (its path is "
+                            "printed), or on stdin/stdout with --stdio\n", argv[0]);
+            return 2;
+        }
+    }
+    if (use_stdio) {
+        rx_fd = 0;
+        tx_fd = 1;
+    } else {
+        open_pty(link);
+    }
+    return 0;
+}
+
+void board_init(void) {}
+
+uint8_t board_uart_getc(void) {
+    while (rx_pos == rx_len) {
+        ssize_t n = read(rx_fd, rx_buf, sizeof rx_buf);
+        if (n == 0) exit(0);  /* stdin closed: the session is over */
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            if (errno == EIO) {   /* pty: no slave open right now; wait for the host */
+                usleep(10000);
+                continue;
+            }
+            die("read");
+        }
+        rx_len = (size_t)n;
+        rx_pos = 0;
+    }
+    return rx_buf[rx_pos++];
+}
+
+void board_uart_write(const uint8_t *data, size_t len) {
+    while (len) {
+        ssize_t n = write(tx_fd, data, len);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            die("write");
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+uint32_t board_cycles(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+}
+
+uint32_t board_core_hz(void) { return 1000000000u; }
+
+const char *board_name(void) { return "emu"; }

@@ -1,0 +1,1 @@
+"""Host side of firstshot: serial protocol, links, bench and reports."""
