@@ -1,0 +1,19 @@
+# Shared by every board.mk: the sources of one firmware image and where its model comes from.
+# A board.mk sets FW_CC, FW_CFLAGS, FW_LDFLAGS, BOARD_SRC and FW_OUT, then includes this file.
+MACHINE   ?= Polisher
+MODEL_DIR ?= models/$(MACHINE)
+
+include dsp/dsp.mk
+include app/app.mk
+
+APP_SRC := $(APP_PROTOCOL_SRC) app/app.c app/clip.c app/scoring.c
+FW_SRC  := $(RUNTIME_SRC) $(DSP_SRC) $(APP_SRC) $(BOARD_SRC) $(MODEL_DIR)/model_data.c
+FW_INC  := -I$(RUNTIME_DIR) -Idsp -Iapp -Iboards/$(BOARD) -I$(MODEL_DIR)
+FW_OBJ  := $(patsubst %.c,$(FW_OUT)/obj/%.o,$(notdir $(FW_SRC)))
+vpath %.c $(sort $(dir $(FW_SRC)))
+
+ifeq ($(wildcard $(MODEL_DIR)/model_config.h),)
+$(error no exported model in firmware/$(MODEL_DIR): run `make export MACHINE=$(MACHINE)` first)
+endif
+
+.DEFAULT_GOAL := firmware
