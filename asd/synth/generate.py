@@ -2,7 +2,7 @@
 
 Level model: the machine's normal sound is rendered, then normalised to unit RMS; an anomaly is
 added relative to that (so it changes the sound, not the loudness, beyond a fraction of a dB);
-the background is added at the clip's SNR; the mix is played at LEVEL_DB dBFS +- GAIN_SPREAD_DB
+the background is added at the clip's SNR; the mix is played at the model's level_db dBFS +- GAIN_SPREAD_DB
 (the distance and gain of the recording). A clip whose peak would exceed PEAK is scaled down as a
 whole (rare; counted in the summary), so nothing ever clips.
 """
@@ -27,7 +27,6 @@ from asd.synth.layout import (ClipSpec, Counts, clip_seeds, ground_truth_files, 
 from asd.synth.machines import MODELS
 
 SR = dsp.SR
-LEVEL_DB = -28.0
 GAIN_SPREAD_DB = 1.5
 PEAK = 0.98
 MARKER = "synth.json"
@@ -60,21 +59,35 @@ def mic_response(x: np.ndarray, mic: int) -> np.ndarray:
     return scipy.signal.lfilter(b, a, y)
 
 
+def draw_anomaly(machine: str, rng_a: np.random.Generator, severity_db: float | None = None):
+    """(kind, severity dB) of an anomalous clip, from the clip's anomaly generator."""
+    kinds = MODELS[machine].kinds
+    kind = kinds[int(rng_a.integers(len(kinds)))]
+    sev = SEVERITY_DB[machine] if severity_db is None else severity_db
+    return kind, sev + rng_a.uniform(-anomalies.SPREAD_DB, anomalies.SPREAD_DB)
+
+
+def anomaly_of(spec: ClipSpec, seed: int) -> tuple[str, float] | None:
+    """What anomaly a clip carries (None for normal clips): replays the clip's generator."""
+    if spec.label != "anomaly":
+        return None
+    ss = clip_seeds(seed, spec.machine, spec.domain, spec.split, spec.label, spec.index)[2]
+    return draw_anomaly(spec.machine, np.random.default_rng(ss))
+
+
 def render(spec: ClipSpec, seed: int, n: int, severity_db: float | None = None):
-    """One clip as float64 samples in [-PEAK, PEAK]; also whether it was scaled down."""
+    """One clip as float32 samples in [-PEAK, PEAK]; also whether it was scaled down."""
     model = MODELS[spec.machine]
     g = _grid(n)
     _, ss_machine, ss_anom, ss_bg = clip_seeds(seed, spec.machine, spec.domain, spec.split,
                                               spec.label, spec.index)
     rng_m, rng_a, rng_b = (np.random.default_rng(s) for s in (ss_machine, ss_anom, ss_bg))
     p = spec.params
-    mix = np.zeros(n)
+    mix = np.zeros(n, dtype=np.float32)
     if spec.label != "noise":
         anom = None
         if spec.label == "anomaly":
-            kind = model.kinds[int(rng_a.integers(len(model.kinds)))]
-            sev = SEVERITY_DB[spec.machine] if severity_db is None else severity_db
-            sev += rng_a.uniform(-anomalies.SPREAD_DB, anomalies.SPREAD_DB)
+            kind, sev = draw_anomaly(spec.machine, rng_a, severity_db)
             anom = anomalies.make(kind, sev, rng_a, g)
         sig, aux = model.render(rng_m, g, p, anom)
         sig = dsp.unit(sig)
@@ -87,7 +100,7 @@ def render(spec: ClipSpec, seed: int, n: int, severity_db: float | None = None):
         mix += bg * dsp.db(-snr)
     if "mic" in p:
         mix = mic_response(mix, int(p["mic"]))
-    y = mix * dsp.db(LEVEL_DB + rng_b.uniform(-GAIN_SPREAD_DB, GAIN_SPREAD_DB))
+    y = mix * dsp.db(model.level_db + rng_b.uniform(-GAIN_SPREAD_DB, GAIN_SPREAD_DB))
     peak = float(np.max(np.abs(y)))
     scaled = peak > PEAK
     if scaled:

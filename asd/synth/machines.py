@@ -19,11 +19,18 @@ def pick(rng: np.random.Generator, seq):
     return seq[int(rng.integers(len(seq)))]
 
 
+def peak(x: np.ndarray) -> np.ndarray:
+    """x scaled to peak 1 (for sparse events, whose RMS says little about how loud they sound)."""
+    m = float(np.max(np.abs(x)))
+    return x if m == 0.0 else x * np.float32(1.0 / m)
+
+
 class Model:
     name = ""
     supplemental = "clean"               # clean machine clips or noise-only clips
     kinds: tuple = ()                    # anomaly kinds that make sense for this machine
     background = {"source": "factory-a", "target": "factory-a"}
+    level_db = -30.0                     # playback level of the mix, dBFS RMS (headroom for peaks)
     snr = {"source": (4.0, 12.0), "target": (4.0, 12.0)}   # machine-to-background, dB
     shift = ""                           # what differs between source and target (docs)
     sound = ""                           # one-line description (docs)
@@ -94,14 +101,14 @@ class ToyCar(Model):
     name = "ToyCar"
     supplemental = "clean"
     kinds = ("bearing_defect", "rattle", "friction", "extra_harmonic", "wobble")
-    shift = "motor voltage (speed): source 28/31 V, target 34/37 V"
+    shift = "motor voltage (speed): source 28/31 V, target 33/35 V"
     sound = ("brushed DC motor (rotation harmonics, commutation whine, brush noise), pinion gear "
              "mesh with sidebands, tyres rolling on a roller (band noise rippling at wheel rate)")
     CARS = {"A1": (3, 9, (1100.0, 2300.0, 3900.0)), "A2": (5, 12, (900.0, 1900.0, 3300.0))}
 
     def condition(self, rng, domain):
         car = pick(rng, ("A1", "A2"))
-        volt = pick(rng, (28, 31) if domain == "source" else (34, 37))
+        volt = pick(rng, (28, 31) if domain == "source" else (33, 35))
         mic = pick(rng, (1, 2))
         return [("car", car), ("spd", f"{volt}V"), ("mic", str(mic))], dict(car=car, volt=volt,
                                                                               mic=mic)
@@ -133,16 +140,16 @@ class ToyTrain(Model):
         return [("speed", str(level))], dict(level=level, joint=joint)
 
     def render(self, rng, g, p, anom):
-        f = dsp.speed_curve(rng, g, 45.0 + 12.0 * p["level"], 0.01, rate=0.4) * speed_mod(anom)
+        f = dsp.speed_curve(rng, g, 50.0 + 6.0 * p["level"], 0.01, rate=0.4) * speed_mod(anom)
         motor, ph = dc_motor(rng, g, f, 3, brush_db=-10.0)
         worm = dsp.mesh(ph, 1, [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.6], 0.3, rng)
         rumble = shaped(rng, g, 80.0, 1500.0, -4.0, 300.0)
-        period = p["joint"] * (60.0 / (45.0 + 12.0 * p["level"]))
+        period = p["joint"] * (60.0 / (50.0 + 6.0 * p["level"]))
         t0 = np.arange(-rng.uniform(0, period), g.seconds, period)
         spacing = 0.18 * period
         times = np.concatenate([t0, t0 + spacing]) + rng.normal(0, 0.004, 2 * len(t0))
         clicks = impacts(rng, g, times, (650.0, 1500.0, 3100.0), (10.0, 30.0))
-        sig = motor + unit(worm) * db(-8.0) + unit(rumble) * db(-2.0) + unit(clicks) * db(-4.0)
+        sig = motor + unit(worm) * db(-8.0) + unit(rumble) * db(-2.0) + peak(clicks) * db(12.0)
         return sig, Aux(ph, f, res_mid=(800.0, 1800.0, 2700.0), hiss=(3000.0, 6500.0))
 
 
@@ -150,7 +157,7 @@ class Bearing(Model):
     name = "bearing"
     supplemental = "clean"
     kinds = ("bearing_defect", "bearing_defect", "friction", "imbalance")
-    shift = "shaft speed and load: source 20-30 Hz light load, target 35-45 Hz heavy load"
+    shift = "shaft speed and load: source 20/25/30 Hz light load, target 33/36/39 Hz heavier load"
     sound = ("shaft rotation harmonics, drive-motor hum, smooth rolling noise through the housing's "
              "structural resonances, modulated at the cage rate")
 
@@ -158,7 +165,7 @@ class Bearing(Model):
         if domain == "source":
             vel, load = pick(rng, (20, 25, 30)), rng.uniform(0.2, 0.5)
         else:
-            vel, load = pick(rng, (35, 40, 45)), rng.uniform(0.7, 1.0)
+            vel, load = pick(rng, (33, 36, 39)), rng.uniform(0.6, 0.9)
         return [("vel", str(vel))], dict(vel=vel, load=load)
 
     def render(self, rng, g, p, anom):
@@ -179,8 +186,8 @@ class Fan(Model):
     supplemental = "noise"
     kinds = ("imbalance", "bearing_defect", "clog", "rattle")
     background = {"source": "factory-a", "target": "factory-b"}
-    snr = {"source": (4.0, 10.0), "target": (0.0, 6.0)}
-    shift = "background noise: source factory A at SNR 4-10 dB, target factory B at SNR 0-6 dB"
+    snr = {"source": (4.0, 10.0), "target": (2.0, 8.0)}
+    shift = "background noise: source factory A at SNR 4-10 dB, target factory B at SNR 2-8 dB"
     sound = ("blade-pass tone and harmonics (5-7 blades), weak rotation harmonics, motor hum, "
              "turbulent broadband with a resonance hump, rippling at the blade-pass rate")
 
@@ -217,7 +224,7 @@ class Gearbox(Model):
         return [("volt", volt), ("wt", str(wt))], dict(volt=float(volt), wt=wt)
 
     def render(self, rng, g, p, anom):
-        f_in = 30.0 * p["volt"] * (1.0 - 0.0008 * p["wt"]) * rng.uniform(0.98, 1.02)
+        f_in = 30.0 * p["volt"] * (1.0 - 0.0004 * p["wt"]) * rng.uniform(0.98, 1.02)
         f = dsp.speed_curve(rng, g, f_in, 0.004) * speed_mod(anom)
         motor, ph = dc_motor(rng, g, f, 3, brush_db=-16.0)
         load = 1.0 + p["wt"] / 150.0
@@ -235,14 +242,14 @@ class Slider(Model):
     name = "slider"
     supplemental = "noise"
     kinds = ("friction", "rattle", "bearing_defect")
-    shift = "stroke timing: source period 1.6-2.0 s at lower top speed, target 1.0-1.3 s faster"
+    shift = "stroke timing: source period 1.6-2.0 s, top speed 35-45; target 1.25-1.45 s, 47-53"
     sound = ("servo motor and ball screw following a trapezoidal back-and-forth speed profile: "
              "motor harmonics and PWM whine scaling with speed, rolling noise, end-stop clicks")
 
     def condition(self, rng, domain):
         if domain == "source":
             return [("mode", "slow")], dict(period=rng.uniform(1.6, 2.0), vmax=rng.uniform(35, 45))
-        return [("mode", "fast")], dict(period=rng.uniform(1.0, 1.3), vmax=rng.uniform(55, 65))
+        return [("mode", "fast")], dict(period=rng.uniform(1.25, 1.45), vmax=rng.uniform(47, 53))
 
     def render(self, rng, g, p, anom):
         segs = cycle_segments(rng, g, p["period"] / 2.0, 0.75 * p["period"] / 2.0, 0.01)
@@ -254,7 +261,7 @@ class Slider(Model):
         roll = shaped(rng, g, 400.0, 6000.0, -2.0, 2200.0, 6.0) * prof
         stops = np.array([s for seg in segs for s in seg])
         clicks = impacts(rng, g, stops, (1400.0, 3100.0), (10.0, 25.0))
-        sig = unit(mot) + unit(pwm) * db(-20.0) + unit(roll) * db(-3.0) + unit(clicks) * db(-8.0)
+        sig = unit(mot) + unit(pwm) * db(-20.0) + unit(roll) * db(-3.0) + peak(clicks) * db(8.0)
         return sig, Aux(ph, f, active=prof, res_mid=(1100.0, 2000.0, 3500.0),
                         hiss=(1800.0, 5000.0), defect=(2.0, 3.1, 4.4))
 
@@ -296,7 +303,7 @@ class Valve(Model):
         hiss = shaped(rng, g, lo, hi, -1.0, 2500.0, 4.0) * env
         pump_ph = dsp.phase(dsp.speed_curve(rng, g, 24.5, 0.003), g)
         pump = dsp.random_harmonics(rng, pump_ph, 8, 3.0)
-        sig = unit(clicks) + unit(hiss) * db(-6.0) + unit(pump) * db(-10.0)
+        sig = peak(clicks) * db(16.0) + unit(hiss) * db(-6.0) + unit(pump) * db(-10.0)
         return sig, Aux(pump_ph, np.full(g.n, 24.5), active=env, res_mid=body, events=segs)
 
 
@@ -316,7 +323,7 @@ class AutoTrash(Model):
     def condition(self, rng, domain):
         lid = "light" if domain == "source" else "heavy"
         return [("lid", lid)], dict(f=rng.uniform(95, 110) if lid == "light" else
-                                    rng.uniform(70, 82), on=1.0 if lid == "light" else 1.4)
+                                    rng.uniform(82, 92), on=1.0 if lid == "light" else 1.2)
 
     def render(self, rng, g, p, anom):
         period = rng.uniform(3.0, 3.8)
@@ -329,7 +336,7 @@ class AutoTrash(Model):
         gear = dsp.mesh(ph, 11, [1.0, 0.4], 0.2, rng)
         thuds = impacts(rng, g, np.array([e + 0.1 for _, e in segs[1::2]]), (160.0, 420.0, 1300.0),
                         (3.0, 8.0))
-        sig = (motor + unit(gear) * db(-6.0)) * prof + unit(thuds) * db(-2.0)
+        sig = (motor + unit(gear) * db(-6.0)) * prof + peak(thuds) * db(10.0)
         return sig, Aux(ph, f, active=prof, res_mid=(700.0, 1600.0, 2400.0), hiss=(2500.0, 6000.0),
                         orders=(1.5, 5.5, 11.5))
 
@@ -338,12 +345,12 @@ class BandSealer(Model):
     name = "BandSealer"
     supplemental = "clean"
     kinds = ("rattle", "friction", "bearing_defect", "wobble")
-    shift = "belt speed: source speed 3/4, target 6/7"
+    shift = "belt speed: source speed 3/4, target 5"
     sound = ("continuous band sealer: belt drive motor with gear mesh, roller rotation harmonics, "
              "a click each time the belt joint passes, heater blower (blade-pass tone + airflow)")
 
     def condition(self, rng, domain):
-        spd = pick(rng, (3, 4) if domain == "source" else (6, 7))
+        spd = pick(rng, (3, 4) if domain == "source" else (5,))
         mic = pick(rng, (1, 2))
         return [("spd", str(spd)), ("mic", str(mic))], dict(spd=spd, mic=mic)
 
@@ -360,7 +367,7 @@ class BandSealer(Model):
         blower = dsp.random_harmonics(rng, fan_ph, 3, 6.0, first=7, step=7)
         air = shaped(rng, g, 100.0, 7000.0, -4.0, 700.0, 6.0)
         sig = motor + unit(gear) * db(-6.0) + unit(roller) * db(-10.0) + \
-            unit(clicks) * db(-10.0) + unit(blower) * db(-8.0) + unit(air) * db(-2.0)
+            peak(clicks) * db(4.0) + unit(blower) * db(-8.0) + unit(air) * db(-2.0)
         return sig, Aux(ph, f, res_mid=(1200.0, 2500.0, 3600.0), hiss=(2000.0, 5500.0))
 
 
@@ -412,7 +419,7 @@ class HomeCamera(Model):
 
     def render(self, rng, g, p, anom):
         spd = int(p["spd"])
-        step = 200.0 * spd * rng.uniform(0.97, 1.03)
+        step = (150.0 + 100.0 * spd) * rng.uniform(0.97, 1.03)
         segs = cycle_segments(rng, g, rng.uniform(1.5, 2.5), rng.uniform(0.8, 1.3), 0.05)
         prof = dsp.on_off(g, segs, 0.05, 0.05)
         f = step * np.maximum(prof, 0.05) * speed_mod(anom)
@@ -420,7 +427,7 @@ class HomeCamera(Model):
         steps = dsp.random_harmonics(rng, ph, 5, 4.0) * prof
         res = impacts(rng, g, np.array([s for s, _ in segs]), (500.0, 1100.0), (5.0, 10.0))
         whine = dsp.harmonics(ph, [0.25, 0.5], [1.0, 0.5]) * prof
-        sig = unit(steps) + unit(whine) * db(-8.0) + unit(res) * db(-12.0)
+        sig = unit(steps) + unit(whine) * db(-8.0) + peak(res) * db(0.0)
         return sig, Aux(ph, f / 4.0, active=prof, res_mid=(1300.0, 2600.0, 3900.0),
                         hiss=(2500.0, 6500.0), orders=(0.5, 1.5))
 
@@ -437,7 +444,7 @@ class Polisher(Model):
     def condition(self, rng, domain):
         if domain == "source":
             return [("spd", "low")], dict(f=rng.uniform(95, 110), tilt=-5.0)
-        return [("spd", "high")], dict(f=rng.uniform(135, 150), tilt=-3.0)
+        return [("spd", "high")], dict(f=rng.uniform(115, 125), tilt=-4.0)
 
     def render(self, rng, g, p, anom):
         f = dsp.speed_curve(rng, g, p["f"], 0.008, rate=1.0) * speed_mod(anom)
@@ -455,7 +462,7 @@ class ScrewFeeder(Model):
     name = "ScrewFeeder"
     supplemental = "clean"
     kinds = ("jam", "rattle", "extra_harmonic")
-    shift = "feed rate: source 20-35 screws/s, target 50-70 screws/s at higher drive amplitude"
+    shift = "feed rate: source 20-35 screws/s, target 40-55 screws/s at higher drive amplitude"
     sound = ("vibratory screw feeder: electromagnetic drive at twice the mains frequency with "
              "harmonics, screws ticking along the track through metallic resonances, a pick-up "
              "click every second or so")
@@ -463,7 +470,7 @@ class ScrewFeeder(Model):
     def condition(self, rng, domain):
         if domain == "source":
             return [("rate", "low")], dict(rate=rng.uniform(20, 35), amp=0.0)
-        return [("rate", "high")], dict(rate=rng.uniform(50, 70), amp=3.0)
+        return [("rate", "high")], dict(rate=rng.uniform(40, 55), amp=2.0)
 
     def render(self, rng, g, p, anom):
         f = np.full(g.n, 100.0) * speed_mod(anom)
@@ -471,7 +478,7 @@ class ScrewFeeder(Model):
         drive = dsp.harmonics(ph, [1, 2, 3, 4, 5], db(np.array([0, -6, -9, -14, -18]) +
                                                       rng.uniform(-3, 3, 5)),
                               rng.uniform(0, dsp.TWO_PI, 5))
-        rate = p["rate"] * np.ones(g.n)
+        rate = np.full(g.n, p["rate"])
         if anom is not None and anom.kind == "jam":  # the track stalls now and then
             k = max(1, rng.poisson(0.3 * g.seconds))
             segs = [(s, s + rng.uniform(0.3, 0.9) * dsp.db(anom.sev_db))
@@ -483,7 +490,7 @@ class ScrewFeeder(Model):
         ticks = impacts(rng, g, times, (3100.0, 4700.0, 6200.0), (20.0, 50.0), amp_sigma=0.5)
         picks = impacts(rng, g, np.arange(-rng.uniform(0, 1.1), g.seconds, 1.1), (1200.0, 2400.0),
                         (10.0, 20.0))
-        sig = unit(drive) * db(p["amp"]) + unit(ticks) * db(-5.0) + unit(picks) * db(-10.0)
+        sig = unit(drive) * db(p["amp"]) + unit(ticks) * db(-5.0) + peak(picks) * db(6.0)
         return sig, Aux(ph, f, res_mid=(800.0, 1500.0, 2300.0), orders=(0.5, 1.5, 2.5))
 
 
@@ -493,14 +500,14 @@ class ToyPet(Model):
     kinds = ("rattle", "friction", "wobble", "extra_harmonic")
     background = {"source": "room", "target": "room"}
     snr = {"source": (8.0, 16.0), "target": (8.0, 16.0)}
-    shift = "gait: source walk (step 0.6-0.8 s), target trot (step 0.35-0.45 s, faster servos)"
+    shift = "gait: source walk (step 0.6-0.8 s), target trot (step 0.45-0.55 s, faster servos)"
     sound = ("robot pet: leg servo bursts (geared motor whine) in a gait cycle, footfall taps, "
              "an occasional head movement")
 
     def condition(self, rng, domain):
         if domain == "source":
             return [("gait", "walk")], dict(step=rng.uniform(0.6, 0.8), f=rng.uniform(140, 170))
-        return [("gait", "trot")], dict(step=rng.uniform(0.35, 0.45), f=rng.uniform(190, 220))
+        return [("gait", "trot")], dict(step=rng.uniform(0.45, 0.55), f=rng.uniform(175, 195))
 
     def render(self, rng, g, p, anom):
         segs = cycle_segments(rng, g, p["step"], 0.45 * p["step"], 0.02)
@@ -509,7 +516,7 @@ class ToyPet(Model):
         motor, ph = dc_motor(rng, g, f, 3, n_comm=4, brush_db=-12.0)
         gear = dsp.mesh(ph, 10, [1.0, 0.5], 0.2, rng)
         taps = impacts(rng, g, np.array([e for _, e in segs]), (250.0, 700.0), (3.0, 6.0))
-        sig = (motor + unit(gear) * db(-4.0)) * prof + unit(taps) * db(-4.0)
+        sig = (motor + unit(gear) * db(-4.0)) * prof + peak(taps) * db(10.0)
         return sig, Aux(ph, f, active=prof, res_mid=(1100.0, 2300.0, 3400.0),
                         hiss=(2500.0, 6000.0), orders=(0.5, 2.5, 10.5))
 
@@ -523,8 +530,8 @@ class ToyRCCar(Model):
             "louder low band)"
     sound = ("RC car: fast brushed motor, spur gear mesh, tyre rolling noise whose spectrum "
              "follows the surface, throttle varying as it drives")
-    SURF = {"tile": (-1.0, 2500.0), "wood": (-2.0, 1500.0), "carpet": (-6.0, 350.0),
-            "grass": (-5.0, 500.0)}
+    SURF = {"tile": (-1.0, 2500.0), "wood": (-2.0, 1500.0), "carpet": (-4.0, 700.0),
+            "grass": (-3.5, 900.0)}
 
     def condition(self, rng, domain):
         surf = pick(rng, ("tile", "wood") if domain == "source" else ("carpet", "grass"))

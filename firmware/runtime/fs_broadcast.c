@@ -1,0 +1,47 @@
+/* Numpy-style broadcasting for the binary elementwise ops (ADD, MUL).
+ * Shapes are aligned at their last dimension; a dimension of 1 repeats. */
+#include "ops/fs_ops.h"
+
+int fs_broadcast_shape(const fs_shape *a, const fs_shape *b, fs_shape *out) {
+  const unsigned nd = a->ndim > b->ndim ? a->ndim : b->ndim;
+  out->ndim = (uint8_t)nd;
+  for (unsigned i = 0; i < nd; ++i) {
+    const int32_t da = fs_dim_from_end(a, i), db = fs_dim_from_end(b, i);
+    if (da != db && da != 1 && db != 1) return 0;
+    out->dims[nd - 1 - i] = da == 1 ? db : da;
+  }
+  return 1;
+}
+
+void fs_broadcast_s8(const void *ctx, fs_binary_fn fn, const fs_shape *a_shape, const int8_t *a,
+                     const fs_shape *b_shape, const int8_t *b, const fs_shape *out_shape,
+                     int8_t *out) {
+  const unsigned nd = out_shape->ndim;
+  int32_t dims[FS_MAX_DIMS], sa[FS_MAX_DIMS], sb[FS_MAX_DIMS], idx[FS_MAX_DIMS];
+  int64_t stride_a = 1, stride_b = 1;
+  /* Strides per output dimension, 0 where an input repeats. */
+  for (unsigned i = 0; i < nd; ++i) {
+    const unsigned d = nd - 1 - i;
+    const int32_t da = fs_dim_from_end(a_shape, i), db = fs_dim_from_end(b_shape, i);
+    dims[d] = out_shape->dims[d];
+    sa[d] = da == 1 ? 0 : (int32_t)stride_a;
+    sb[d] = db == 1 ? 0 : (int32_t)stride_b;
+    stride_a *= da;
+    stride_b *= db;
+    idx[d] = 0;
+  }
+  const int64_t n = fs_shape_count(out_shape);
+  int64_t oa = 0, ob = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    fn(ctx, a + oa, b + ob, out + k);
+    /* Odometer increment from the last dimension. */
+    for (unsigned i = nd; i-- > 0;) {
+      oa += sa[i];
+      ob += sb[i];
+      if (++idx[i] < dims[i]) break;
+      oa -= (int64_t)sa[i] * dims[i];
+      ob -= (int64_t)sb[i] * dims[i];
+      idx[i] = 0;
+    }
+  }
+}

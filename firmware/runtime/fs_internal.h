@@ -1,0 +1,129 @@
+/* Internal interfaces shared by the loader, the planner and the operators.
+ * Not part of the public API (fs_runtime.h). */
+#ifndef FS_INTERNAL_H
+#define FS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fs_flatbuffer.h"
+#include "fs_runtime.h"
+
+/* Kernel context: what a kernel may use besides its tensors (CMSIS-NN's
+ * cmsis_nn_context): the scratch buffer its prepare asked for. */
+typedef struct fs_kctx {
+  void *scratch;
+  size_t scratch_bytes;
+} fs_kctx;
+
+/* One operator instance, in the persistent part of the arena. */
+typedef struct fs_op {
+  void *data;              /* op parameters computed by prepare (persistent arena) */
+  int16_t *io;             /* n_in input tensor indices, then n_out outputs; -1 = absent */
+  uint32_t scratch_offset; /* from fs_model.base, set by the planner */
+  uint32_t scratch_bytes;  /* requested by prepare */
+  uint8_t kind;            /* index into fs_op_kinds */
+  uint8_t n_in, n_out;
+} fs_op;
+
+/* Prepare-time context handed to an operator. */
+typedef struct fs_prep {
+  fs_model *m;
+  fs_op *op;
+  uint32_t index; /* operator index, for messages */
+  fs_fbt options; /* builtin options table (pos 0 = absent: defaults apply) */
+} fs_prep;
+
+typedef fs_status (*fs_prepare_fn)(fs_prep *p);
+typedef fs_status (*fs_eval_fn)(const fs_model *m, const fs_op *op, const fs_kctx *k);
+
+/* Static description of a supported builtin operator (fs_ops.c). */
+typedef struct fs_op_kind {
+  int32_t builtin;      /* BuiltinOperator code */
+  const char *name;
+  uint8_t options_type; /* expected BuiltinOptions union type */
+  uint8_t min_in, max_in, n_out;
+  uint8_t aliases;      /* output 0 may share input 0's memory (reshape-like ops) */
+  uint8_t optional_in;  /* bit i set: input i may be absent (-1), e.g. a bias */
+  fs_prepare_fn prepare;
+  fs_eval_fn eval;
+} fs_op_kind;
+
+extern const fs_op_kind fs_op_kinds[];
+extern const unsigned fs_op_kind_count;
+/* Index into fs_op_kinds, or -1 if the builtin is not supported. */
+int fs_op_kind_find(int32_t builtin);
+/* Name of any builtin operator code for messages ("op 39" style if unknown). */
+const char *fs_builtin_name(int32_t builtin);
+
+/* Record a failure: m->status = s, m->msg = "<status text>: <detail>".
+ * The format understands %d (int), %u (unsigned) and %s only. Returns s. */
+fs_status fs_fail(fs_model *m, fs_status s, const char *fmt, ...);
+
+/* Persistent allocation from the arena's tail (8-byte aligned, zeroed);
+ * NULL and an FS_ERR_ARENA failure recorded when it does not fit. */
+void *fs_persist(fs_model *m, size_t bytes);
+
+/* Tensors of an operator; NULL for an absent optional input (-1). */
+static inline fs_tensor *fs_op_in(const fs_model *m, const fs_op *op, unsigned i) {
+  if (i >= op->n_in || op->io[i] < 0) return NULL;
+  return &m->tensors[op->io[i]];
+}
+static inline fs_tensor *fs_op_out(const fs_model *m, const fs_op *op, unsigned i) {
+  return &m->tensors[op->io[op->n_in + i]];
+}
+
+static inline int64_t fs_shape_count(const fs_shape *s) {
+  int64_t n = 1;
+  for (unsigned i = 0; i < s->ndim; ++i) n *= s->dims[i];
+  return n;
+}
+/* Dimension i counted from the end (0 = last); 1 beyond the rank. */
+static inline int32_t fs_dim_from_end(const fs_shape *s, unsigned i) {
+  return i < s->ndim ? s->dims[s->ndim - 1 - i] : 1;
+}
+int fs_shape_equal(const fs_shape *a, const fs_shape *b);
+
+/* Per-channel quantization of tensor t, read from the model at prepare
+ * time: count of scales, and accessors. All validated at load. */
+uint32_t fs_quant_count(fs_model *m, int tensor_index);
+float fs_quant_scale(fs_model *m, int tensor_index, uint32_t i);
+int64_t fs_quant_zero_point(fs_model *m, int tensor_index, uint32_t i);
+int32_t fs_quant_dim(fs_model *m, int tensor_index);
+
+/* Option readers bound to the current operator. */
+static inline int32_t fs_opt_i32(fs_prep *p, unsigned id, int32_t def) {
+  return fs_fb_i32(&p->m->fb, &p->options, id, def);
+}
+static inline uint8_t fs_opt_u8(fs_prep *p, unsigned id, uint8_t def) {
+  return fs_fb_u8(&p->m->fb, &p->options, id, def);
+}
+static inline float fs_opt_f32(fs_prep *p, unsigned id, float def) {
+  return fs_fb_f32(&p->m->fb, &p->options, id, def);
+}
+
+/* Common prepare checks, each recording a message on failure. */
+fs_status fs_expect_type(fs_prep *p, const fs_tensor *t, int type, const char *what);
+fs_status fs_expect_quantized(fs_prep *p, const fs_tensor *t, const char *what);
+/* Fetch the per-channel requantization arrays (multiplier, shift) for a
+ * weights tensor: effective scale = in_scale * w_scale[c] / out_scale in
+ * double, per output channel c (per-tensor weights are broadcast). */
+fs_status fs_per_channel_multipliers(fs_prep *p, int weights_index, uint32_t channels,
+                                     float in_scale, float out_scale, int32_t **mult,
+                                     int32_t **shift);
+
+/* Greedy memory planner (fs_planner.c). */
+typedef struct fs_plan_buf {
+  uint32_t size;
+  int32_t first, last; /* lifetime, op indices inclusive */
+  uint32_t offset;     /* result */
+} fs_plan_buf;
+/* Places every buffer, largest first, at the lowest offset not overlapping
+ * an already placed buffer with an overlapping lifetime. `order` and
+ * `placed` are scratch arrays of n entries. Returns the total size. */
+uint32_t fs_plan_greedy(fs_plan_buf *bufs, uint32_t n, uint32_t *order, uint32_t *placed);
+
+/* Plans activations and scratch buffers of a prepared model (fs_planner.c). */
+fs_status fs_plan_model(fs_model *m);
+
+#endif /* FS_INTERNAL_H */

@@ -1,0 +1,145 @@
+/* Arena planning: lifetimes of activation tensors and per-op scratch, then
+ * greedy placement (the same strategy as TFLite Micro's GreedyMemoryPlanner,
+ * so the planned region is never larger than TFLM's for the same model).
+ *
+ * Reshape-like ops (RESHAPE, SQUEEZE, EXPAND_DIMS) do not copy: their output
+ * is an alias of their input's buffer, whose lifetime is extended to cover
+ * the alias. */
+#include <string.h>
+
+#include "fs_internal.h"
+
+#define FS_PLAN_ALIGN 16u
+
+static int fs_overlap(const fs_plan_buf *a, const fs_plan_buf *b) {
+  return a->first <= b->last && b->first <= a->last;
+}
+
+uint32_t fs_plan_greedy(fs_plan_buf *bufs, uint32_t n, uint32_t *order, uint32_t *placed) {
+  /* Stable insertion sort by size, largest first. */
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t j = i;
+    while (j > 0 && bufs[order[j - 1]].size < bufs[i].size) {
+      order[j] = order[j - 1];
+      --j;
+    }
+    order[j] = i;
+  }
+  uint32_t n_placed = 0, total = 0;
+  for (uint32_t oi = 0; oi < n; ++oi) {
+    fs_plan_buf *b = &bufs[order[oi]];
+    uint32_t candidate = 0;
+    /* `placed` is sorted by offset; find the first gap among buffers alive
+     * at the same time that is large enough. */
+    for (uint32_t pi = 0; pi < n_placed; ++pi) {
+      const fs_plan_buf *p = &bufs[placed[pi]];
+      if (!fs_overlap(p, b)) continue;
+      if (p->offset >= candidate && p->offset - candidate >= b->size) break;
+      if (p->offset + p->size > candidate) candidate = p->offset + p->size;
+    }
+    b->offset = candidate;
+    if (candidate + b->size > total) total = candidate + b->size;
+    uint32_t at = n_placed;
+    while (at > 0 && bufs[placed[at - 1]].offset > candidate) {
+      placed[at] = placed[at - 1];
+      --at;
+    }
+    placed[at] = order[oi];
+    ++n_placed;
+  }
+  return total;
+}
+
+static int16_t fs_root(const fs_model *m, int16_t t) {
+  while (m->tensors[t].root != t) t = m->tensors[t].root;
+  return t;
+}
+
+static void fs_touch(fs_tensor *t, int32_t op) {
+  if (t->first < 0 || op < t->first) t->first = (int16_t)op;
+  if (op > t->last) t->last = (int16_t)op;
+}
+
+fs_status fs_plan_model(fs_model *m) {
+  const int32_t last_op = (int32_t)m->n_ops - 1;
+  /* 1. Aliases: reshape outputs share their input's storage. */
+  for (uint32_t i = 0; i < m->n_ops; ++i) {
+    const fs_op *op = &m->ops[i];
+    if (!fs_op_kinds[op->kind].aliases) continue;
+    fs_tensor *in = &m->tensors[op->io[0]];
+    fs_tensor *out = fs_op_out(m, op, 0);
+    if (in->flags & FS_TENSOR_CONST) {
+      out->data = in->data; /* view of constant data: no buffer at all */
+      out->flags |= FS_TENSOR_CONST;
+    } else {
+      out->root = fs_root(m, op->io[0]);
+    }
+  }
+  /* 2. Lifetimes, accumulated on each root. Graph inputs live from the
+   * start, graph outputs to the end (as in TFLite Micro). */
+  for (uint32_t i = 0; i < m->n_inputs; ++i) fs_touch(&m->tensors[fs_root(m, m->inputs[i])], 0);
+  for (uint32_t i = 0; i < m->n_outputs; ++i) {
+    fs_tensor *r = &m->tensors[fs_root(m, m->outputs[i])];
+    if (!(r->flags & FS_TENSOR_CONST)) fs_touch(r, last_op);
+  }
+  for (uint32_t i = 0; i < m->n_ops; ++i) {
+    const fs_op *op = &m->ops[i];
+    for (unsigned j = 0; j < (unsigned)op->n_in + op->n_out; ++j) {
+      if (op->io[j] < 0) continue;
+      fs_tensor *r = &m->tensors[fs_root(m, op->io[j])];
+      if (!(r->flags & FS_TENSOR_CONST)) fs_touch(r, (int32_t)i);
+    }
+  }
+  /* 3. One planner buffer per live root and per scratch request. The
+   * planner's temporary arrays sit at the arena base, where the planned
+   * region will later be; their peak is counted in fs_model_arena_used(). */
+  uint32_t n = 0;
+  for (uint32_t t = 0; t < m->n_tensors; ++t)
+    if (m->tensors[t].root == (int16_t)t && m->tensors[t].first >= 0) ++n;
+  for (uint32_t i = 0; i < m->n_ops; ++i)
+    if (m->ops[i].scratch_bytes) ++n;
+  const size_t temp = ((size_t)n * (sizeof(fs_plan_buf) + 2 * sizeof(uint32_t)) + 15u) & ~(size_t)15u;
+  if (temp > (size_t)(m->tail - m->base))
+    return fs_fail(m, FS_ERR_ARENA, "have %u bytes, planning needs %u more", (unsigned)m->arena_len,
+                   (unsigned)(temp - (size_t)(m->tail - m->base)));
+  m->temp_bytes = temp;
+  fs_plan_buf *bufs = (fs_plan_buf *)(void *)m->base;
+  uint32_t *order = (uint32_t *)(void *)(bufs + n);
+  uint32_t *placed = order + n;
+  uint32_t b = 0;
+  for (uint32_t t = 0; t < m->n_tensors; ++t) {
+    const fs_tensor *r = &m->tensors[t];
+    if (r->root != (int16_t)t || r->first < 0) continue;
+    bufs[b].size = (r->bytes + FS_PLAN_ALIGN - 1) & ~(FS_PLAN_ALIGN - 1);
+    bufs[b].first = r->first;
+    bufs[b].last = r->last;
+    ++b;
+  }
+  for (uint32_t i = 0; i < m->n_ops; ++i) {
+    if (!m->ops[i].scratch_bytes) continue;
+    bufs[b].size = (m->ops[i].scratch_bytes + FS_PLAN_ALIGN - 1) & ~(FS_PLAN_ALIGN - 1);
+    bufs[b].first = bufs[b].last = (int32_t)i;
+    ++b;
+  }
+  const uint32_t head = fs_plan_greedy(bufs, n, order, placed);
+  if (head > (size_t)(m->tail - m->base))
+    return fs_fail(m, FS_ERR_ARENA, "have %u bytes, need %u", (unsigned)m->arena_len,
+                   (unsigned)((size_t)(m->base - m->arena) + head + (size_t)(m->end - m->tail)));
+  m->head_bytes = head;
+  /* 4. Hand out the offsets (same iteration order as step 3). */
+  b = 0;
+  for (uint32_t t = 0; t < m->n_tensors; ++t) {
+    fs_tensor *r = &m->tensors[t];
+    if (r->root != (int16_t)t || r->first < 0) continue;
+    r->data = m->base + bufs[b++].offset;
+  }
+  for (uint32_t i = 0; i < m->n_ops; ++i)
+    if (m->ops[i].scratch_bytes) m->ops[i].scratch_offset = bufs[b++].offset;
+  for (uint32_t t = 0; t < m->n_tensors; ++t) {
+    fs_tensor *x = &m->tensors[t];
+    if (x->root != (int16_t)t) x->data = m->tensors[fs_root(m, (int16_t)t)].data;
+  }
+  /* The planner's temporaries are dead now; start from a clean region. */
+  memset(m->base, 0, head > temp ? head : temp);
+  return FS_OK;
+}

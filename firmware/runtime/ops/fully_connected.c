@@ -1,0 +1,100 @@
+/* FULLY_CONNECTED, int8 activations and weights, int32 bias.
+ * Arithmetic of TFLM's reference FullyConnected / FullyConnectedPerChannel:
+ * acc = sum (w + w_offset) * (x + in_offset) + bias, requantized with
+ * MultiplyByQuantizedMultiplier, + out_offset, clamped to the activation. */
+#include <math.h>
+
+#include "../fs_quant.h"
+#include "../fs_schema.h"
+#include "fs_ops.h"
+
+void fs_fully_connected_s8(const fs_kctx *k, const fs_fully_connected_params *p,
+                           const fs_shape *in_shape, const int8_t *in,
+                           const fs_shape *w_shape, const int8_t *w, const uint8_t *bias,
+                           const fs_shape *out_shape, int8_t *out) {
+  (void)k;
+  (void)in_shape;
+  const int32_t units = fs_dim_from_end(out_shape, 0);
+  const int32_t depth = fs_dim_from_end(w_shape, 0);
+  const int32_t batches = (int32_t)(fs_shape_count(out_shape) / units);
+  for (int32_t b = 0; b < batches; ++b) {
+    const int8_t *x = in + (size_t)b * depth;
+    for (int32_t u = 0; u < units; ++u) {
+      const int8_t *wr = w + (size_t)u * depth;
+      int32_t acc = 0;
+      if (p->pc_multiplier) { /* per-channel weights are symmetric: no weight offset */
+        for (int32_t d = 0; d < depth; ++d) acc += wr[d] * (x[d] + p->input_offset);
+      } else {
+        for (int32_t d = 0; d < depth; ++d) acc += (wr[d] + p->weights_offset) * (x[d] + p->input_offset);
+      }
+      if (bias) acc += fs_ld_i32(bias + 4u * (uint32_t)u);
+      acc = p->pc_multiplier ? fs_mbqm(acc, p->pc_multiplier[u], p->pc_shift[u])
+                             : fs_mbqm(acc, p->multiplier, p->shift);
+      acc += p->output_offset;
+      out[(size_t)b * units + u] = (int8_t)fs_clamp(acc, p->act_min, p->act_max);
+    }
+  }
+}
+
+fs_status fs_fully_connected_prepare(fs_prep *p) {
+  fs_model *m = p->m;
+  const fs_tensor *in = fs_op_in(m, p->op, 0), *w = fs_op_in(m, p->op, 1);
+  const fs_tensor *bias = fs_op_in(m, p->op, 2), *out = fs_op_out(m, p->op, 0);
+  fs_status s;
+  if ((s = fs_expect_type(p, in, FS_INT8, "input")) || (s = fs_expect_type(p, w, FS_INT8, "weights")) ||
+      (s = fs_expect_type(p, out, FS_INT8, "output")) || (s = fs_expect_quantized(p, in, "input")) ||
+      (s = fs_expect_quantized(p, out, "output")))
+    return s;
+  if (bias && (s = fs_expect_type(p, bias, FS_INT32, "bias"))) return s;
+  const int act = fs_opt_u8(p, FS_FC_ACT, FS_ACT_NONE);
+  if (fs_opt_u8(p, FS_FC_WEIGHTS_FORMAT, 0) != 0)
+    return fs_fail(m, FS_ERR_OPTIONS, "op %u FULLY_CONNECTED: shuffled weights", p->index);
+
+  if (w->shape.ndim != 2 || out->shape.ndim < 1) return fs_fail(m, FS_ERR_SHAPE, "op %u FULLY_CONNECTED: weights must be 2-D", p->index);
+  const int32_t units = w->shape.dims[0], depth = w->shape.dims[1];
+  const int64_t out_count = fs_shape_count(&out->shape);
+  if (fs_dim_from_end(&out->shape, 0) != units || fs_shape_count(&in->shape) != out_count / units * depth ||
+      (bias && fs_shape_count(&bias->shape) != units))
+    return fs_fail(m, FS_ERR_SHAPE, "op %u FULLY_CONNECTED: shapes do not match", p->index);
+
+  fs_fully_connected_params *q = fs_persist(m, sizeof *q);
+  if (!q) return m->status;
+  p->op->data = q;
+  q->input_offset = -in->zero_point;
+  q->weights_offset = -w->zero_point;
+  q->output_offset = out->zero_point;
+  if ((s = fs_activation_range_s8(act, out->scale, out->zero_point, &q->act_min, &q->act_max)))
+    return fs_fail(m, s, "op %u FULLY_CONNECTED: activation %d", p->index, act);
+  if (w->flags & FS_TENSOR_PER_CHANNEL) {
+    int32_t *mult, *shift;
+    if (fs_quant_dim(m, p->op->io[1]) != 0)
+      return fs_fail(m, FS_ERR_QUANT, "op %u FULLY_CONNECTED: per-channel dimension must be 0", p->index);
+    if ((s = fs_per_channel_multipliers(p, p->op->io[1], (uint32_t)units, in->scale, out->scale, &mult, &shift)))
+      return s;
+    q->pc_multiplier = mult;
+    q->pc_shift = shift;
+  } else {
+    /* GetQuantizedConvolutionMultipler: TFLM first checks that the bias scale
+     * matches input*weights scale, then uses the float product. */
+    if (bias) {
+      const double ips = (double)in->scale * (double)w->scale;
+      if (fabs(ips - (double)bias->scale) / (double)out->scale > 0.02)
+        return fs_fail(m, FS_ERR_QUANT, "op %u FULLY_CONNECTED: bias scale differs from input*weights", p->index);
+    }
+    const double real = (double)(in->scale * w->scale) / (double)out->scale;
+    int sh;
+    if (!fs_quantize_multiplier(real, &q->multiplier, &sh))
+      return fs_fail(m, FS_ERR_QUANT, "op %u FULLY_CONNECTED: bad scales", p->index);
+    q->shift = sh;
+  }
+  return FS_OK;
+}
+
+fs_status fs_fully_connected_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
+  const fs_tensor *in = fs_op_in(m, op, 0), *w = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
+  fs_tensor *out = fs_op_out(m, op, 0);
+  fs_fully_connected_s8(k, op->data, &in->shape, (const int8_t *)in->data, &w->shape,
+                        (const int8_t *)w->data, bias ? bias->data : NULL, &out->shape,
+                        (int8_t *)out->data);
+  return FS_OK;
+}

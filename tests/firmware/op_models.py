@@ -1,0 +1,280 @@
+"""One-op (or tiny) int8 TFLite models for the runtime's exactness tests.
+
+Shared by tests/firmware/make_golden.py (which commits golden cases) and the live property-based
+test. A case is a plain dict of parameters; `build_case(op, params, seed)` makes the Keras model,
+converts it with TensorFlow's TFLiteConverter (int8, representative dataset), runs TFLite Micro's
+interpreter on random inputs and returns the model bytes, inputs, expected outputs and TFLM's
+arena size. Only `tflm_*` helpers are needed without TensorFlow.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+
+import numpy as np
+
+ACTS = [None, "relu", "relu6"]
+
+# ---- TFLite Micro ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _capture_fd(fd: int):
+    """Capture what C++ code writes to a file descriptor (print_allocations uses stdout)."""
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), fd)
+        box = {}
+        try:
+            yield box
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            tmp.seek(0)
+            box["text"] = tmp.read().decode(errors="replace")
+
+
+def tflm_run(model: bytes, inputs: np.ndarray) -> tuple[np.ndarray, int]:
+    """Run TFLite Micro on each row of `inputs`; return stacked outputs and its arena total."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    ip = runtime.Interpreter.from_bytes(model)
+    outs = []
+    for x in inputs:
+        ip.set_input(x, 0)
+        ip.invoke()
+        outs.append(ip.get_output(0).copy())
+    return np.stack(outs), tflm_arena_bytes(ip)
+
+
+def tflm_arena_bytes(ip) -> int:
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with _capture_fd(1) as out, _capture_fd(2) as err:  # it logs to stderr (older: stdout)
+        ip.print_allocations()
+    text = out.get("text", "") + err.get("text", "")
+    m = re.search(r"Arena allocation total (\d+) bytes", text)
+    if not m:
+        raise RuntimeError("no arena total in print_allocations(): " + text[:200])
+    return int(m.group(1))
+
+
+def tflm_input_details(model: bytes) -> dict:
+    from tflite_micro.python.tflite_micro import runtime
+
+    return runtime.Interpreter.from_bytes(model).get_input_details(0)
+
+
+# ---- random parameters ----------------------------------------------------------------------
+
+
+def _act(rng) -> str | None:
+    return ACTS[int(rng.integers(len(ACTS)))]
+
+
+def _spatial(rng, k_max: int = 4):
+    """Geometry of a 2-D window op: sizes, kernel, stride, dilation, padding (always valid)."""
+    kh, kw = int(rng.integers(1, k_max + 1)), int(rng.integers(1, k_max + 1))
+    if rng.random() < 0.5:
+        sh, sw, dh, dw = int(rng.integers(1, 4)), int(rng.integers(1, 4)), 1, 1
+    else:  # Keras forbids strides > 1 together with dilation > 1
+        sh, sw, dh, dw = 1, 1, int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    padding = "same" if rng.random() < 0.5 else "valid"
+    h = int(rng.integers((kh - 1) * dh + 1, (kh - 1) * dh + 10))
+    w = int(rng.integers((kw - 1) * dw + 1, (kw - 1) * dw + 10))
+    return dict(h=h, w=w, kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw, padding=padding)
+
+
+def _range(rng):
+    lo = float(rng.uniform(-8, 1))
+    return [lo, lo + float(rng.uniform(0.5, 12))]
+
+
+def _broadcast_shape(rng, shape):
+    """A shape that broadcasts against `shape`: a suffix with some dims set to 1, or a scalar."""
+    if rng.random() < 0.15:
+        return []
+    k = int(rng.integers(1, len(shape) + 1))
+    return [d if rng.random() < 0.6 else 1 for d in shape[-k:]]
+
+
+def random_params(op: str, rng: np.random.Generator) -> dict:
+    p: dict = {"range": _range(rng)}
+    if op == "fully_connected":
+        p.update(batch=int(rng.integers(1, 4)), features=int(rng.integers(1, 48)),
+                 units=int(rng.integers(1, 24)), act=_act(rng), bias=bool(rng.random() < 0.8),
+                 per_channel=bool(rng.random() < 0.5))
+    elif op == "conv_2d":
+        p.update(_spatial(rng), cin=int(rng.integers(1, 7)), act=_act(rng), bias=bool(rng.random() < 0.8))
+        groups = int(rng.choice([g for g in (1, 2, 3) if p["cin"] % g == 0]))
+        p.update(groups=groups, cout=groups * int(rng.integers(1, 5)))
+    elif op == "depthwise_conv_2d":
+        p.update(_spatial(rng), cin=int(rng.integers(1, 7)), dm=int(rng.integers(1, 4)), act=_act(rng),
+                 bias=bool(rng.random() < 0.8))
+    elif op in ("average_pool_2d", "max_pool_2d"):
+        s = _spatial(rng)
+        p.update(h=s["h"], w=s["w"], kh=s["kh"], kw=s["kw"], sh=int(rng.integers(1, 4)),
+                 sw=int(rng.integers(1, 4)), padding=s["padding"], cin=int(rng.integers(1, 7)))
+    elif op in ("add", "mul", "add2"):
+        shape = [int(rng.integers(1, 6)) for _ in range(int(rng.integers(1, 4)))]
+        p.update(shape=shape, other=_broadcast_shape(rng, shape), act=None if op == "mul" or rng.random() < 0.5 else "relu",
+                 other_scale=float(rng.uniform(0.1, 10)))
+    elif op == "mean":
+        rank = int(rng.integers(2, 5))
+        shape = [int(rng.integers(1, 7)) for _ in range(rank)]
+        axes = sorted({int(a) for a in rng.choice(np.arange(1, rank), size=int(rng.integers(1, rank)), replace=False)})
+        p.update(shape=shape, axes=axes, keepdims=bool(rng.random() < 0.5))
+    elif op in ("softmax", "logistic"):
+        rank = int(rng.integers(2, 5))
+        p.update(shape=[int(rng.integers(1, 5)) for _ in range(rank - 1)] + [int(rng.integers(2, 40))])
+    elif op == "pad":
+        rank = int(rng.integers(2, 5))
+        p.update(shape=[int(rng.integers(1, 6)) for _ in range(rank)],
+                 pads=[[0, 0]] + [[int(rng.integers(0, 3)), int(rng.integers(0, 3))] for _ in range(rank - 1)],
+                 value=0.0 if rng.random() < 0.6 else float(rng.uniform(p["range"][0], p["range"][1])))
+    elif op in ("reshape", "squeeze"):
+        shape = [int(rng.integers(1, 5)) for _ in range(int(rng.integers(2, 5)))]
+        if op == "squeeze":
+            shape.insert(int(rng.integers(1, len(shape) + 1)), 1)
+        p.update(shape=shape)
+    elif op == "concatenation":
+        shape = [int(rng.integers(1, 5)) for _ in range(int(rng.integers(2, 5)))]
+        p.update(shape=shape, axis=int(rng.integers(1, len(shape))), parts=int(rng.integers(2, 4)))
+    elif op == "quantize_dequantize":
+        p.update(features=int(rng.integers(1, 40)), units=int(rng.integers(1, 20)))
+    else:
+        raise ValueError(op)
+    return p
+
+
+OPS = ["fully_connected", "conv_2d", "depthwise_conv_2d", "average_pool_2d", "max_pool_2d", "add", "add2",
+       "mul", "mean", "softmax", "logistic", "pad", "reshape", "squeeze", "concatenation",
+       "quantize_dequantize"]
+
+# ---- Keras models ---------------------------------------------------------------------------
+
+
+def _keras():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    return keras
+
+
+def build_model(op: str, p: dict, rng: np.random.Generator):
+    """Keras model and its input shape (batch included) for one case."""
+    keras = _keras()
+    L, ops = keras.layers, keras.ops
+
+    def const(shape, scale=1.0):
+        return ops.convert_to_tensor((rng.standard_normal(shape) * scale).astype(np.float32))
+
+    if op in ("fully_connected", "quantize_dequantize"):
+        batch = p.get("batch", 1)
+        x = keras.Input((p["features"],), batch_size=batch)
+        dense = L.Dense(p["units"], activation=p.get("act"), use_bias=p.get("bias", True))
+        y = dense(x)
+        w = [rng.standard_normal((p["features"], p["units"])).astype(np.float32) / np.sqrt(p["features"])]
+        if p.get("bias", True):
+            w.append(rng.standard_normal(p["units"]).astype(np.float32) * 0.3)
+        dense.set_weights(w)
+        return keras.Model(x, y), (batch, p["features"])
+    if op in ("conv_2d", "depthwise_conv_2d", "average_pool_2d", "max_pool_2d"):
+        x = keras.Input((p["h"], p["w"], p["cin"]), batch_size=1)
+        if op == "conv_2d":
+            layer = L.Conv2D(p["cout"], (p["kh"], p["kw"]), strides=(p["sh"], p["sw"]), padding=p["padding"],
+                             dilation_rate=(p["dh"], p["dw"]), groups=p["groups"], activation=p["act"],
+                             use_bias=p["bias"])
+        elif op == "depthwise_conv_2d":
+            layer = L.DepthwiseConv2D((p["kh"], p["kw"]), strides=(p["sh"], p["sw"]), padding=p["padding"],
+                                      depth_multiplier=p["dm"], dilation_rate=(p["dh"], p["dw"]),
+                                      activation=p["act"], use_bias=p["bias"])
+        else:
+            cls = L.AveragePooling2D if op == "average_pool_2d" else L.MaxPooling2D
+            layer = cls((p["kh"], p["kw"]), strides=(p["sh"], p["sw"]), padding=p["padding"])
+        y = layer(x)
+        if layer.weights:
+            layer.set_weights([rng.standard_normal(v.shape).astype(np.float32) * (0.5 if len(v.shape) > 1 else 0.3)
+                               for v in layer.weights])
+        return keras.Model(x, y), (1, p["h"], p["w"], p["cin"])
+    shape = p["shape"]
+    x = keras.Input(tuple(shape[1:]), batch_size=shape[0])
+    if op == "add":
+        y = x + const(p["other"], p["other_scale"])
+        y = ops.relu(y) if p["act"] else y
+    elif op == "add2":  # both operands are activations: x + x * c
+        y = x + x * const(p["other"], p["other_scale"])
+        y = ops.relu(y) if p["act"] else y
+    elif op == "mul":
+        y = x * const(p["other"], p["other_scale"])
+    elif op == "mean":
+        y = ops.mean(x, axis=tuple(p["axes"]), keepdims=p["keepdims"])
+    elif op == "softmax":
+        y = L.Softmax()(x)
+    elif op == "logistic":
+        y = ops.sigmoid(x)
+    elif op == "pad":
+        y = ops.pad(x, p["pads"], constant_values=p["value"])
+    elif op == "reshape":
+        y = L.Reshape((int(np.prod(shape[1:])),))(x)
+    elif op == "squeeze":
+        y = ops.squeeze(x, axis=[i for i, d in enumerate(shape) if d == 1 and i > 0][0])
+    elif op == "concatenation":
+        y = ops.concatenate([x] + [x * float(1.0 + 0.5 * i) for i in range(1, p["parts"])], axis=p["axis"])
+    else:
+        raise ValueError(op)
+    return keras.Model(x, y), tuple(shape)
+
+
+def convert(model, in_shape, rng, lo_hi, float_io=False, per_channel=True) -> bytes:
+    """TFLiteConverter, full int8 with a representative dataset; quiet."""
+    import tensorflow as tf
+
+    lo, hi = lo_hi
+    rep_data = [rng.uniform(lo, hi, size=in_shape).astype(np.float32) for _ in range(24)]
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([d] for d in rep_data)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if not float_io:
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+    conv._experimental_disable_per_channel_quantization_for_dense_layers = not per_channel
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with _capture_fd(1), _capture_fd(2):
+        return conv.convert()
+
+
+def build_case(op: str, p: dict, seed: int, n_inputs: int = 4) -> dict:
+    """Model bytes, inputs, TFLM outputs and TFLM arena total for one parameter set."""
+    rng = np.random.default_rng(seed)
+    model, in_shape = build_model(op, p, rng)
+    float_io = op == "quantize_dequantize"
+    tfl = convert(model, in_shape, rng, p["range"], float_io=float_io, per_channel=p.get("per_channel", True))
+    if float_io:
+        lo, hi = p["range"]
+        span = hi - lo
+        x = rng.uniform(lo - 0.2 * span, hi + 0.2 * span, size=(n_inputs, *in_shape)).astype(np.float32)
+    else:
+        x = rng.integers(-128, 128, size=(n_inputs, *in_shape), dtype=np.int64).astype(np.int8)
+    y, arena = tflm_run(tfl, x)
+    return {"model": tfl, "inputs": x, "outputs": y, "tflm_arena": arena}
+
+
+def builtin_ops(model: bytes) -> list[str]:
+    """Names of the builtin operators a model uses, in order."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
+
+    names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
+    m = s.Model.GetRootAsModel(model, 0)
+    codes = [max(m.OperatorCodes(i).BuiltinCode(), m.OperatorCodes(i).DeprecatedBuiltinCode())
+             for i in range(m.OperatorCodesLength())]
+    sg = m.Subgraphs(0)
+    return [names[codes[sg.Operators(i).OpcodeIndex()]] for i in range(sg.OperatorsLength())]

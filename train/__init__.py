@@ -1,0 +1,32 @@
+"""Training, scoring and thresholds for the first-shot models (ae, ae-maha, cls).
+
+Public API (what export and bench use)::
+
+    from train import load_run, clip_score
+    run = load_run(run_dir)            # -> train.run.Run
+    run.config                         # train.config.TrainConfig (frozen; config.json)
+    run.model                          # torch.nn.Module, float, eval mode; rebuilt from config by
+                                       #   train.models.build(config), weights from model.pt
+    run.constants                      # dict of numpy arrays (scoring.npz):
+                                       #   ae: {}; ae-maha: mean_/inv_cov_ source|target;
+                                       #   cls: centres (K, emb_dim) unit-norm, scales (K,),
+                                       #        centre_domain (K,) 0 source / 1 target
+    run.threshold                      # float: decision threshold (threshold.json)
+    run.inputs(logmel)                 # network inputs of one clip from its (n_frames, 128)
+                                       #   log-mel: ae (N, 640); cls (P, 1, 32, 128), hop 16
+    run.outputs(inputs)                # float network outputs for those inputs
+    run.score_outputs(inputs, outputs) # the clip's score from network inputs and outputs — feed
+                                       #   dequantized int8 outputs here to score like the chip
+    run.score(logmel)                  # = score_outputs(inputs(lm), outputs(inputs(lm)))
+    run.decide(score)                  # True = anomaly (score > threshold)
+    clip_score(run, logmel) -> float   # same as run.score(logmel)
+    train.score.score_outputs(model_name, inputs, outputs, constants) -> float  # no Run needed
+
+Scores: ae = mean over vectors of the MSE between input and output; ae-maha = min over domains of
+the clip-mean Mahalanobis distance of residuals; cls = min_k (1 - cos(mean of L2-normalised patch
+embeddings, centre_k)) / scale_k. Details in train/score.py.
+"""
+from train.run import Run, load_run
+from train.score import clip_score, score_outputs
+
+__all__ = ["Run", "load_run", "clip_score", "score_outputs"]

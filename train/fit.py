@@ -1,0 +1,241 @@
+"""Training loops (ae, cls) with per-epoch checkpoints, and fitting of the scoring constants.
+
+Determinism: `seed_everything` makes every random draw come from the run's seed and forces
+deterministic kernels with a fixed thread count; the shuffling generator's state is saved in each
+checkpoint, so an interrupted run resumes to the same result as an uninterrupted one.
+Only `TrainData` (train/ and supplemental/) reaches this module: nothing here can see test/.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from train import score as scoring
+from train.config import TrainConfig
+from train.data import TrainData, class_key, pad_frames, patches, vectors
+from train.models import ArcFace, build
+
+THREADS = 2          # fixed: float reductions may differ with the thread count
+CHECKPOINT = "checkpoint.pt"
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(THREADS)
+    return torch.Generator().manual_seed(seed)
+
+
+@dataclass
+class Fitted:
+    model: torch.nn.Module
+    history: list[dict] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)   # cls only
+
+
+# ---------------------------------------------------------------------------------------------
+# checkpoints
+
+def _save_checkpoint(run_dir: Path, epoch: int, modules: dict, opt, gen, history) -> None:
+    state = {"epoch": epoch, "gen": gen.get_state(), "opt": opt.state_dict(), "history": history,
+             "modules": {k: m.state_dict() for k, m in modules.items()}}
+    tmp = run_dir / (CHECKPOINT + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(run_dir / CHECKPOINT)  # atomic: a kill never leaves half a checkpoint
+
+
+def _load_checkpoint(run_dir: Path, modules: dict, opt, gen) -> tuple[int, list]:
+    path = run_dir / CHECKPOINT
+    if not path.exists():
+        return 0, []
+    state = torch.load(path, weights_only=False)
+    for k, m in modules.items():
+        m.load_state_dict(state["modules"][k])
+    opt.load_state_dict(state["opt"])
+    gen.set_state(state["gen"])
+    return state["epoch"], state["history"]
+
+
+# ---------------------------------------------------------------------------------------------
+# autoencoder
+
+def _split_clips(n: int, fraction: float, gen: torch.Generator) -> tuple[list[int], list[int]]:
+    """Hold out `fraction` of the training clips (whole clips, so frames of one clip never
+    straddle train and validation); none when too few clips."""
+    order = torch.randperm(n, generator=gen).tolist()
+    n_val = int(round(n * fraction)) if n >= 10 else 0
+    return sorted(order[n_val:]), sorted(order[:n_val])
+
+
+def fit_ae(cfg: TrainConfig, data: TrainData, run_dir: Path, progress: bool = True) -> Fitted:
+    gen = seed_everything(cfg.seed)
+    lms = data.train.logmels
+    fit_idx, val_idx = _split_clips(len(lms), cfg.val_fraction, gen)
+    x = torch.from_numpy(np.concatenate([vectors(lms[i]) for i in fit_idx]))
+    xv = torch.from_numpy(np.concatenate([vectors(lms[i]) for i in val_idx])) if val_idx else None
+    model = build(cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.ae_lr)
+    start, history = _load_checkpoint(run_dir, {"model": model}, opt, gen)
+    bar = tqdm(range(start, cfg.epochs), desc=f"{cfg.machine} ae", unit="epoch",
+               disable=not progress, initial=start, total=cfg.epochs)
+    for epoch in bar:
+        model.train()
+        order = torch.randperm(len(x), generator=gen)
+        total = 0.0
+        for b in range(0, len(x), cfg.ae_batch):
+            batch = x[order[b:b + cfg.ae_batch]]
+            if len(batch) < 2:
+                continue  # BatchNorm needs two samples
+            loss = F.mse_loss(model(batch), batch)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(batch)
+        row = {"epoch": epoch + 1, "loss": total / len(x)}
+        if xv is not None:
+            row["val_loss"] = _eval_mse(model, xv)
+        history.append(row)
+        bar.set_postfix({k: f"{v:.2f}" for k, v in row.items() if k != "epoch"})
+        _save_checkpoint(run_dir, epoch + 1, {"model": model}, opt, gen, history)
+    model.eval()
+    return Fitted(model, history)
+
+
+@torch.no_grad()
+def _eval_mse(model, x: torch.Tensor) -> float:
+    model.eval()
+    return float(F.mse_loss(model(x), x))
+
+
+# ---------------------------------------------------------------------------------------------
+# classification model
+
+def _cls_training_set(cfg: TrainConfig, data: TrainData):
+    """Clips to sample patches from, their class labels, and noise clips for mixing."""
+    clips, lms = list(data.train.clips), list(data.train.logmels)
+    noise = []
+    if cfg.supplemental == "classes":
+        clips += data.supplemental.clips
+        lms += data.supplemental.logmels
+    elif cfg.supplemental == "mix":
+        noise = [lm for c, lm in zip(data.supplemental.clips, data.supplemental.logmels)
+                 if c.kind == "noise"]
+    keys = [class_key(c) for c in clips]
+    classes = sorted(set(keys))
+    labels = np.array([classes.index(k) for k in keys])
+    lms = [pad_frames(lm, cfg.patch_frames) for lm in lms]
+    noise = [pad_frames(lm, cfg.patch_frames) for lm in noise]
+    return lms, labels, classes, noise
+
+
+def _random_patch(lm: np.ndarray, frames: int, gen: torch.Generator) -> np.ndarray:
+    s = int(torch.randint(0, lm.shape[0] - frames + 1, (1,), generator=gen))
+    return lm[s:s + frames]
+
+
+def _mix_noise(patch: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """Add a noise patch in the power domain at a given patch-level SNR (log-mel in dB)."""
+    p, n = 10.0 ** (patch / 10.0), 10.0 ** (noise / 10.0)
+    gain = p.mean() / max(n.mean(), 1e-30) / 10.0 ** (snr_db / 10.0)
+    return (10.0 * np.log10(p + gain * n)).astype(np.float32)
+
+
+def _epoch_patches(cfg, lms, labels, noise, gen):
+    xs, ys = [], []
+    for lm, y in zip(lms, labels):
+        for _ in range(cfg.patches_per_clip):
+            p = _random_patch(lm, cfg.patch_frames, gen)
+            if noise and float(torch.rand(1, generator=gen)) < 0.5:
+                lo, hi = cfg.mix_snr_db
+                snr = lo + (hi - lo) * float(torch.rand(1, generator=gen))
+                k = int(torch.randint(0, len(noise), (1,), generator=gen))
+                p = _mix_noise(p, _random_patch(noise[k], cfg.patch_frames, gen), snr)
+            xs.append(p)
+            ys.append(y)
+    x = torch.from_numpy(np.stack(xs)[:, None].astype(np.float32))
+    return x, torch.as_tensor(np.array(ys), dtype=torch.long)
+
+
+def fit_cls(cfg: TrainConfig, data: TrainData, run_dir: Path, progress: bool = True) -> Fitted:
+    gen = seed_everything(cfg.seed)
+    lms, labels, classes, noise = _cls_training_set(cfg, data)
+    model = build(cfg)
+    head = ArcFace(cfg.emb_dim, len(classes), cfg.margin, cfg.scale)
+    opt = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), lr=cfg.cls_lr)
+    modules = {"model": model, "head": head}
+    start, history = _load_checkpoint(run_dir, modules, opt, gen)
+    bar = tqdm(range(start, cfg.epochs), desc=f"{cfg.machine} cls", unit="epoch",
+               disable=not progress, initial=start, total=cfg.epochs)
+    for epoch in bar:
+        model.train()
+        x, y = _epoch_patches(cfg, lms, labels, noise, gen)
+        order = torch.randperm(len(x), generator=gen)
+        total = 0.0
+        for b in range(0, len(x), cfg.cls_batch):
+            idx = order[b:b + cfg.cls_batch]
+            if len(idx) < 2:
+                continue
+            loss = head(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        row = {"epoch": epoch + 1, "loss": total / len(x)}
+        history.append(row)
+        bar.set_postfix(loss=f"{row['loss']:.3f}")
+        _save_checkpoint(run_dir, epoch + 1, modules, opt, gen, history)
+    model.eval()
+    return Fitted(model, history, classes)
+
+
+def fit_network(cfg: TrainConfig, data: TrainData, run_dir: Path, progress: bool = True) -> Fitted:
+    if cfg.model == "cls":
+        return fit_cls(cfg, data, run_dir, progress)
+    return fit_ae(cfg, data, run_dir, progress)
+
+
+# ---------------------------------------------------------------------------------------------
+# scoring constants and training-clip scores (training data only)
+
+@torch.no_grad()
+def network_outputs(model: torch.nn.Module, inputs: np.ndarray, batch: int = 512) -> np.ndarray:
+    model.eval()
+    x = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
+    return np.concatenate([model(x[b:b + batch]).numpy() for b in range(0, len(x), batch)])
+
+
+def network_inputs(cfg: TrainConfig, lm: np.ndarray) -> np.ndarray:
+    if cfg.model == "cls":
+        return patches(lm, cfg.patch_frames, cfg.patch_hop)
+    return vectors(lm)
+
+
+def fit_scoring(cfg: TrainConfig, model, data: TrainData) -> tuple[dict, np.ndarray]:
+    """Scoring constants and the training clips' scores (order of data.train.clips)."""
+    clips, lms = data.train.clips, data.train.logmels
+    ins = [network_inputs(cfg, lm) for lm in lms]
+    outs = [network_outputs(model, x) for x in ins]
+    is_target = np.array([c.domain == "target" for c in clips])
+    if cfg.model == "ae":
+        return {}, np.array([scoring.ae_score(x, y) for x, y in zip(ins, outs)])
+    if cfg.model == "ae-maha":
+        res = [x - y for x, y in zip(ins, outs)]
+        pick = lambda want: np.concatenate([r for r, t in zip(res, is_target) if t == want]
+                                           or [np.zeros((0, res[0].shape[1]))])
+        constants = scoring.fit_maha(pick(False), pick(True), cfg.maha_ridge)
+        return constants, np.array([scoring.maha_score(x, y, constants)
+                                    for x, y in zip(ins, outs)])
+    emb = np.stack([scoring.clip_embedding(y) for y in outs])
+    constants, s_src, s_tgt = scoring.fit_centres(emb[~is_target], emb[is_target],
+                                                  cfg.n_source_centres, cfg.seed)
+    train_scores = np.zeros(len(clips))
+    train_scores[~is_target], train_scores[is_target] = s_src, s_tgt
+    return constants, train_scores

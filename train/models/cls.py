@@ -1,0 +1,86 @@
+"""A compact depthwise-separable CNN embedding log-mel patches, and its training-only margin head.
+
+Exported network (`Embedder`): [N, 1, 32, 128] log-mel patch (dB, unnormalised) -> [N, emb_dim].
+Only ops that become int8 TFLite builtins: Conv2d (regular and depthwise), BatchNorm2d (folded by
+export), ReLU, mean over time (MEAN), reshape, Linear (FULLY_CONNECTED), add.
+
+Why these choices:
+* the first convolution has no padding, so any affine change of the input (dB offset, scale) is
+  absorbed by it and the BatchNorm after it: no input normalisation layer is needed;
+* frequency position matters for machine sounds, so frequency is not averaged away: a depthwise
+  convolution whose kernel spans the whole remaining frequency axis ("global depthwise", as in
+  MobileFaceNet) weighs every band separately, then only time is averaged;
+* budget (checked by tests with thop): ~50 k parameters, ~3 M MACs per patch.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _conv_bn_relu(cin: int, cout: int, k, stride=1, padding=0, groups=1) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, k, stride=stride, padding=padding, groups=groups, bias=False),
+            nn.BatchNorm2d(cout), nn.ReLU()]
+
+
+class SeparableBlock(nn.Module):
+    """Depthwise 3x3 -> BN -> ReLU -> pointwise 1x1 -> BN (-> + input when shapes match) -> ReLU."""
+
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.dw = nn.Sequential(*_conv_bn_relu(cin, cin, 3, stride, 1, groups=cin))
+        self.pw = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.pw(self.dw(x))
+        return F.relu(y + x if self.residual else y)
+
+
+class Embedder(nn.Module):
+    def __init__(self, emb_dim: int = 128, frames: int = 32, n_mels: int = 128):
+        super().__init__()
+        self.stem = nn.Sequential(*_conv_bn_relu(1, 16, 3, stride=2))       # valid padding
+        self.blocks = nn.Sequential(
+            SeparableBlock(16, 32, 2),
+            SeparableBlock(32, 64, 2),
+            SeparableBlock(64, 128, 1),
+            SeparableBlock(128, 128, 1),
+        )
+        with torch.no_grad():
+            _, c, _, f = self.blocks(self.stem(torch.zeros(1, 1, frames, n_mels))).shape
+        # global depthwise over frequency: one weight per (channel, band)
+        self.freq = nn.Sequential(nn.Conv2d(c, c, (1, f), groups=c, bias=False),
+                                  nn.BatchNorm2d(c))
+        self.fc = nn.Linear(c, emb_dim)
+        self.emb_dim = emb_dim
+        self.input_shape = (1, frames, n_mels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 1, frames, n_mels) -> (N, emb_dim)."""
+        h = self.freq(self.blocks(self.stem(x)))    # (N, C, T', 1)
+        h = h.mean(dim=2).flatten(1)                # average over time -> (N, C)
+        return self.fc(h)
+
+
+class ArcFace(nn.Module):
+    """Additive angular margin head (Deng et al. 2019); used only in training, never exported."""
+
+    def __init__(self, emb_dim: int, n_classes: int, margin: float, scale: float):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(n_classes, emb_dim))
+        nn.init.xavier_uniform_(self.weight)
+        self.margin, self.scale = margin, scale
+
+    def forward(self, emb: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy loss of the margin-penalised cosine logits."""
+        cos = F.linear(F.normalize(emb), F.normalize(self.weight)).clamp(-1 + 1e-6, 1 - 1e-6)
+        theta = torch.acos(cos)
+        # penalise only the true class's angle; cap at pi so the logit stays monotonic
+        target = torch.cos(torch.clamp(theta + self.margin, max=math.pi))
+        onehot = F.one_hot(labels, cos.shape[1]).to(cos.dtype)
+        logits = self.scale * (onehot * target + (1 - onehot) * cos)
+        return F.cross_entropy(logits, labels)

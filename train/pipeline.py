@@ -1,0 +1,108 @@
+"""One run end to end: prepare RUN_DIR, fit on train/ (+ supplemental/), then score test/.
+
+`fit_run` and `evaluate` are separate on purpose: `fit_run` only ever receives TrainData, and the
+test "nothing reads test/ during training" guards exactly that call.
+"""
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from asd.cli import UsageError
+from asd.dataset import DataError
+from asd.metrics import (format_markdown, result_table, section_metrics, write_decisions,
+                         write_result_table, write_scores)
+from train.complexity import complexity
+from train.config import TrainConfig
+from train.data import load_split, load_training
+from train.fit import CHECKPOINT, fit_network, fit_scoring
+from train.run import (CLASSES, COMPLEXITY, CONFIG, HISTORY, METRICS, RUN_INFO, Run, is_trained,
+                       load_run, save_run, write_json)
+from train.threshold import fit_threshold
+
+
+def prepare_run_dir(run_dir: Path, cfg: TrainConfig) -> None:
+    """Create RUN_DIR with config.json, or accept it when it holds the same config; refuse else."""
+    path = run_dir / CONFIG
+    if path.exists():
+        try:
+            old = TrainConfig.load(path)
+        except (ValueError, TypeError) as e:
+            raise UsageError(f"{path}: not a config of this version ({e}); "
+                             f"use another --out or delete {run_dir}") from None
+        if old != cfg:
+            raise UsageError(f"{run_dir} holds a run with a different config "
+                             f"({'; '.join(old.diff(cfg))}); use another --out or delete it")
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cfg.save(path)
+
+
+def fit_run(cfg: TrainConfig, data_root: Path, run_dir: Path, cache_dir: Path | None,
+            progress: bool = True) -> Run:
+    """Train (or resume, or reuse a finished run) and write every training artefact."""
+    prepare_run_dir(run_dir, cfg)
+    if is_trained(run_dir):
+        print(f"{run_dir}: already trained with this config; reusing it")
+        return load_run(run_dir)
+    t0 = time.monotonic()
+    data = load_training(data_root, cfg.machine, cache_dir, progress)
+    if not any(c.domain == "source" for c in data.train.clips):
+        raise DataError(f"{data.train.clips[0].path.parent}: no source-domain training clips; "
+                        f"at least one section_00_source_train_normal_*.wav is needed")
+    fitted = fit_network(cfg, data, run_dir, progress)
+    constants, train_scores = fit_scoring(cfg, fitted.model, data)
+    threshold = fit_threshold(train_scores)
+    run = Run(cfg, fitted.model, constants, threshold["threshold"], run_dir)
+    write_json(run_dir / COMPLEXITY, complexity(cfg, fitted.model))
+    save_run(run_dir, run, train_scores, threshold)
+    write_json(run_dir / HISTORY, fitted.history)
+    if fitted.classes:
+        write_json(run_dir / CLASSES, fitted.classes)
+    write_json(run_dir / RUN_INFO, {
+        "data_root": str(data_root), "fit_seconds": round(time.monotonic() - t0, 2),
+        "train_clips": len(data.train), "supplemental_clips": len(data.supplemental),
+        "torch": torch.__version__, "python": platform.python_version()})
+    (run_dir / CHECKPOINT).unlink(missing_ok=True)
+    return run
+
+
+def evaluate(run: Run, data_root: Path, cache_dir: Path | None,
+             progress: bool = True) -> dict | None:
+    """Score test/, write the two official CSVs, and metrics when the ground truth is known."""
+    import json
+    cfg, run_dir = run.config, run.run_dir
+    t0 = time.monotonic()
+    test = load_split(data_root, cfg.machine, "test", cache_dir, progress)
+    scores = np.array([run.score(lm) for lm in test.logmels])
+    names = [c.name for c in test.clips]
+    write_scores(run_dir, cfg.machine, names, scores)
+    write_decisions(run_dir, cfg.machine, names, [run.decide(s) for s in scores])
+    seconds = round(time.monotonic() - t0, 2)
+    info_path = run_dir / RUN_INFO
+    info = json.loads(info_path.read_text()) if info_path.exists() else {}
+    info["score_seconds"] = seconds
+    write_json(info_path, info)
+    if any(c.label is None or c.domain is None for c in test.clips):
+        print(f"{cfg.machine}: test ground truth unknown; wrote scores and decisions only")
+        return None
+    labels = [c.label == "anomaly" for c in test.clips]
+    try:
+        m = section_metrics(scores, labels, [c.domain for c in test.clips])
+    except ValueError as e:
+        print(f"{cfg.machine}: no metrics ({e})")
+        return None
+    table = {cfg.machine: m}
+    write_result_table(run_dir / "result.csv", table)
+    (run_dir / "result.md").write_text(format_markdown(result_table(table)))
+    metrics = {"machine": cfg.machine, "model": cfg.model, "seed": cfg.seed,
+               "epochs": cfg.epochs, **m.as_dict(),
+               "fit_seconds": info.get("fit_seconds"), "score_seconds": seconds,
+               "decision_accuracy": float(np.mean(
+                   [run.decide(s) == y for s, y in zip(scores, labels)]))}
+    write_json(run_dir / METRICS, metrics)
+    return metrics

@@ -1,0 +1,89 @@
+"""A trained run on disk: what RUN_DIR holds, and the object export and bench load from it."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from train import score as scoring
+from train.config import TrainConfig
+from train.fit import network_inputs, network_outputs
+from train.models import build
+
+CONFIG = "config.json"
+MODEL = "model.pt"
+SCORING = "scoring.npz"
+THRESHOLD = "threshold.json"
+TRAIN_SCORES = "train_scores.npy"
+COMPLEXITY = "complexity.json"
+METRICS = "metrics.json"
+RUN_INFO = "run.json"
+HISTORY = "history.json"
+CLASSES = "classes.json"
+
+
+@dataclass
+class Run:
+    """A trained model with its scoring constants and threshold (float, eval mode)."""
+    config: TrainConfig
+    model: torch.nn.Module
+    constants: dict
+    threshold: float
+    run_dir: Path | None = None
+
+    def inputs(self, logmel: np.ndarray) -> np.ndarray:
+        """Network inputs of one clip: ae (N, 640) vectors; cls (P, 1, 32, 128) patches."""
+        return network_inputs(self.config, logmel)
+
+    def outputs(self, inputs: np.ndarray) -> np.ndarray:
+        """Float network outputs for a batch of inputs (ae (N, 640); cls (P, emb_dim))."""
+        return network_outputs(self.model, inputs)
+
+    def score_outputs(self, inputs: np.ndarray, outputs: np.ndarray) -> float:
+        """Clip score from the network's inputs and outputs (e.g. dequantized int8 ones)."""
+        return scoring.score_outputs(self.config.model, inputs, outputs, self.constants)
+
+    def score(self, logmel: np.ndarray) -> float:
+        x = self.inputs(logmel)
+        return self.score_outputs(x, self.outputs(x))
+
+    def decide(self, score: float) -> bool:
+        """True = anomaly."""
+        return bool(score > self.threshold)
+
+
+def save_run(run_dir: Path, run: Run, train_scores: np.ndarray, threshold: dict) -> None:
+    torch.save(run.model.state_dict(), run_dir / MODEL)
+    np.savez(run_dir / SCORING, **{k: np.asarray(v) for k, v in run.constants.items()})
+    np.save(run_dir / TRAIN_SCORES, np.asarray(train_scores, np.float64))
+    write_json(run_dir / THRESHOLD, threshold)
+
+
+def is_trained(run_dir: Path) -> bool:
+    return all((run_dir / f).exists() for f in (MODEL, SCORING, THRESHOLD, TRAIN_SCORES))
+
+
+def load_run(run_dir: Path | str) -> Run:
+    """Rebuild a run from RUN_DIR: config -> network, weights, scoring constants, threshold."""
+    run_dir = Path(run_dir)
+    if not is_trained(run_dir):
+        from asd.cli import UsageError
+        raise UsageError(f"{run_dir}: not a trained run (needs {CONFIG}, {MODEL}, {SCORING}, "
+                         f"{THRESHOLD}); train it with `python -m train ... --out {run_dir}`")
+    cfg = TrainConfig.load(run_dir / CONFIG)
+    model = build(cfg)
+    model.load_state_dict(torch.load(run_dir / MODEL, weights_only=True))
+    model.eval()
+    with np.load(run_dir / SCORING) as z:
+        constants = {k: z[k] for k in z.files}
+    threshold = json.loads((run_dir / THRESHOLD).read_text())["threshold"]
+    return Run(cfg, model, constants, float(threshold), run_dir)
+
+
+def write_json(path: Path, obj) -> None:
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)

@@ -1,0 +1,144 @@
+"""Anomaly scores, as functions of the network outputs, and fitting of their constants.
+
+Scores are defined on what the network produces for one clip, so that export can feed dequantized
+int8 outputs through exactly the same code as the float model:
+
+* ae:      mean over the clip's vectors of the mean squared error between input and output.
+* ae-maha: per vector, the Mahalanobis distance of the residual (input - output) under the
+           source and under the target residual covariance; each averaged over the clip; the
+           score is the smaller of the two clip averages. (The official baseline instead averages
+           the residual vectors over the clip first and takes one distance of that mean.)
+* cls:     per patch, the embedding is L2-normalised; the clip embedding is their mean; the score
+           is min over centres k of (1 - cos(clip embedding, centre_k)) / scale_k. Centres are
+           k-means centres of source training embeddings plus every target training embedding;
+           scale_k is the typical nearest-centre distance of normal training clips of centre k's
+           domain, so that normal clips of both domains score about 1 and one threshold serves.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+MAHA_EPS = 1e-12
+
+
+# ---------------------------------------------------------------------------------------------
+# scores from network outputs (float64 for stable sums; inputs may be dequantized int8)
+
+def ae_score(inputs: np.ndarray, outputs: np.ndarray) -> float:
+    x = np.asarray(inputs, np.float64)
+    y = np.asarray(outputs, np.float64)
+    return float(np.mean((x - y) ** 2))
+
+
+def maha_distances(residuals: np.ndarray, mean: np.ndarray, inv_cov: np.ndarray) -> np.ndarray:
+    """Mahalanobis distance of every residual row under one domain's (mean, inverse covariance)."""
+    d = np.asarray(residuals, np.float64) - mean
+    sq = np.einsum("ij,jk,ik->i", d, inv_cov, d)
+    return np.sqrt(np.maximum(sq, 0.0))
+
+
+def maha_score(inputs: np.ndarray, outputs: np.ndarray, constants: dict) -> float:
+    r = np.asarray(inputs, np.float64) - np.asarray(outputs, np.float64)
+    return float(min(maha_distances(r, constants["mean_source"],
+                                    constants["inv_cov_source"]).mean(),
+                     maha_distances(r, constants["mean_target"],
+                                    constants["inv_cov_target"]).mean()))
+
+
+def clip_embedding(patch_embeddings: np.ndarray) -> np.ndarray:
+    """Mean of the L2-normalised patch embeddings (what the MCU accumulates patch by patch)."""
+    e = np.asarray(patch_embeddings, np.float64)
+    e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), MAHA_EPS)
+    return e.mean(axis=0)
+
+
+def centre_distances(embedding: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Cosine distances 1 - cos of one embedding to every (unit-norm) centre."""
+    e = np.asarray(embedding, np.float64)
+    return 1.0 - centres @ e / max(np.linalg.norm(e), MAHA_EPS)
+
+
+def cls_score(outputs: np.ndarray, constants: dict) -> float:
+    d = centre_distances(clip_embedding(outputs), constants["centres"])
+    return float(np.min(d / constants["scales"]))
+
+
+def score_outputs(model: str, inputs: np.ndarray, outputs: np.ndarray, constants: dict) -> float:
+    """A clip's anomaly score from its network inputs and outputs (inputs unused by cls)."""
+    if model == "ae":
+        return ae_score(inputs, outputs)
+    if model == "ae-maha":
+        return maha_score(inputs, outputs, constants)
+    if model == "cls":
+        return cls_score(outputs, constants)
+    raise ValueError(f"unknown model {model!r}")
+
+
+def clip_score(run, logmel: np.ndarray) -> float:
+    """A clip's anomaly score from its log-mel (n_frames, 128), with the run's float model."""
+    return run.score(logmel)
+
+
+# ---------------------------------------------------------------------------------------------
+# fitting the scoring constants on training data only
+
+def fit_maha(res_source: np.ndarray, res_target: np.ndarray, ridge: float) -> dict:
+    """Mean and ridge-regularised inverse covariance of residuals, per domain.
+
+    A domain with too few vectors (e.g. one short target clip) borrows the other's covariance
+    shape via the ridge; the ridge is relative to the mean variance so it is scale-free.
+    """
+    out = {}
+    for name, r in (("source", res_source), ("target", res_target)):
+        r = np.asarray(r, np.float64)
+        if r.shape[0] < 2:
+            r = np.asarray(res_source, np.float64)  # no target residuals: use the source ones
+        mean = r.mean(axis=0)
+        cov = np.cov(r, rowvar=False)
+        cov += ridge * max(np.trace(cov) / cov.shape[0], MAHA_EPS) * np.eye(cov.shape[0])
+        out[f"mean_{name}"] = mean
+        out[f"inv_cov_{name}"] = np.linalg.inv(cov)
+    return out
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), MAHA_EPS)
+
+
+def fit_centres(emb_source: np.ndarray, emb_target: np.ndarray, n_source_centres: int,
+                seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Centres (unit norm) with per-centre scales, and the training clips' own scores.
+
+    Returns (constants, train_scores_source, train_scores_target). Training scores of target
+    clips are leave-one-out (a target clip is its own centre, so its plain score would be 0).
+    """
+    src, tgt = _unit(np.asarray(emb_source, np.float64)), _unit(np.asarray(emb_target, np.float64))
+    k = max(1, min(n_source_centres, len(src)))
+    km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(src)
+    src_centres = _unit(km.cluster_centers_)
+    centres = np.concatenate([src_centres, tgt]) if len(tgt) else src_centres
+    n_src = len(src_centres)
+
+    # raw nearest-centre distances of training clips
+    d_src = 1.0 - src @ centres.T                       # (n_source, K)
+    d_tgt = 1.0 - tgt @ centres.T                       # (n_target, K)
+    if len(tgt):
+        d_tgt[np.arange(len(tgt)), n_src + np.arange(len(tgt))] = np.inf  # leave-one-out
+    raw_src = d_src.min(axis=1)
+    raw_tgt = d_tgt.min(axis=1) if len(tgt) else np.zeros(0)
+    raw_tgt = raw_tgt[np.isfinite(raw_tgt)]
+    scale_src = _typical(raw_src)
+    scale_tgt = _typical(raw_tgt) if len(raw_tgt) else scale_src
+    scales = np.concatenate([np.full(n_src, scale_src), np.full(len(tgt), scale_tgt)])
+    constants = {"centres": centres, "scales": scales,
+                 "centre_domain": np.array([0] * n_src + [1] * len(tgt), np.int8)}
+
+    def scored(d):
+        return (d / scales).min(axis=1) if len(d) else np.zeros(0)
+    return constants, scored(d_src), scored(d_tgt)
+
+
+def _typical(d: np.ndarray) -> float:
+    """Median distance, floored so a scale is never zero."""
+    return float(max(np.median(d), 1e-6)) if len(d) else 1.0
