@@ -31,6 +31,7 @@ def score_from_outputs(inputs: np.ndarray, outputs: np.ndarray, cfg: DeviceConfi
     if cfg.score_kind == "mse":
         x = dequantize(inputs, in_q.scale, in_q.zero_point).astype(np.float64)
         return float(np.mean(np.mean((x - y) ** 2, axis=1)))
+    y = y / (np.linalg.norm(y, axis=1, keepdims=True) + 1e-12)  # per patch, as training does
     e = y.sum(axis=0)
     e = e / (np.linalg.norm(e) + 1e-12)
     c = np.asarray(cfg.centres, np.float64)

@@ -92,3 +92,29 @@ def run(model: bytes, inputs: np.ndarray) -> np.ndarray:
         it.invoke()
         outs.append(np.array(it.get_output(0)).reshape(-1))
     return np.stack(outs) if outs else np.zeros((0,), np.int8)
+
+
+def count_macs(model: bytes) -> int:
+    """Multiply-accumulates per inference counted from the int8 graph's shapes: FULLY_CONNECTED,
+    CONV_2D and DEPTHWISE_CONV_2D (other ops have no MACs in the usual sense)."""
+    m = schema.Model.GetRootAs(model, 0)
+    codes = [max(m.OperatorCodes(i).BuiltinCode(), m.OperatorCodes(i).DeprecatedBuiltinCode())
+             for i in range(m.OperatorCodesLength())]
+    g = m.Subgraphs(0)
+
+    def shape(t: int) -> list[int]:
+        return [int(d) for d in g.Tensors(t).ShapeAsNumpy()]
+
+    op = schema.BuiltinOperator
+    total = 0
+    for i in range(g.OperatorsLength()):
+        o = g.Operators(i)
+        code = codes[o.OpcodeIndex()]
+        w, out = shape(o.Inputs(1)) if o.InputsLength() > 1 else [], shape(o.Outputs(0))
+        if code == op.FULLY_CONNECTED:
+            total += int(np.prod(out)) * w[-1]                      # rows x units x inputs
+        elif code == op.CONV_2D:
+            total += int(np.prod(out)) * w[1] * w[2] * w[3]         # w: [Cout, kh, kw, Cin]
+        elif code == op.DEPTHWISE_CONV_2D:
+            total += int(np.prod(out)) * w[1] * w[2]                # w: [1, kh, kw, Cout]
+    return total

@@ -101,14 +101,14 @@ class ToyCar(Model):
     name = "ToyCar"
     supplemental = "clean"
     kinds = ("bearing_defect", "rattle", "friction", "extra_harmonic", "wobble")
-    shift = "motor voltage (speed): source 28/31 V, target 33/35 V"
+    shift = "motor voltage (speed): source 28-31 V, target 32/33 V"
     sound = ("brushed DC motor (rotation harmonics, commutation whine, brush noise), pinion gear "
              "mesh with sidebands, tyres rolling on a roller (band noise rippling at wheel rate)")
     CARS = {"A1": (3, 9, (1100.0, 2300.0, 3900.0)), "A2": (5, 12, (900.0, 1900.0, 3300.0))}
 
     def condition(self, rng, domain):
         car = pick(rng, ("A1", "A2"))
-        volt = pick(rng, (28, 31) if domain == "source" else (33, 35))
+        volt = pick(rng, (28, 29, 30, 31) if domain == "source" else (32, 33))
         mic = pick(rng, (1, 2))
         return [("car", car), ("spd", f"{volt}V"), ("mic", str(mic))], dict(car=car, volt=volt,
                                                                               mic=mic)

@@ -37,27 +37,38 @@ float fs_scoring_score(const fs_scoring *ctx) {
     return (float)(ctx->sum / (double)ctx->count);
 }
 #else
+/* Each patch embedding is L2-normalised before it is added, as training scores clips. */
 void fs_scoring_add(fs_scoring *ctx, const int8_t *input, size_t n_in, const int8_t *output,
                     size_t n_out) {
     (void)input;
     (void)n_in;
-    for (size_t i = 0; i < n_out && i < FS_MODEL_OUTPUT_SIZE; i++)
-        ctx->embedding[i] += (float)(output[i] - ctx->out_zero) * ctx->out_scale;
+    (void)n_out; /* FS_MODEL_OUTPUT_SIZE (checked at init) */
+    float e[FS_MODEL_OUTPUT_SIZE], norm = 0.0f;
+    for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) {
+        e[i] = (float)(output[i] - ctx->out_zero) * ctx->out_scale;
+        norm += e[i] * e[i];
+    }
+    float inv = 1.0f / (sqrtf(norm) + 1e-12f);
+    for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) ctx->embedding[i] += e[i] * inv;
     ctx->count++;
 }
 
 float fs_scoring_score(const fs_scoring *ctx) {
-    /* Cosine distance is scale-invariant: the sum serves as well as the mean. */
+    /* 1 - cos(u, c) = |u - c|^2 / 2 for unit vectors: no cancellation when u is close to c
+     * (1 - dot would lose most float32 digits exactly where normal clips are). */
     float norm = 0.0f;
     for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) norm += ctx->embedding[i] * ctx->embedding[i];
-    norm = sqrtf(norm) + 1e-12f;
+    float inv = 1.0f / (sqrtf(norm) + 1e-12f);
     float best = INFINITY;
     for (size_t c = 0; c < FS_MODEL_N_CENTRES; c++) {
         const float *centre = fs_model_centres[c]; /* unit length */
-        float dot = 0.0f;
-        for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) dot += ctx->embedding[i] * centre[i];
-        float d = (1.0f - dot / norm - fs_model_centre_offset[c]) * fs_model_centre_inv_scale[c];
-        if (d < best) best = d;
+        float sq = 0.0f;
+        for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) {
+            float d = ctx->embedding[i] * inv - centre[i];
+            sq += d * d;
+        }
+        float dist = (0.5f * sq - fs_model_centre_offset[c]) * fs_model_centre_inv_scale[c];
+        if (dist < best) best = dist;
     }
     return best;
 }

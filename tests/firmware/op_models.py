@@ -70,82 +70,123 @@ def tflm_input_details(model: bytes) -> dict:
 
 
 # ---- random parameters ----------------------------------------------------------------------
+#
+# One generator serves both the golden script (numpy Generator) and the property-based test
+# (hypothesis draws): it only asks a "chooser" for integers, floats, booleans and choices.
 
 
-def _act(rng) -> str | None:
-    return ACTS[int(rng.integers(len(ACTS)))]
+class NumpyChooser:
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+
+    def int(self, lo: int, hi: int) -> int:  # inclusive bounds
+        return int(self.rng.integers(lo, hi + 1))
+
+    def float(self, lo: float, hi: float) -> float:
+        return float(self.rng.uniform(lo, hi))
+
+    def bool(self, p: float = 0.5) -> bool:
+        return bool(self.rng.random() < p)
+
+    def choice(self, options):
+        return options[int(self.rng.integers(len(options)))]
 
 
-def _spatial(rng, k_max: int = 4):
+class HypothesisChooser:
+    """Draws through hypothesis' `data` strategy, so failing cases shrink."""
+
+    def __init__(self, data):
+        from hypothesis import strategies as st
+
+        self.data, self.st = data, st
+
+    def int(self, lo, hi):
+        return self.data.draw(self.st.integers(lo, hi))
+
+    def float(self, lo, hi):
+        return self.data.draw(self.st.floats(lo, hi, allow_nan=False, allow_infinity=False))
+
+    def bool(self, p=0.5):
+        return self.data.draw(self.st.booleans())
+
+    def choice(self, options):
+        return self.data.draw(self.st.sampled_from(options))
+
+
+def _spatial(c, k_max: int = 4):
     """Geometry of a 2-D window op: sizes, kernel, stride, dilation, padding (always valid)."""
-    kh, kw = int(rng.integers(1, k_max + 1)), int(rng.integers(1, k_max + 1))
-    if rng.random() < 0.5:
-        sh, sw, dh, dw = int(rng.integers(1, 4)), int(rng.integers(1, 4)), 1, 1
+    kh, kw = c.int(1, k_max), c.int(1, k_max)
+    if c.bool():
+        sh, sw, dh, dw = c.int(1, 3), c.int(1, 3), 1, 1
     else:  # Keras forbids strides > 1 together with dilation > 1
-        sh, sw, dh, dw = 1, 1, int(rng.integers(1, 4)), int(rng.integers(1, 4))
-    padding = "same" if rng.random() < 0.5 else "valid"
-    h = int(rng.integers((kh - 1) * dh + 1, (kh - 1) * dh + 10))
-    w = int(rng.integers((kw - 1) * dw + 1, (kw - 1) * dw + 10))
+        sh, sw, dh, dw = 1, 1, c.int(1, 3), c.int(1, 3)
+    padding = c.choice(["same", "valid"])
+    h = c.int((kh - 1) * dh + 1, (kh - 1) * dh + 9)
+    w = c.int((kw - 1) * dw + 1, (kw - 1) * dw + 9)
     return dict(h=h, w=w, kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw, padding=padding)
 
 
-def _range(rng):
-    lo = float(rng.uniform(-8, 1))
-    return [lo, lo + float(rng.uniform(0.5, 12))]
+def _range(c):
+    """Calibration range of the input; always straddles 0 so no output range is degenerate
+    (TensorFlow aborts the process on an all-zero ReLU output)."""
+    return [c.float(-8.0, -0.5), c.float(0.5, 8.0)]
 
 
-def _broadcast_shape(rng, shape):
+def _broadcast_shape(c, shape):
     """A shape that broadcasts against `shape`: a suffix with some dims set to 1, or a scalar."""
-    if rng.random() < 0.15:
+    if c.bool(0.15):
         return []
-    k = int(rng.integers(1, len(shape) + 1))
-    return [d if rng.random() < 0.6 else 1 for d in shape[-k:]]
+    k = c.int(1, len(shape))
+    return [d if c.bool(0.6) else 1 for d in shape[-k:]]
 
 
-def random_params(op: str, rng: np.random.Generator) -> dict:
-    p: dict = {"range": _range(rng)}
+def random_params(op: str, c) -> dict:
+    """Parameters of one case of `op`; `c` is a NumpyChooser or HypothesisChooser
+    (a numpy Generator is wrapped)."""
+    if isinstance(c, np.random.Generator):
+        c = NumpyChooser(c)
+    p: dict = {"range": _range(c)}
     if op == "fully_connected":
-        p.update(batch=int(rng.integers(1, 4)), features=int(rng.integers(1, 48)),
-                 units=int(rng.integers(1, 24)), act=_act(rng), bias=bool(rng.random() < 0.8),
-                 per_channel=bool(rng.random() < 0.5))
+        p.update(batch=c.int(1, 3), features=c.int(1, 48), units=c.int(1, 24), act=c.choice(ACTS),
+                 bias=c.bool(0.8), per_channel=c.bool())
     elif op == "conv_2d":
-        p.update(_spatial(rng), cin=int(rng.integers(1, 7)), act=_act(rng), bias=bool(rng.random() < 0.8))
-        groups = int(rng.choice([g for g in (1, 2, 3) if p["cin"] % g == 0]))
-        p.update(groups=groups, cout=groups * int(rng.integers(1, 5)))
+        p.update(_spatial(c), cin=c.int(1, 6), act=c.choice(ACTS), bias=c.bool(0.8))
+        groups = c.choice([g for g in (1, 2, 3) if p["cin"] % g == 0])
+        p.update(groups=groups, cout=groups * c.int(1, 4))
     elif op == "depthwise_conv_2d":
-        p.update(_spatial(rng), cin=int(rng.integers(1, 7)), dm=int(rng.integers(1, 4)), act=_act(rng),
-                 bias=bool(rng.random() < 0.8))
+        p.update(_spatial(c), cin=c.int(1, 6), dm=c.int(1, 3), act=c.choice(ACTS), bias=c.bool(0.8))
     elif op in ("average_pool_2d", "max_pool_2d"):
-        s = _spatial(rng)
-        p.update(h=s["h"], w=s["w"], kh=s["kh"], kw=s["kw"], sh=int(rng.integers(1, 4)),
-                 sw=int(rng.integers(1, 4)), padding=s["padding"], cin=int(rng.integers(1, 7)))
+        s = _spatial(c)
+        p.update(h=s["h"], w=s["w"], kh=s["kh"], kw=s["kw"], sh=c.int(1, 3), sw=c.int(1, 3),
+                 padding=s["padding"], cin=c.int(1, 6))
     elif op in ("add", "mul", "add2"):
-        shape = [int(rng.integers(1, 6)) for _ in range(int(rng.integers(1, 4)))]
-        p.update(shape=shape, other=_broadcast_shape(rng, shape), act=None if op == "mul" or rng.random() < 0.5 else "relu",
-                 other_scale=float(rng.uniform(0.1, 10)))
+        shape = [c.int(1, 5) for _ in range(c.int(1, 3))]
+        p.update(shape=shape, other=_broadcast_shape(c, shape), act=None if op == "mul" else c.choice([None, "relu"]),
+                 other_scale=c.float(0.1, min(10.0, p["range"][1])))
     elif op == "mean":
-        rank = int(rng.integers(2, 5))
-        shape = [int(rng.integers(1, 7)) for _ in range(rank)]
-        axes = sorted({int(a) for a in rng.choice(np.arange(1, rank), size=int(rng.integers(1, rank)), replace=False)})
-        p.update(shape=shape, axes=axes, keepdims=bool(rng.random() < 0.5))
+        rank = c.int(2, 4)
+        shape = [c.int(1, 6) for _ in range(rank)]
+        axes = sorted({c.int(1, rank - 1) for _ in range(c.int(1, rank - 1))})
+        shape[axes[0]] = max(shape[axes[0]], 2)  # a mean over size-1 axes converts to no op at all
+        p.update(shape=shape, axes=axes, keepdims=c.bool())
     elif op in ("softmax", "logistic"):
-        rank = int(rng.integers(2, 5))
-        p.update(shape=[int(rng.integers(1, 5)) for _ in range(rank - 1)] + [int(rng.integers(2, 40))])
+        rank = c.int(2, 4)
+        p.update(shape=[c.int(1, 4) for _ in range(rank - 1)] + [c.int(2, 40)])
     elif op == "pad":
-        rank = int(rng.integers(2, 5))
-        p.update(shape=[int(rng.integers(1, 6)) for _ in range(rank)],
-                 pads=[[0, 0]] + [[int(rng.integers(0, 3)), int(rng.integers(0, 3))] for _ in range(rank - 1)],
-                 value=0.0 if rng.random() < 0.6 else float(rng.uniform(p["range"][0], p["range"][1])))
+        rank = c.int(2, 4)
+        p.update(shape=[c.int(1, 5) for _ in range(rank)],
+                 pads=[[0, 0]] + [[c.int(0, 2), c.int(1, 2)] for _ in range(rank - 1)],
+                 value=0.0 if c.bool(0.6) else c.float(p["range"][0], p["range"][1]))
     elif op in ("reshape", "squeeze"):
-        shape = [int(rng.integers(1, 5)) for _ in range(int(rng.integers(2, 5)))]
+        shape = [c.int(1, 4) for _ in range(c.int(3, 4))]  # rank >= 3: flattening changes the shape
         if op == "squeeze":
-            shape.insert(int(rng.integers(1, len(shape) + 1)), 1)
+            shape.insert(c.int(1, len(shape)), 1)
         p.update(shape=shape)
     elif op == "concatenation":
-        shape = [int(rng.integers(1, 5)) for _ in range(int(rng.integers(2, 5)))]
-        p.update(shape=shape, axis=int(rng.integers(1, len(shape))), parts=int(rng.integers(2, 4)))
+        shape = [c.int(1, 4) for _ in range(c.int(2, 4))]
+        p.update(shape=shape, axis=c.int(1, len(shape) - 1), parts=c.int(2, 3))
     elif op == "quantize_dequantize":
-        p.update(features=int(rng.integers(1, 40)), units=int(rng.integers(1, 20)))
+        p.update(features=c.int(1, 40), units=c.int(1, 20))
     else:
         raise ValueError(op)
     return p
@@ -171,7 +212,7 @@ def build_model(op: str, p: dict, rng: np.random.Generator):
     L, ops = keras.layers, keras.ops
 
     def const(shape, scale=1.0):
-        return ops.convert_to_tensor((rng.standard_normal(shape) * scale).astype(np.float32))
+        return ops.convert_to_tensor((rng.uniform(-0.5, 0.5, size=shape) * scale).astype(np.float32))
 
     if op in ("fully_connected", "quantize_dequantize"):
         batch = p.get("batch", 1)
@@ -278,3 +319,43 @@ def builtin_ops(model: bytes) -> list[str]:
              for i in range(m.OperatorCodesLength())]
     sg = m.Subgraphs(0)
     return [names[codes[sg.Operators(i).OpcodeIndex()]] for i in range(sg.OperatorsLength())]
+
+
+# ---- editing models (crafted cases, malformed models) ----------------------------------------
+
+
+def schema():
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
+
+    return s
+
+
+def unpack(model: bytes):
+    s = schema()
+    return s.ModelT.InitFromObj(s.Model.GetRootAsModel(model, 0))
+
+
+def pack(mt) -> bytes:
+    import flatbuffers
+
+    b = flatbuffers.Builder(1024)
+    b.Finish(mt.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def edit(model: bytes, fn) -> bytes:
+    """Unpack with the TFLite schema's object API, let fn(ModelT) change it, pack again."""
+    mt = unpack(model)
+    fn(mt)
+    return pack(mt)
+
+
+def set_opcode(mt, op, builtin: int) -> None:
+    """Make operator `op` use `builtin` (adds an OperatorCode)."""
+    s = schema()
+    oc = s.OperatorCodeT()
+    oc.builtinCode = builtin
+    oc.deprecatedBuiltinCode = min(builtin, 127)
+    oc.version = 1
+    mt.operatorCodes.append(oc)
+    op.opcodeIndex = len(mt.operatorCodes) - 1

@@ -1,0 +1,97 @@
+"""Structured pruning to a MAC budget, then fine-tuning on training data.
+
+Whole neurons (AE) and channels (CNN) are removed with `torch-pruning`, so the layers physically
+shrink and the int8 model really computes fewer MACs. The pruning ratio per layer is found by
+bisection so that the pruned network keeps at most `keep` of the original MACs (thop-counted,
+BatchNorm folded). Fine-tuning: the autoencoder on its own reconstruction loss; the classifier by
+distillation (cosine loss) towards the unpruned network's embeddings, which needs no labels and
+no margin head.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+import torch_pruning as tp
+from torch import nn
+from tqdm import tqdm
+
+from train.complexity import complexity
+from train.config import TrainConfig
+from train.fit import seed_everything
+from train.models import example_input
+
+FINE_TUNE_EPOCHS = 5
+FINE_TUNE_LR = 1e-3
+BATCH = 256
+
+
+def _protected(cfg: TrainConfig, model: nn.Module) -> list[nn.Module]:
+    """Layers whose outputs must keep their size: the AE's reconstruction and bottleneck, the
+    classifier's embedding."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if cfg.model == "cls":
+        return [linears[-1]]
+    return [linears[-1]] + [m for m in linears if m.out_features == min(l.out_features
+                                                                         for l in linears)]
+
+
+def _pruned(cfg: TrainConfig, model: nn.Module, ratio: float) -> nn.Module:
+    m = copy.deepcopy(model).eval()
+    if ratio > 0:
+        pruner = tp.pruner.MetaPruner(m, example_input(cfg),
+                                      importance=tp.importance.MagnitudeImportance(p=2),
+                                      pruning_ratio=ratio, ignored_layers=_protected(cfg, m))
+        pruner.step()
+    return m
+
+
+def macs(cfg: TrainConfig, model: nn.Module) -> int:
+    return complexity(cfg, model)["macs_per_inference"]
+
+
+def prune_to(cfg: TrainConfig, model: nn.Module, keep: float) -> nn.Module:
+    """The most lightly pruned copy whose MACs are at most `keep` times the model's."""
+    if not 0 < keep <= 1:
+        raise ValueError(f"--prune must be in (0, 1] (fraction of MACs kept), not {keep}")
+    budget = keep * macs(cfg, model)
+    lo, hi = 0.0, 0.95
+    best = _pruned(cfg, model, hi)
+    if macs(cfg, best) > budget:
+        return best  # cannot prune further without removing protected layers
+    for _ in range(12):
+        mid = (lo + hi) / 2
+        cand = _pruned(cfg, model, mid)
+        if macs(cfg, cand) <= budget:
+            best, hi = cand, mid
+        else:
+            lo = mid
+    return best
+
+
+def fine_tune(cfg: TrainConfig, student: nn.Module, teacher: nn.Module, inputs: np.ndarray,
+              epochs: int = FINE_TUNE_EPOCHS, progress: bool = True) -> nn.Module:
+    """A few epochs on training inputs only; deterministic with the run's seed."""
+    gen = seed_everything(cfg.seed)
+    x_all = torch.from_numpy(np.ascontiguousarray(inputs, np.float32))
+    opt = torch.optim.Adam(student.parameters(), lr=FINE_TUNE_LR)
+    teacher.eval()
+    for epoch in tqdm(range(epochs), desc="fine-tune", disable=not progress, leave=False):
+        student.train()
+        order = torch.randperm(len(x_all), generator=gen)
+        for b in range(0, len(order), BATCH):
+            x = x_all[order[b:b + BATCH]]
+            if len(x) < 2:
+                continue  # BatchNorm needs two samples
+            y = student(x)
+            if cfg.model == "cls":
+                with torch.no_grad():
+                    target = teacher(x)
+                loss = (1 - nn.functional.cosine_similarity(y, target)).mean()
+            else:
+                loss = nn.functional.mse_loss(y, x)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return student.eval()
