@@ -52,3 +52,18 @@ demo: data
 
 clean:
 	rm -rf runs reports firmware/build .cache
+
+# ---- training (train/, issue 3) ---------------------------------------------------------------
+.PHONY: train train-all
+# One model on one machine type: runs/<machine>/<model>/ (see docs/results.md).
+train: setup
+	$(PY) -m train --data-root $(DATA) --machine $(MACHINE) --model $(MODEL) --out runs/$(MACHINE)/$(MODEL)
+
+# Every machine type under $(DATA) with every model, then the result table.
+train-all: setup
+	@set -e; for m in $$($(PY) -c "from asd.dataset import available_machines as a; print(' '.join(a('$(DATA)')))"); do \
+	  for model in ae ae-maha cls; do \
+	    $(PY) -m train --data-root $(DATA) --machine $$m --model $$model --out runs/$$m/$$model; \
+	  done; \
+	done; \
+	$(PY) -m train.report runs --out runs/results.md

@@ -6,10 +6,13 @@ int8 ops only, calibrated on a representative set drawn from training clips only
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +90,23 @@ def to_int8_tflite(saved_model: Path, representative: np.ndarray) -> bytes:
         raise ConversionError(f"TFLite int8 conversion of {saved_model} failed: {e}") from None
 
 
+def onnx_to_int8(onnx_path: Path, representative: np.ndarray, work_dir: Path) -> bytes:
+    """onnx2tf and the TFLite converter in a fresh Python process. In-process, Keras numbers its
+    layers per process (model_18/..., model_37/...), and those names land in the .tflite: a fresh
+    process makes the same model and data give byte-identical files."""
+    work_dir = Path(work_dir)
+    rep_path, out_path = work_dir / "representative.npy", work_dir / "model.tflite"
+    np.save(rep_path, np.ascontiguousarray(representative, np.float32))
+    out_path.unlink(missing_ok=True)
+    r = subprocess.run([sys.executable, "-m", "export.convert", str(onnx_path), str(rep_path),
+                        str(work_dir / "saved_model"), str(out_path)],
+                       capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    if r.returncode != 0 or not out_path.exists():
+        tail = "\n".join((r.stderr or r.stdout).strip().splitlines()[-5:])
+        raise ConversionError(f"{onnx_path}: TensorFlow/TFLite conversion failed:\n{tail}")
+    return out_path.read_bytes()
+
+
 def convert(model: torch.nn.Module, example: torch.Tensor, check_inputs: np.ndarray,
             representative: np.ndarray, work_dir: Path) -> tuple[bytes, Path, float]:
     """The whole path; returns (tflite bytes, onnx path, max |torch - onnx|)."""
@@ -94,5 +114,17 @@ def convert(model: torch.nn.Module, example: torch.Tensor, check_inputs: np.ndar
     work_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = to_onnx(model, example, work_dir / "model.onnx")
     diff = check_onnx(model, onnx_path, check_inputs)
-    saved = to_saved_model(onnx_path, work_dir / "saved_model")
-    return to_int8_tflite(saved, representative), onnx_path, diff
+    return onnx_to_int8(onnx_path, representative, work_dir), onnx_path, diff
+
+
+def _main() -> None:
+    ap = argparse.ArgumentParser(description="onnx -> SavedModel -> int8 .tflite (worker)")
+    for name in ("onnx", "representative", "saved_model", "out"):
+        ap.add_argument(name, type=Path)
+    a = ap.parse_args()
+    saved = to_saved_model(a.onnx, a.saved_model)
+    a.out.write_bytes(to_int8_tflite(saved, np.load(a.representative)))
+
+
+if __name__ == "__main__":
+    _main()

@@ -34,9 +34,10 @@ def interpreter(model: bytes) -> runtime.Interpreter:
 def _quant(details: dict) -> TensorQuant:
     q = details["quantization_parameters"]
     scales, zps = q["scales"], q["zero_points"]
-    if len(scales) != 1:
+    if len(scales) > 1:
         raise ModelError("model input/output must be per-tensor quantized")
-    return TensorQuant(tuple(int(d) for d in details["shape"]), float(scales[0]), int(zps[0]),
+    scale, zero = (float(scales[0]), int(zps[0])) if len(scales) else (0.0, 0)  # 0: not quantized
+    return TensorQuant(tuple(int(d) for d in details["shape"]), scale, zero,
                        np.dtype(details["dtype"]).name)
 
 

@@ -18,7 +18,7 @@ SUPPLEMENTAL_MODES = ("off", "classes", "mix")
 
 # Epochs a 2-core CPU affords in about a minute per model on the demo preset (docs/results.md
 # measures the effect against the official 100 AE epochs).
-DEFAULT_EPOCHS = {"ae": 20, "ae-maha": 20, "cls": 40}
+DEFAULT_EPOCHS = {"ae": 20, "ae-maha": 20, "cls": 10}
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class TrainConfig:
     emb_dim: int = 128
     cls_batch: int = 64
     cls_lr: float = 1e-3
-    patches_per_clip: int = 8        # random patches drawn from every training clip per epoch
+    patches_per_clip: int = 4        # random patches drawn from every training clip per epoch
     margin: float = 0.2              # ArcFace additive angular margin (radians)
     scale: float = 16.0              # ArcFace logit scale
     n_source_centres: int = 16       # k-means centres of source embeddings (cap; see score.py)

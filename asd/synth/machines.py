@@ -101,14 +101,14 @@ class ToyCar(Model):
     name = "ToyCar"
     supplemental = "clean"
     kinds = ("bearing_defect", "rattle", "friction", "extra_harmonic", "wobble")
-    shift = "motor voltage (speed): source 28-31 V, target 32/33 V"
+    shift = "motor voltage (speed): source 28-31 V, target 32 V"
     sound = ("brushed DC motor (rotation harmonics, commutation whine, brush noise), pinion gear "
              "mesh with sidebands, tyres rolling on a roller (band noise rippling at wheel rate)")
     CARS = {"A1": (3, 9, (1100.0, 2300.0, 3900.0)), "A2": (5, 12, (900.0, 1900.0, 3300.0))}
 
     def condition(self, rng, domain):
         car = pick(rng, ("A1", "A2"))
-        volt = pick(rng, (28, 29, 30, 31) if domain == "source" else (32, 33))
+        volt = pick(rng, (28, 29, 30, 31) if domain == "source" else (32,))
         mic = pick(rng, (1, 2))
         return [("car", car), ("spd", f"{volt}V"), ("mic", str(mic))], dict(car=car, volt=volt,
                                                                               mic=mic)
@@ -129,22 +129,22 @@ class ToyTrain(Model):
     name = "ToyTrain"
     supplemental = "noise"
     kinds = ("rattle", "friction", "wobble", "bearing_defect")
-    shift = "train speed and track layout: source slow (level 1-2), target fast (level 3-4), " \
-            "different rail-joint spacing"
+    shift = "train speed and track layout: source speed levels 1-3, target level 4 with " \
+            "shorter rail sections (more frequent joint clicks)"
     sound = ("small DC motor with worm-gear whine, wheel-rail rumble, double clicks at rail "
              "joints (two bogies) through rail resonances")
 
     def condition(self, rng, domain):
-        level = pick(rng, (1, 2) if domain == "source" else (3, 4))
-        joint = rng.uniform(0.9, 1.3) if domain == "source" else rng.uniform(0.5, 0.8)
+        level = pick(rng, (1, 2, 3) if domain == "source" else (4,))
+        joint = rng.uniform(0.9, 1.3) if domain == "source" else rng.uniform(0.7, 0.9)
         return [("speed", str(level))], dict(level=level, joint=joint)
 
     def render(self, rng, g, p, anom):
-        f = dsp.speed_curve(rng, g, 50.0 + 6.0 * p["level"], 0.01, rate=0.4) * speed_mod(anom)
+        f = dsp.speed_curve(rng, g, 56.0 + 3.0 * p["level"], 0.01, rate=0.4) * speed_mod(anom)
         motor, ph = dc_motor(rng, g, f, 3, brush_db=-10.0)
         worm = dsp.mesh(ph, 1, [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.6], 0.3, rng)
         rumble = shaped(rng, g, 80.0, 1500.0, -4.0, 300.0)
-        period = p["joint"] * (60.0 / (50.0 + 6.0 * p["level"]))
+        period = p["joint"] * (60.0 / (56.0 + 3.0 * p["level"]))
         t0 = np.arange(-rng.uniform(0, period), g.seconds, period)
         spacing = 0.18 * period
         times = np.concatenate([t0, t0 + spacing]) + rng.normal(0, 0.004, 2 * len(t0))
@@ -157,15 +157,15 @@ class Bearing(Model):
     name = "bearing"
     supplemental = "clean"
     kinds = ("bearing_defect", "bearing_defect", "friction", "imbalance")
-    shift = "shaft speed and load: source 20/25/30 Hz light load, target 33/36/39 Hz heavier load"
+    shift = "shaft speed and load: source 20-32 Hz light load, target 35 Hz heavier load"
     sound = ("shaft rotation harmonics, drive-motor hum, smooth rolling noise through the housing's "
              "structural resonances, modulated at the cage rate")
 
     def condition(self, rng, domain):
         if domain == "source":
-            vel, load = pick(rng, (20, 25, 30)), rng.uniform(0.2, 0.5)
+            vel, load = pick(rng, (20, 24, 28, 32)), rng.uniform(0.2, 0.5)
         else:
-            vel, load = pick(rng, (33, 36, 39)), rng.uniform(0.6, 0.9)
+            vel, load = 35, rng.uniform(0.5, 0.7)
         return [("vel", str(vel))], dict(vel=vel, load=load)
 
     def render(self, rng, g, p, anom):
@@ -214,13 +214,13 @@ class Gearbox(Model):
     name = "gearbox"
     supplemental = "clean"
     kinds = ("tooth", "wobble", "bearing_defect", "rattle")
-    shift = "load weight: source 0/30 g, target 80/150 g (slower, stronger mesh and sidebands)"
+    shift = "load weight: source 0/30 g, target 60/90 g (slower, stronger mesh and sidebands)"
     sound = ("DC drive motor, two-stage gear mesh tones with harmonics and shaft-rate sidebands, "
              "load-dependent speed and mesh strength")
 
     def condition(self, rng, domain):
         volt = pick(rng, ("1.0", "1.3", "1.5"))
-        wt = pick(rng, (0, 30) if domain == "source" else (80, 150))
+        wt = pick(rng, (0, 30) if domain == "source" else (60, 90))
         return [("volt", volt), ("wt", str(wt))], dict(volt=float(volt), wt=wt)
 
     def render(self, rng, g, p, anom):
@@ -242,14 +242,14 @@ class Slider(Model):
     name = "slider"
     supplemental = "noise"
     kinds = ("friction", "rattle", "bearing_defect")
-    shift = "stroke timing: source period 1.6-2.0 s, top speed 35-45; target 1.25-1.45 s, 47-53"
+    shift = "stroke timing: source period 1.6-2.0 s, top speed 35-45; target 1.3-1.5 s, 45-50"
     sound = ("servo motor and ball screw following a trapezoidal back-and-forth speed profile: "
              "motor harmonics and PWM whine scaling with speed, rolling noise, end-stop clicks")
 
     def condition(self, rng, domain):
         if domain == "source":
             return [("mode", "slow")], dict(period=rng.uniform(1.6, 2.0), vmax=rng.uniform(35, 45))
-        return [("mode", "fast")], dict(period=rng.uniform(1.25, 1.45), vmax=rng.uniform(47, 53))
+        return [("mode", "fast")], dict(period=rng.uniform(1.3, 1.5), vmax=rng.uniform(45, 50))
 
     def render(self, rng, g, p, anom):
         segs = cycle_segments(rng, g, p["period"] / 2.0, 0.75 * p["period"] / 2.0, 0.01)
@@ -323,7 +323,7 @@ class AutoTrash(Model):
     def condition(self, rng, domain):
         lid = "light" if domain == "source" else "heavy"
         return [("lid", lid)], dict(f=rng.uniform(95, 110) if lid == "light" else
-                                    rng.uniform(82, 92), on=1.0 if lid == "light" else 1.2)
+                                    rng.uniform(88, 95), on=1.0 if lid == "light" else 1.1)
 
     def render(self, rng, g, p, anom):
         period = rng.uniform(3.0, 3.8)
@@ -377,12 +377,12 @@ class CoffeeGrinder(Model):
     kinds = ("clog", "rattle", "imbalance", "friction")
     background = {"source": "room", "target": "room"}
     snr = {"source": (10.0, 18.0), "target": (10.0, 18.0)}
-    shift = "bean load: source 10/20 g, target 40/50 g (motor sags, denser grinding)"
+    shift = "bean load: source 10/20 g, target 30/35 g (motor sags, denser grinding)"
     sound = ("universal motor at high speed (strong rotation harmonics, brush noise), burr grinding "
              "as dense random crackle through the burrs' resonances, speed sagging with load")
 
     def condition(self, rng, domain):
-        load = pick(rng, (10, 20) if domain == "source" else (40, 50))
+        load = pick(rng, (10, 20) if domain == "source" else (30, 35))
         mic = pick(rng, (1, 2))
         return [("load", f"{load}g"), ("mic", str(mic))], dict(load=load, mic=mic)
 
@@ -406,7 +406,7 @@ class HomeCamera(Model):
     kinds = ("rattle", "friction", "extra_harmonic", "wobble")
     background = {"source": "room", "target": "room"}
     snr = {"source": (6.0, 14.0), "target": (6.0, 14.0)}
-    shift = "movement: source pan at speed 1/2, target tilt and patrol at speed 3"
+    shift = "movement: source pan at speed 1/2, target tilt or patrol (other timing) at speed 2/3"
     sound = ("pan/tilt camera: stepper motor step-rate tones and harmonics with mechanical "
              "resonance, reduction-gear whine, moving in segments with pauses, quiet room")
 
@@ -414,13 +414,15 @@ class HomeCamera(Model):
         if domain == "source":
             mv, spd = "pan", pick(rng, (1, 2))
         else:
-            mv, spd = pick(rng, ("tilt", "patrol")), 3
+            mv, spd = pick(rng, ("tilt", "patrol")), pick(rng, (2, 3))
         return [("mv", mv), ("spd", str(spd))], dict(mv=mv, spd=spd)
 
     def render(self, rng, g, p, anom):
         spd = int(p["spd"])
         step = (150.0 + 100.0 * spd) * rng.uniform(0.97, 1.03)
-        segs = cycle_segments(rng, g, rng.uniform(1.5, 2.5), rng.uniform(0.8, 1.3), 0.05)
+        period, on = {"pan": ((1.5, 2.5), (0.8, 1.3)), "tilt": ((1.0, 1.5), (0.4, 0.7)),
+                      "patrol": ((3.0, 4.0), (2.5, 3.0))}[p["mv"]]
+        segs = cycle_segments(rng, g, rng.uniform(*period), rng.uniform(*on), 0.05)
         prof = dsp.on_off(g, segs, 0.05, 0.05)
         f = step * np.maximum(prof, 0.05) * speed_mod(anom)
         ph = dsp.phase(f, g)
@@ -444,7 +446,7 @@ class Polisher(Model):
     def condition(self, rng, domain):
         if domain == "source":
             return [("spd", "low")], dict(f=rng.uniform(95, 110), tilt=-5.0)
-        return [("spd", "high")], dict(f=rng.uniform(115, 125), tilt=-4.0)
+        return [("spd", "high")], dict(f=rng.uniform(110, 118), tilt=-4.5)
 
     def render(self, rng, g, p, anom):
         f = dsp.speed_curve(rng, g, p["f"], 0.008, rate=1.0) * speed_mod(anom)
@@ -470,7 +472,7 @@ class ScrewFeeder(Model):
     def condition(self, rng, domain):
         if domain == "source":
             return [("rate", "low")], dict(rate=rng.uniform(20, 35), amp=0.0)
-        return [("rate", "high")], dict(rate=rng.uniform(40, 55), amp=2.0)
+        return [("rate", "high")], dict(rate=rng.uniform(40, 55), amp=1.0)
 
     def render(self, rng, g, p, anom):
         f = np.full(g.n, 100.0) * speed_mod(anom)
@@ -500,14 +502,13 @@ class ToyPet(Model):
     kinds = ("rattle", "friction", "wobble", "extra_harmonic")
     background = {"source": "room", "target": "room"}
     snr = {"source": (8.0, 16.0), "target": (8.0, 16.0)}
-    shift = "gait: source walk (step 0.6-0.8 s), target trot (step 0.45-0.55 s, faster servos)"
-    sound = ("robot pet: leg servo bursts (geared motor whine) in a gait cycle, footfall taps, "
-             "an occasional head movement")
+    shift = "gait: source walk (step 0.6-0.8 s), target trot (step 0.5-0.6 s, faster servos)"
+    sound = "robot pet: leg servo bursts (geared motor whine) in a gait cycle, footfall taps"
 
     def condition(self, rng, domain):
         if domain == "source":
             return [("gait", "walk")], dict(step=rng.uniform(0.6, 0.8), f=rng.uniform(140, 170))
-        return [("gait", "trot")], dict(step=rng.uniform(0.45, 0.55), f=rng.uniform(175, 195))
+        return [("gait", "trot")], dict(step=rng.uniform(0.5, 0.6), f=rng.uniform(165, 180))
 
     def render(self, rng, g, p, anom):
         segs = cycle_segments(rng, g, p["step"], 0.45 * p["step"], 0.02)
@@ -530,8 +531,8 @@ class ToyRCCar(Model):
             "louder low band)"
     sound = ("RC car: fast brushed motor, spur gear mesh, tyre rolling noise whose spectrum "
              "follows the surface, throttle varying as it drives")
-    SURF = {"tile": (-1.0, 2500.0), "wood": (-2.0, 1500.0), "carpet": (-4.0, 700.0),
-            "grass": (-3.5, 900.0)}
+    SURF = {"tile": (-1.0, 2500.0), "wood": (-2.0, 1500.0), "carpet": (-3.0, 1100.0),
+            "grass": (-2.5, 1300.0)}
 
     def condition(self, rng, domain):
         surf = pick(rng, ("tile", "wood") if domain == "source" else ("carpet", "grass"))

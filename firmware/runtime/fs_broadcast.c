@@ -2,13 +2,13 @@
  * Shapes are aligned at their last dimension; a dimension of 1 repeats. */
 #include "ops/fs_ops.h"
 
-int fs_broadcast_shape(const fs_shape *a, const fs_shape *b, fs_shape *out) {
+int fs_broadcast_shape_ok(const fs_shape *a, const fs_shape *b, const fs_shape *out) {
   const unsigned nd = a->ndim > b->ndim ? a->ndim : b->ndim;
-  out->ndim = (uint8_t)nd;
+  if (out->ndim != nd) return 0;
   for (unsigned i = 0; i < nd; ++i) {
     const int32_t da = fs_dim_from_end(a, i), db = fs_dim_from_end(b, i);
     if (da != db && da != 1 && db != 1) return 0;
-    out->dims[nd - 1 - i] = da == 1 ? db : da;
+    if (fs_dim_from_end(out, i) != (da == 1 ? db : da)) return 0;
   }
   return 1;
 }

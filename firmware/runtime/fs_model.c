@@ -87,6 +87,11 @@ size_t fs_type_size(int type) {
   }
 }
 
+static int fs_little_endian(void) {
+  const uint16_t one = 1;
+  return *(const uint8_t *)&one == 1;
+}
+
 int fs_shape_equal(const fs_shape *a, const fs_shape *b) {
   if (a->ndim != b->ndim) return 0;
   for (unsigned i = 0; i < a->ndim; ++i)
@@ -138,17 +143,27 @@ static fs_status fs_load_tensor(fs_model *m, fs_fbv tensors, fs_fbv buffers, uin
   fs_fbt sparsity = fs_fb_table(fb, &tt, FS_TENSOR_SPARSITY);
   if (fb->bad) return fs_fail(m, FS_ERR_TRUNCATED, "tensor %u", i);
 
-  t->first = t->last = -1;
-  t->root = (int16_t)i;
   if (shape.n > FS_MAX_DIMS) return fs_fail(m, FS_ERR_SHAPE, "tensor %u has rank %u > 6", i, shape.n);
-  t->shape.ndim = (uint8_t)shape.n;
+  t->shape.ndim = shape.n;
   int64_t count = 1;
   for (uint32_t d = 0; d < shape.n; ++d) {
     const int32_t v = fs_fb_vec_i32(fb, shape, d);
     if (v <= 0) return fs_fail(m, FS_ERR_SHAPE, "tensor %u has dimension %d", i, v);
-    t->shape.dims[d] = v;
     count *= v;
     if (count > 0x7fffffff) return fs_fail(m, FS_ERR_LIMIT, "tensor %u too large", i);
+  }
+  /* Dimensions are used in place, like TFLM does, when the little-endian
+   * int32 vector is aligned; otherwise (a misaligned model array) copied. */
+  if (shape.n) {
+    const uint8_t *src = fb->p + shape.pos;
+    if (((uintptr_t)src & 3u) == 0 && fs_little_endian()) {
+      t->shape.dims = (const int32_t *)(const void *)src;
+    } else {
+      int32_t *copy = fs_persist(m, shape.n * sizeof(int32_t));
+      if (!copy) return m->status;
+      for (uint32_t d = 0; d < shape.n; ++d) copy[d] = fs_fb_vec_i32(fb, shape, d);
+      t->shape.dims = copy;
+    }
   }
   const size_t esize = fs_type_size(type);
   if (esize == 0) return fs_fail(m, FS_ERR_TYPE, "tensor %u has type %d", i, type);

@@ -25,6 +25,10 @@ int fs_quantize_multiplier(double m, int32_t *quantized, int *shift) {
     e = 0;
     q_fixed = 0;
   }
+  /* Kernels shift left by up to `shift` bits before the high multiply;
+   * beyond 30 that overflows int32 for every input (TFLM leaves this
+   * undefined; real models stay far below). Refuse such scale ratios. */
+  if (e > 30) return 0;
   *quantized = (int32_t)q_fixed;
   *shift = e;
   return 1;

@@ -46,7 +46,8 @@ static inline int32_t fs_clamp(int32_t v, int32_t lo, int32_t hi) { return v < l
 
 /* QuantizeMultiplier: m = q * 2^shift with q in [2^30, 2^31) as Q31,
  * computed with frexp and round-half-away in double; tiny multipliers
- * (shift < -31) flush to zero. Returns 0 if m is not finite or not >= 0. */
+ * (shift < -31) flush to zero. Returns 0 if m is not finite, negative, or
+ * so large that shift > 30. */
 int fs_quantize_multiplier(double m, int32_t *quantized, int *shift);
 
 /* CalculateActivationRangeQuantized for int8 outputs; act is the fused

@@ -44,9 +44,12 @@ typedef enum fs_type {
   FS_INT8 = 9
 } fs_type;
 
+/* Sizes, outermost first. `dims` points into the model's shape vector when
+ * the model is 4-byte aligned (as exported C arrays are), else into a copy
+ * in the arena; constant either way. */
 typedef struct fs_shape {
-  int32_t dims[FS_MAX_DIMS];
-  uint8_t ndim; /* 0 = scalar */
+  const int32_t *dims;
+  uint32_t ndim; /* 0 = scalar */
 } fs_shape;
 
 /* One tensor as the runtime sees it. Read-only for callers except the bytes
@@ -57,7 +60,6 @@ typedef struct fs_tensor {
   float scale;        /* quantization scale (first channel's if per-channel), 0 if none */
   int32_t zero_point; /* quantization zero point */
   uint32_t bytes;     /* element count times element size */
-  int16_t first, last, root; /* memory planning: lifetime in op indices, alias root */
   uint8_t type;       /* fs_type */
   uint8_t flags;      /* FS_TENSOR_* below */
 } fs_tensor;

@@ -63,6 +63,7 @@ enum { FS_CONCAT_AXIS = 0, FS_CONCAT_ACT = 1 };
 enum { FS_ADD_ACT = 0 };
 enum { FS_MUL_ACT = 0 };
 enum { FS_REDUCER_KEEP_DIMS = 0 };
+enum { FS_SQUEEZE_DIMS = 0 };
 
 /* Padding and ActivationFunctionType enums. */
 enum { FS_PADDING_SAME = 0, FS_PADDING_VALID = 1 };

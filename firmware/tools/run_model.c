@@ -69,11 +69,16 @@ static void usage(void) {
   fputs("usage: run-model [--count N] [--profile] [--arena BYTES] MODEL.tflite < input.bin > output.bin\n", stderr);
 }
 
+/* All exits after allocation go through `done` so the sanitizer build
+ * (LeakSanitizer) sees nothing left behind. */
 int main(int argc, char **argv) {
   long count = 1;
-  int profile = 0;
+  int profile = 0, rc = 1;
   size_t arena_len = 8u << 20;
   const char *path = NULL;
+  uint8_t *model = NULL, *arena = NULL, *buf = NULL;
+  uint32_t *cycles = NULL;
+  uint64_t *total = NULL;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--count") && i + 1 < argc) {
       count = strtol(argv[++i], NULL, 10);
@@ -88,7 +93,7 @@ int main(int argc, char **argv) {
       path = argv[i];
     }
   }
-  if (!path || count < 1) {
+  if (!path || count < 1 || arena_len == 0) {
     usage();
     return 1;
   }
@@ -99,60 +104,67 @@ int main(int argc, char **argv) {
     return 1;
   }
   /* Copy into 16-byte aligned memory, as the exported C arrays are. */
-  uint8_t *model = aligned_alloc(16, (model_len + 15u) & ~(size_t)15u);
-  if (!model) return 1;
-  memcpy(model, file, model_len);
+  model = aligned_alloc(16, (model_len + 16u) & ~(size_t)15u);
+  if (model) memcpy(model, file, model_len);
   free(file);
+  arena = aligned_alloc(16, (arena_len + 15u) & ~(size_t)15u);
+  if (!model || !arena) goto done;
 
   fs_model m;
-  uint8_t *arena = aligned_alloc(16, (arena_len + 15u) & ~(size_t)15u);
-  if (!arena) return 1;
+  rc = 2;
   if (fs_model_load(&m, model, model_len, arena, arena_len) != FS_OK) {
     fprintf(stderr, "run-model: %s: %s\n", path, fs_model_message(&m));
-    return 2;
+    goto done;
   }
   /* Reload into an arena of exactly the reported size and run from there. */
   const size_t used = fs_model_arena_used(&m);
   free(arena);
   arena = aligned_alloc(16, used);
-  if (!arena) return 1;
+  if (!arena) {
+    rc = 1;
+    goto done;
+  }
   if (fs_model_load(&m, model, model_len, arena, used) != FS_OK) {
     fprintf(stderr, "run-model: %s: reported arena of %zu bytes is too small: %s\n", path, used,
             fs_model_message(&m));
-    return 2;
+    goto done;
   }
   fprintf(stderr, "arena_bytes %zu\n", used);
   if (fs_model_input_count(&m) != 1) {
     fprintf(stderr, "run-model: %s: model has %zu inputs, run-model feeds exactly one\n", path,
             fs_model_input_count(&m));
-    return 2;
+    goto done;
   }
   fs_tensor *in = fs_model_input(&m, 0);
   const fs_tensor *out = fs_model_output(&m, 0);
   const size_t n_ops = fs_model_op_count(&m);
-  uint32_t *cycles = calloc(n_ops, sizeof *cycles);
-  uint64_t *total = calloc(n_ops, sizeof *total);
-  uint8_t *buf = malloc(in->bytes ? in->bytes : 1);
-  if (!cycles || !total || !buf) return 1;
+  cycles = calloc(n_ops, sizeof *cycles);
+  total = calloc(n_ops, sizeof *total);
+  buf = malloc(in->bytes ? in->bytes : 1);
+  rc = 1;
+  if (!cycles || !total || !buf) goto done;
   for (long r = 0; r < count; ++r) {
     const size_t got = read_exact(buf, in->bytes);
     if (got != in->bytes) {
       fprintf(stderr, "run-model: input %ld: got %zu bytes, model input is %u bytes\n", r, got, in->bytes);
-      return 3;
+      rc = 3;
+      goto done;
     }
     memcpy(in->data, buf, in->bytes);
     if (fs_model_invoke_profiled(&m, now_ns, NULL, cycles, n_ops) != FS_OK) {
       fprintf(stderr, "run-model: %s\n", fs_model_message(&m));
-      return 4;
+      rc = 4;
+      goto done;
     }
     for (size_t i = 0; i < n_ops; ++i) total[i] += cycles[i];
-    if (fwrite(out->data, 1, out->bytes, stdout) != out->bytes) return 1;
+    if (fwrite(out->data, 1, out->bytes, stdout) != out->bytes) goto done;
   }
   {
     uint8_t extra;
     if (fread(&extra, 1, 1, stdin) == 1) {
       fprintf(stderr, "run-model: more input than %ld x %u bytes\n", count, in->bytes);
-      return 3;
+      rc = 3;
+      goto done;
     }
   }
   if (profile) {
@@ -160,10 +172,12 @@ int main(int argc, char **argv) {
       fprintf(stderr, "op %zu %s scratch %zu ns %llu\n", i, fs_model_op_name(&m, i),
               fs_model_op_scratch(&m, i), (unsigned long long)(total[i] / (uint64_t)count));
   }
+  rc = fflush(stdout) == 0 ? 0 : 1;
+done:
   free(buf);
   free(cycles);
   free(total);
   free(arena);
   free(model);
-  return fflush(stdout) == 0 ? 0 : 1;
+  return rc;
 }

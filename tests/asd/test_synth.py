@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from asd.dataset import list_clips, read_attributes_csv
+from asd.cli import UsageError
 from asd.machines import ALL_MACHINES, HIDDEN_ATTRIBUTES
 from asd.synth import anomalies, dsp
 from asd.synth.__main__ import main
@@ -150,11 +151,6 @@ def test_every_model_and_anomaly_kind_renders(machine):
     assert anomaly_of(spec, 0)[0] in model.kinds
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "asd.synth", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-
-
 @pytest.mark.parametrize("args, message", [
     (["--machines", "fan,toaster"], "unknown machine type 'toaster'; valid: ToyCar"),
     (["--train", "0"], "--train must be a positive count"),
@@ -165,21 +161,29 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     (["--jobs", "0"], "--jobs must be at least 1"),
 ])
 def test_bad_arguments_are_clear_errors(tmp_path, args, message):
-    r = _cli("--out", str(tmp_path / "d"), "--machines", "fan", *args)
-    assert r.returncode == 2
-    assert message in r.stderr and "Traceback" not in r.stderr
+    with pytest.raises(UsageError, match=re.escape(message)):
+        main(["--out", str(tmp_path / "d"), "--machines", "fan", *args])
+    assert not (tmp_path / "d").exists()
 
 
 def test_unwritable_out_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    r = _cli("--out", str(blocker / "d"), "--preset", "tiny", "--machines", "fan")
-    assert r.returncode == 2
-    assert "cannot write there" in r.stderr and "Traceback" not in r.stderr
+    with pytest.raises(UsageError, match="cannot write there"):
+        main(["--out", str(blocker / "d"), "--preset", "tiny", "--machines", "fan"])
 
 
 def test_refuses_to_overwrite_a_foreign_tree(tmp_path):
     (tmp_path / "dev_data/raw/fan/train").mkdir(parents=True)
-    r = _cli("--out", str(tmp_path), "--preset", "tiny", "--machines", "fan")
-    assert r.returncode == 2 and "was not written by asd.synth" in r.stderr
+    with pytest.raises(UsageError, match="was not written by asd.synth"):
+        main(["--out", str(tmp_path), "--preset", "tiny", "--machines", "fan"])
     assert (tmp_path / "dev_data/raw/fan/train").is_dir()
+
+
+def test_command_line_errors_are_one_line_without_traceback(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "asd.synth", "--out", str(tmp_path / "d"),
+                        "--machines", "fan,toaster"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: unknown machine type 'toaster'; valid: ToyCar, ToyTrain")
+    assert "Traceback" not in r.stderr

@@ -55,9 +55,9 @@ int main(void) {
     for (int i = 0; i < 16; i++) zero &= zeroed[i] == 0;
     check(zero, ".bss zeroed", "");
 
-    volatile uint32_t *last = (volatile uint32_t *)0x2002FFFCu;   /* link.ld: 192 KiB SRAM */
-    *last = 0xA5A55A5Au;
-    check(*last == 0xA5A55A5Au, "last SRAM word (0x2002fffc) is RAM", "");
+    volatile uint32_t *ram_end = (volatile uint32_t *)0x2002FFFCu;   /* link.ld: 192 KiB SRAM */
+    *ram_end = 0xA5A55A5Au;
+    check(*ram_end == 0xA5A55A5Au, "last SRAM word (0x2002fffc) is RAM", "");
 
     volatile float x = 2.0f;
     float r = sqrtf(x) * sqrtf(x);
@@ -97,9 +97,10 @@ int main(void) {
     snprintf(detail, sizeof detail, "%u bytes after init", (unsigned)cm_stack_high_water());
     check(cm_stack_high_water() < cm_stack_size(), "stack high-water after model init", detail);
 
-    char cmdline[64] = "";
+    static char cmdline[512];   /* QEMU passes "<kernel path> <-append text>" */
     int n = cm_semihost_cmdline(cmdline, sizeof cmdline);
-    if (n > 0 && strstr(cmdline, "fault")) {
+    const char *last = n > 0 ? strrchr(cmdline, ' ') : NULL;   /* the -append word */
+    if (last && strcmp(last + 1, "fault") == 0) {
         cm_semihost_write0("faulting on purpose (udf)\n");
         __asm volatile("udf #0");
     }

@@ -64,6 +64,8 @@ fs_status fs_pool_prepare(fs_prep *p) {
   if (out->shape.dims[0] != in->shape.dims[0] || out->shape.dims[1] != oh || out->shape.dims[2] != ow ||
       out->shape.dims[3] != in->shape.dims[3])
     return fs_fail(m, FS_ERR_SHAPE, "op %u %s: output shape does not follow from the options", p->index, name);
+  if ((int64_t)q->g.filter_h * q->g.filter_w > FS_MAX_ACCUM_TERMS * 256)
+    return fs_fail(m, FS_ERR_LIMIT, "op %u %s: window too large", p->index, name);
   q->g.pad_h = fs_conv_padding(q->g.stride_h, 1, in_h, q->g.filter_h, oh);
   q->g.pad_w = fs_conv_padding(q->g.stride_w, 1, in_w, q->g.filter_w, ow);
   /* Every window must overlap the input (TFLM fails at run time otherwise). */

@@ -35,7 +35,7 @@ void fs_conv_2d_s8(const fs_kctx *k, const fs_conv_params *p, const fs_shape *in
               for (int32_t c = 0; c < f_c; ++c) acc += w[c] * (x[c] + p->input_offset);
             }
           }
-          if (bias) acc += fs_ld_i32(bias + 4u * (uint32_t)oc);
+          if (bias) acc = fs_add_wrap(acc, fs_ld_i32(bias + 4u * (uint32_t)oc)); /* wraps as TFLM's int32 add does */
           acc = fs_mbqm(acc, p->pc_multiplier[oc], p->pc_shift[oc]) + p->output_offset;
           out[(((size_t)b * out_h + oy) * out_w + ox) * out_c + oc] =
               (int8_t)fs_clamp(acc, p->act_min, p->act_max);
@@ -114,6 +114,8 @@ fs_status fs_conv_2d_prepare(fs_prep *p) {
   if (f->shape.dims[0] != out_c || in_c % f_c != 0 || out_c % (in_c / f_c) != 0)
     return fs_fail(p->m, FS_ERR_SHAPE, "op %u CONV_2D: channels in %d, filter %d, out %d", p->index, in_c,
                    f_c, out_c);
+  if ((int64_t)f->shape.dims[1] * f->shape.dims[2] * f_c > FS_MAX_ACCUM_TERMS)
+    return fs_fail(p->m, FS_ERR_LIMIT, "op %u CONV_2D: filter too large", p->index);
   return FS_OK;
 }
 

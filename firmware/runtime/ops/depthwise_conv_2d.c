@@ -37,7 +37,7 @@ void fs_depthwise_conv_2d_s8(const fs_kctx *k, const fs_conv_params *p,
                 acc += w * (x + p->input_offset);
               }
             }
-            if (bias) acc += fs_ld_i32(bias + 4u * (uint32_t)oc);
+            if (bias) acc = fs_add_wrap(acc, fs_ld_i32(bias + 4u * (uint32_t)oc)); /* wraps as TFLM's int32 add does */
             acc = fs_mbqm(acc, p->pc_multiplier[oc], p->pc_shift[oc]) + p->output_offset;
             out[(((size_t)b * out_h + oy) * out_w + ox) * out_c + oc] =
                 (int8_t)fs_clamp(acc, p->act_min, p->act_max);
@@ -61,6 +61,8 @@ fs_status fs_depthwise_conv_2d_prepare(fs_prep *p) {
       (int64_t)in_c * q->depth_multiplier != out_c)
     return fs_fail(p->m, FS_ERR_SHAPE, "op %u DEPTHWISE_CONV_2D: channels in %d, out %d, multiplier %d",
                    p->index, in_c, out_c, q->depth_multiplier);
+  if ((int64_t)f->shape.dims[1] * f->shape.dims[2] > FS_MAX_ACCUM_TERMS)
+    return fs_fail(p->m, FS_ERR_LIMIT, "op %u DEPTHWISE_CONV_2D: filter too large", p->index);
   return FS_OK;
 }
 

@@ -14,6 +14,10 @@
 
 #include "../fs_internal.h"
 
+/* Most products of two offset int8 values (each |v| <= 255) an int32
+ * accumulator can sum without overflow: 2^31 / 255^2 > 33000. */
+#define FS_MAX_ACCUM_TERMS 33000
+
 /* Shared by the convolution family and the pools. */
 typedef struct fs_conv_geom {
   int32_t stride_w, stride_h, dilation_w, dilation_h, pad_w, pad_h;
@@ -54,7 +58,6 @@ typedef struct fs_mul_params {
 
 typedef struct fs_mean_params {
   int32_t input_zp, output_zp, multiplier, shift;
-  int32_t same_quant;       /* input and output scale and zero point equal */
   uint32_t axis_mask;       /* bit d set: dimension d is reduced */
 } fs_mean_params;
 
@@ -148,8 +151,8 @@ typedef void (*fs_binary_fn)(const void *ctx, const int8_t *a, const int8_t *b, 
 void fs_broadcast_s8(const void *ctx, fs_binary_fn fn, const fs_shape *a_shape, const int8_t *a,
                      const fs_shape *b_shape, const int8_t *b, const fs_shape *out_shape,
                      int8_t *out);
-/* Output shape of a broadcast; 0 if the shapes are incompatible. */
-int fs_broadcast_shape(const fs_shape *a, const fs_shape *b, fs_shape *out);
+/* 1 if a and b broadcast to exactly `out`. */
+int fs_broadcast_shape_ok(const fs_shape *a, const fs_shape *b, const fs_shape *out);
 
 /* Shared prepare of CONV_2D and DEPTHWISE_CONV_2D (conv_2d.c): types,
  * quantization, padding/stride/dilation geometry, per-channel multipliers. */

@@ -27,7 +27,7 @@ void fs_fully_connected_s8(const fs_kctx *k, const fs_fully_connected_params *p,
       } else {
         for (int32_t d = 0; d < depth; ++d) acc += (wr[d] + p->weights_offset) * (x[d] + p->input_offset);
       }
-      if (bias) acc += fs_ld_i32(bias + 4u * (uint32_t)u);
+      if (bias) acc = fs_add_wrap(acc, fs_ld_i32(bias + 4u * (uint32_t)u)); /* wraps as TFLM's int32 add does */
       acc = p->pc_multiplier ? fs_mbqm(acc, p->pc_multiplier[u], p->pc_shift[u])
                              : fs_mbqm(acc, p->multiplier, p->shift);
       acc += p->output_offset;
@@ -57,6 +57,10 @@ fs_status fs_fully_connected_prepare(fs_prep *p) {
       (bias && fs_shape_count(&bias->shape) != units))
     return fs_fail(m, FS_ERR_SHAPE, "op %u FULLY_CONNECTED: shapes do not match", p->index);
 
+  /* |(w + w_off) * (x + x_off)| <= 255 * 255: keep the int32 sum of a row
+   * exact (TFLM's accumulator would overflow, undefined, beyond this). */
+  if (depth > FS_MAX_ACCUM_TERMS)
+    return fs_fail(m, FS_ERR_LIMIT, "op %u FULLY_CONNECTED: %d inputs per unit", p->index, depth);
   fs_fully_connected_params *q = fs_persist(m, sizeof *q);
   if (!q) return m->status;
   p->op->data = q;

@@ -1,10 +1,13 @@
-/* MEAN (reduce over constant axes), int8. TFLM's int8 path has two cases:
- *  - input and output quantization identical: int32 sum of the raw values
- *    divided by the element count with C truncation (no rounding, no zero
- *    point handling);
- *  - otherwise: (sum - zp_in * n) requantized by in_scale/out_scale, the
- *    1/n folded into the multiplier: shift = min(floor(log2 n), 32,
- *    31 + out_shift), multiplier = (multiplier << shift) / n.
+/* MEAN (reduce over constant axes), int8, as TFLM's QuantizedMeanOrSum:
+ * (sum - zp_in * n) requantized by in_scale / out_scale, with the 1/n folded
+ * into the multiplier: shift = min(floor(log2 n), 32, 31 + out_shift),
+ * multiplier = (multiplier << shift) / n, out_shift -= shift.
+ *
+ * Older TFLM releases had two more paths (a rounding 4-D H,W special case,
+ * and plain truncating division when input and output quantization are
+ * equal); the tflite-micro release this was checked against
+ * (tests/firmware/golden/runtime/manifest.json) uses QuantizedMeanOrSum in
+ * every int8 case, equal quantization included (golden mean_samequant_*).
  * Sums are accumulated in a per-op int32 scratch buffer (one per output). */
 #include "../fs_quant.h"
 #include "../fs_schema.h"
@@ -38,10 +41,6 @@ void fs_mean_s8(const fs_kctx *k, const fs_mean_params *p, const fs_shape *in_sh
       o -= (int64_t)ostride[d] * in_shape->dims[d];
       idx[d] = 0;
     }
-  }
-  if (p->same_quant) {
-    for (int64_t i = 0; i < n_out; ++i) out[i] = (int8_t)(sum[i] / (int32_t)n_axis);
-    return;
   }
   int shift = 0;
   while (shift < 62 && (n_axis >> (shift + 1)) != 0) ++shift; /* floor(log2 n) */
@@ -79,17 +78,17 @@ fs_status fs_mean_prepare(fs_prep *p) {
   /* The output shape must be the input's with reduced axes set to 1
    * (keep_dims) or removed. */
   const int keep = fs_opt_u8(p, FS_REDUCER_KEEP_DIMS, 0);
-  fs_shape want = {{0}, 0};
+  int32_t want_dims[FS_MAX_DIMS];
+  fs_shape want = {want_dims, 0};
   for (unsigned d = 0; d < nd; ++d) {
     const int reduced = (q->axis_mask >> d) & 1u;
     if (reduced && !keep) continue;
-    want.dims[want.ndim++] = reduced ? 1 : in->shape.dims[d];
+    want_dims[want.ndim++] = reduced ? 1 : in->shape.dims[d];
   }
   if (!fs_shape_equal(&want, &out->shape))
     return fs_fail(m, FS_ERR_SHAPE, "op %u MEAN: output shape does not match axes", p->index);
   q->input_zp = in->zero_point;
   q->output_zp = out->zero_point;
-  q->same_quant = in->zero_point == out->zero_point && in->scale == out->scale;
   int shift;
   if (!fs_quantize_multiplier((double)in->scale / (double)out->scale, &q->multiplier, &shift) || shift > 30)
     return fs_fail(m, FS_ERR_QUANT, "op %u MEAN: scales out of range", p->index);

@@ -31,8 +31,7 @@ fs_status fs_mul_prepare(fs_prep *p) {
       (s = fs_expect_type(p, out, FS_INT8, "output")) || (s = fs_expect_quantized(p, a, "input 1")) ||
       (s = fs_expect_quantized(p, b, "input 2")) || (s = fs_expect_quantized(p, out, "output")))
     return s;
-  fs_shape bs;
-  if (!fs_broadcast_shape(&a->shape, &b->shape, &bs) || !fs_shape_equal(&bs, &out->shape))
+  if (!fs_broadcast_shape_ok(&a->shape, &b->shape, &out->shape))
     return fs_fail(m, FS_ERR_SHAPE, "op %u MUL: shapes do not broadcast to the output", p->index);
   fs_mul_params *q = fs_persist(m, sizeof *q);
   if (!q) return m->status;

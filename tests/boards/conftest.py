@@ -1,0 +1,105 @@
+"""Fixtures for the STM32 board tests: the ARM toolchain and QEMU are required (`make setup`
+installs them); a missing tool fails the tests with the command that installs it."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from export import carray
+from host.link import Link, LinkError
+
+ROOT = Path(__file__).resolve().parents[2]
+FIRMWARE = ROOT / "firmware"
+AD01 = Path("/work/shared/models/ad01_int8.tflite")
+if not AD01.exists():
+    AD01 = ROOT.parent / "shared/models/ad01_int8.tflite"
+CFG = carray.DeviceConfig(machine="ad01", model_kind="ad01", score_kind="mse", window_frames=5,
+                          window_hop=1, threshold=40.0, macs=264192)
+MACHINE = "test-ad01"
+TOOLS = {"arm-none-eabi-gcc": "gcc-arm-none-eabi libnewlib-arm-none-eabi",
+         "qemu-system-arm": "qemu-system-arm"}
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} not found: run `make setup` as root, or "
+                    f"`sudo apt-get install -y {TOOLS[name]}`", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory) -> Path:
+    """Board builds of these tests go here, not under firmware/build."""
+    return tmp_path_factory.mktemp("fw-build")
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("models") / "ad01"
+    carray.write(out, AD01.read_bytes(), CFG)
+    return out
+
+
+def make_firmware(board: str, model_dir: Path, build_dir: Path, *extra: str,
+                  check: bool = True, machine: str = MACHINE) -> subprocess.CompletedProcess:
+    """make -C firmware BOARD=.. MACHINE=.. MODEL_DIR=.. BUILD=..; output captured."""
+    if board != "emu":
+        require_tool("arm-none-eabi-gcc")
+    jobs = str(min(2, os.cpu_count() or 1))
+    args = ["make", "-s", "-j", jobs, "-C", str(FIRMWARE), f"BOARD={board}", f"MACHINE={machine}",
+            f"MODEL_DIR={model_dir}", f"BUILD={build_dir}", *extra]
+    r = subprocess.run(args, capture_output=True, text=True)
+    if check and r.returncode:
+        pytest.fail(f"{' '.join(args)} failed:\n{r.stdout}\n{r.stderr}", pytrace=False)
+    return r
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Qemu:
+    """qemu-system-arm -M netduinoplus2 running a firmware ELF; the UART is a TCP server that
+    waits for us (wait=on), so no output is lost; `link` is the pyserial socket:// link."""
+
+    def __init__(self, elf: Path, timeout: float = 10.0):
+        qemu = require_tool("qemu-system-arm")
+        self.port = free_port()
+        self.cmd = [qemu, "-M", "netduinoplus2", "-nographic", "-monitor", "none",
+                    "-icount", "shift=0",
+                    "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=on",
+                    "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:   # QEMU listens before it runs the guest; retry until it does
+            try:
+                self.link = Link.open(f"socket://127.0.0.1:{self.port}")
+                return
+            except LinkError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    out = self.close()
+                    raise RuntimeError(f"QEMU did not start: {' '.join(self.cmd)}\n{out}")
+                time.sleep(0.05)
+
+    def close(self) -> str:
+        if getattr(self, "link", None):
+            self.link.close()
+            self.link = None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            out, _ = self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        return out.decode(errors="replace")

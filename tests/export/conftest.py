@@ -1,0 +1,52 @@
+"""A tiny synthetic set, one trained run per exportable model and their exports (session-wide:
+export takes ~20 s a model, so every test here shares them)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MACHINE = "fan"
+
+
+def run_py(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("export-data") / "data"
+    r = run_py("-m", "asd.synth", "--out", str(root), "--machines", MACHINE, "--train", "16",
+               "--target-train", "3", "--test", "5", "--supplemental", "4", "--seconds", "2",
+               "--seed", "3")
+    assert r.returncode == 0, r.stderr
+    return root
+
+
+def _train(data_root: Path, model: str, out: Path) -> Path:
+    r = run_py("-m", "train", "--data-root", str(data_root), "--machine", MACHINE,
+               "--model", model, "--epochs", "2", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def runs(data_root, tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("export-runs")
+    return {m: _train(data_root, m, base / m) for m in ("ae", "cls", "ae-maha")}
+
+
+@pytest.fixture(scope="session")
+def exports(data_root, runs, tmp_path_factory) -> dict[str, tuple[Path, dict]]:
+    from export.pipeline import ExportOptions, run_export
+    base = tmp_path_factory.mktemp("export-models")
+    out = {}
+    for model in ("ae", "cls"):
+        opts = ExportOptions(runs[model], MACHINE, data_root, base / model, calibration=100,
+                             cache_dir=None, progress=False)
+        out[model] = (base / model, run_export(opts))
+    return out
