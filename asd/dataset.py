@@ -206,11 +206,10 @@ def _join_ground_truth(root: Path, machine: str, clips: list[Clip]) -> list[Clip
     return out
 
 
-def load_wav(path: Path, sample_rate: int = 16000) -> np.ndarray:
-    """A mono clip as float32 in [-1, 1); DataError for anything that is not 16-kHz mono audio."""
+def _read(path: Path, sample_rate: int, dtype: str) -> np.ndarray:
     path = Path(path)
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        data, sr = sf.read(str(path), dtype=dtype, always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as e:
         raise DataError(f"{path}: unreadable wav ({e}); re-download or regenerate the file") from None
     if sr != sample_rate:
@@ -222,3 +221,14 @@ def load_wav(path: Path, sample_rate: int = 16000) -> np.ndarray:
     if data.shape[0] == 0:
         raise DataError(f"{path}: empty wav (no samples); re-download or regenerate the file")
     return data[:, 0]
+
+
+def load_wav(path: Path, sample_rate: int = 16000) -> np.ndarray:
+    """A mono clip as float32 in [-1, 1); DataError for anything that is not 16-kHz mono audio."""
+    return _read(path, sample_rate, "float32")
+
+
+def load_pcm16(path: Path, sample_rate: int = 16000) -> np.ndarray:
+    """The same clip as int16 samples (what a microphone front end delivers to the device);
+    load_wav(path) == load_pcm16(path) / 32768 exactly for PCM_16 files."""
+    return _read(path, sample_rate, "int16")

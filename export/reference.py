@@ -66,3 +66,24 @@ class Int8Reference:
 
 def n_inferences(n_frames: int, cfg: DeviceConfig) -> int:
     return 0 if n_frames < cfg.window_frames else 1 + (n_frames - cfg.window_frames) // cfg.window_hop
+
+
+class FloatReference:
+    """The float network (the exported ONNX file, onnxruntime) on the host's float features,
+    scored with the same constants as the device: what the float model computes for a clip."""
+
+    def __init__(self, onnx_path, cfg: DeviceConfig):
+        import onnxruntime as ort
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        self._sess = ort.InferenceSession(str(onnx_path), opts,
+                                          providers=["CPUExecutionProvider"])
+        self.cfg = cfg
+        self._shape = tuple(self._sess.get_inputs()[0].shape)
+
+    def score(self, logmel: np.ndarray) -> float:
+        inputs = windows(np.asarray(logmel, np.float32), self.cfg)
+        outputs = np.stack([self._sess.run(None, {"x": x.reshape(self._shape)})[0].reshape(-1)
+                            for x in inputs])
+        identity = tflm.TensorQuant((), 1.0, 0, "float32")  # dequantize(x, 1, 0) is x
+        return score_from_outputs(inputs, outputs, self.cfg, identity, identity)

@@ -17,3 +17,10 @@ $(error no exported model in firmware/$(MODEL_DIR): run `make export MACHINE=$(M
 endif
 
 .DEFAULT_GOAL := firmware
+
+# Objects remember which model directory they were built for: a stamp holding its path, rewritten
+# only when it changes, so switching MODEL_DIR rebuilds everything that includes model headers.
+FW_MODEL_STAMP := $(FW_OUT)/model-dir
+_FW_MODEL_ABS := $(abspath $(MODEL_DIR))
+$(shell mkdir -p $(FW_OUT) && (echo '$(_FW_MODEL_ABS)' | cmp -s - $(FW_MODEL_STAMP) || \
+    echo '$(_FW_MODEL_ABS)' > $(FW_MODEL_STAMP)))

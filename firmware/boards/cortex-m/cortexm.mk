@@ -51,7 +51,7 @@ $(FW_OUT)/firmware.bin: $(ELF)
 $(FW_OUT)/firmware.hex: $(ELF)
 	$(CROSS)objcopy -O ihex $< $@
 
-$(FW_OUT)/obj/%.o: %.c $(MODEL_DIR)/model_config.h
+$(FW_OUT)/obj/%.o: %.c $(MODEL_DIR)/model_config.h $(FW_MODEL_STAMP)
 	@mkdir -p $(@D)
 	@echo "CC $<"
 	@$(FW_CC) $(FW_CFLAGS) $(FW_INC) -c -o $@ $<

@@ -20,8 +20,9 @@ $(FW_OUT)/firmware-emu: $(FW_OBJ)
 	$(FW_CC) $(FW_EXTRA) -o $@ $^ -lm
 	@echo "built $@ (model $(MODEL_DIR))"
 
-$(FW_OUT)/obj/%.o: %.c $(MODEL_DIR)/model_config.h
+$(FW_OUT)/obj/%.o: %.c $(MODEL_DIR)/model_config.h $(FW_MODEL_STAMP)
 	@mkdir -p $(@D)
 	$(FW_CC) $(FW_CFLAGS) $(FW_INC) -c -o $@ $<
 
--include $(FW_OBJ:.o=.d)
+# Not model_data.d: it names an earlier MODEL_DIR that may be gone (see cortexm.mk).
+-include $(filter-out %/model_data.d,$(FW_OBJ:.o=.d))
