@@ -6,7 +6,11 @@ MACHINE ?= Polisher
 MODEL ?= ae
 DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang libclang-rt-14-dev
 
-.PHONY: setup debs test test-long demo data download summary clean
+PORT ?= emu
+PRUNE ?=
+RUN_DIR = runs/$(MACHINE)/$(MODEL)
+
+.PHONY: setup debs test test-long demo data download summary clean export bench ensure-data
 
 setup: .venv/.installed debs
 
@@ -38,8 +42,12 @@ test: setup
 test-long: setup
 	FIRSTSHOT_LONG=1 $(PY) -m pytest
 
-data: setup
+# Regenerated only when the generator changes (it is deterministic: same files every time).
+data: setup $(DATA)/.synth-demo
+
+$(DATA)/.synth-demo: $(wildcard asd/synth/*.py)
 	$(PY) -m asd.synth --out $(DATA) --preset demo
+	touch $@
 
 download: setup
 	$(PY) -m asd.download --data-root $(DATA)
@@ -47,8 +55,30 @@ download: setup
 summary: setup
 	$(PY) -m asd.summary --data-root $(DATA)
 
-demo: data
+# The main job on the embedded default data: synthetic demo set -> train -> prune/int8/verify/C
+# export -> emulated firmware -> bench over its pty -> summary table and report path.
+demo: setup
+	@$(MAKE) --no-print-directory data
 	$(PY) -m asd.summary --data-root $(DATA) --check
+	@$(MAKE) --no-print-directory export MACHINE=$(MACHINE) MODEL=$(MODEL)
+	@$(MAKE) --no-print-directory bench MACHINE=$(MACHINE) PORT=emu
+
+# Synthetic data for MACHINE unless the data root already holds it (real or synthetic).
+ensure-data:
+	@[ -d $(DATA)/dev_data/raw/$(MACHINE) ] || [ -d $(DATA)/eval_data/raw/$(MACHINE) ] \
+	  || $(MAKE) --no-print-directory data
+
+# Train (reused when RUN_DIR already holds this config), then prune (PRUNE=0.5 keeps half the
+# MACs), quantize, verify against TFLite Micro and write firmware/models/$(MACHINE)/.
+export: setup ensure-data
+	$(PY) -m train --data-root $(DATA) --machine $(MACHINE) --model $(MODEL) --out $(RUN_DIR)
+	$(PY) -m export --run $(RUN_DIR) --machine $(MACHINE) --data-root $(DATA) $(if $(PRUNE),--prune $(PRUNE))
+
+# Stream the test clips to a device (PORT=emu | /dev/ttyACM0 | socket://127.0.0.1:4444).
+bench: setup
+	$(PY) host/bench.py --port $(PORT) --machine $(MACHINE) --data-root $(DATA) $(BENCH_ARGS)
+
+include firmware/boards/flash.mk
 
 clean:
 	rm -rf runs reports firmware/build .cache

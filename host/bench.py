@@ -174,18 +174,17 @@ class Bench:
                 interrupted = "interrupted"
             except DeviceError as e:
                 interrupted = str(e)
-        summary = self.finish(info)
-        summary["link"] = dev.stats.__dict__
+        extra = {"link": dict(dev.stats.__dict__)}
         if interrupted:
-            summary["interrupted"] = interrupted
-        return summary
+            extra["interrupted"] = interrupted
+        return self.finish(info, extra)
 
-    def finish(self, info: Info) -> dict:
+    def finish(self, info: Info, extra: dict) -> dict:
         rows = report.Rows(report.read_rows(self.csv_path))
         elf = self.args.elf or default_elf(info.board, self.args.machine)
         info_d = {"core_hz": info.core_hz, "board": info.board, "arena_bytes": info.arena_bytes}
         summary = report.summarize(rows, self.export, info_d, report.elf_memory(elf))
-        summary.update(mode=self.args.mode, port=self.args.port, machine=self.args.machine)
+        summary.update(mode=self.args.mode, port=self.args.port, machine=self.args.machine, **extra)
         report.write(self.args.out, rows, summary,
                      f"{self.args.machine} on {info.board} ({self.args.mode})")
         return summary

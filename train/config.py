@@ -15,6 +15,7 @@ from asd.features import FEATURES
 
 MODELS = ("ae", "ae-maha", "cls")
 SUPPLEMENTAL_MODES = ("off", "classes", "mix")
+LOSSES = ("arcface", "sc-adacos")
 
 # Epochs a 2-core CPU affords in about a minute per model on the demo preset (docs/results.md
 # measures the effect against the official 100 AE epochs).
@@ -44,8 +45,11 @@ class TrainConfig:
     cls_batch: int = 64
     cls_lr: float = 1e-3
     patches_per_clip: int = 4        # random patches drawn from every training clip per epoch
+    loss: str = "arcface"            # arcface | sc-adacos (sub-cluster AdaCos)
     margin: float = 0.2              # ArcFace additive angular margin (radians)
     scale: float = 16.0              # ArcFace logit scale
+    n_subclusters: int = 16          # sc-adacos: fixed centres per class
+    mixup: float = 0.0               # probability that a batch is mixed up (sc-adacos only)
     n_source_centres: int = 16       # k-means centres of source embeddings (cap; see score.py)
     supplemental: str = "classes"    # off | classes (clean/noise as extra classes) | mix (noise
                                      # clips mixed into training clips as augmentation)
@@ -87,6 +91,10 @@ def make_config(machine: str, model: str, epochs: int | None = None, seed: int =
                       epochs=epochs if epochs else DEFAULT_EPOCHS[model], **overrides)
     if cfg.supplemental not in SUPPLEMENTAL_MODES:
         raise ValueError(f"supplemental must be one of {SUPPLEMENTAL_MODES}")
+    if cfg.loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}")
+    if cfg.mixup and cfg.loss != "sc-adacos":
+        raise ValueError("mixup needs soft targets: use loss sc-adacos")
     if cfg.epochs < 1:
         raise ValueError("epochs must be >= 1")
     return cfg

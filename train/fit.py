@@ -20,8 +20,10 @@ from train import score as scoring
 from train.config import TrainConfig
 from train.data import TrainData, class_key, pad_frames, patches, vectors
 from train.models import ArcFace, build
+from train.models.cls import SubClusterAdaCos
 
-THREADS = 2          # fixed: float reductions may differ with the thread count
+THREADS = 1  # fixed: results depend on it; and on a shared 2-core machine 2 threads ran 4-14x
+             # slower than 1 (oversubscription), so one thread per run, runs side by side
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -164,11 +166,28 @@ def _epoch_patches(cfg, lms, labels, noise, gen):
     return x, torch.as_tensor(np.array(ys), dtype=torch.long)
 
 
+def make_head(cfg: TrainConfig, n_classes: int, gen: torch.Generator) -> torch.nn.Module:
+    if cfg.loss == "sc-adacos":
+        return SubClusterAdaCos(cfg.emb_dim, n_classes, cfg.n_subclusters, gen)
+    return ArcFace(cfg.emb_dim, n_classes, cfg.margin, cfg.scale)
+
+
+def _batch_loss(cfg, model, head, x, y, n_classes, gen):
+    """Margin loss of one batch; with probability cfg.mixup the batch is mixed with a shuffled
+    copy of itself (log-mel domain, soft targets)."""
+    if cfg.mixup > 0 and float(torch.rand(1, generator=gen)) < cfg.mixup:
+        lam = float(torch.rand(1, generator=gen))
+        perm = torch.randperm(len(x), generator=gen)
+        onehot = F.one_hot(y, n_classes).float()
+        return head(model(lam * x + (1 - lam) * x[perm]), lam * onehot + (1 - lam) * onehot[perm])
+    return head(model(x), y)
+
+
 def fit_cls(cfg: TrainConfig, data: TrainData, run_dir: Path, progress: bool = True) -> Fitted:
     gen = seed_everything(cfg.seed)
     lms, labels, classes, noise = _cls_training_set(cfg, data)
     model = build(cfg)
-    head = ArcFace(cfg.emb_dim, len(classes), cfg.margin, cfg.scale)
+    head = make_head(cfg, len(classes), gen)
     opt = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), lr=cfg.cls_lr)
     modules = {"model": model, "head": head}
     start, history = _load_checkpoint(run_dir, modules, opt, gen)
@@ -183,7 +202,7 @@ def fit_cls(cfg: TrainConfig, data: TrainData, run_dir: Path, progress: bool = T
             idx = order[b:b + cfg.cls_batch]
             if len(idx) < 2:
                 continue
-            loss = head(model(x[idx]), y[idx])
+            loss = _batch_loss(cfg, model, head, x[idx], y[idx], len(classes), gen)
             opt.zero_grad()
             loss.backward()
             opt.step()

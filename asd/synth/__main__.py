@@ -136,7 +136,7 @@ def print_summary(reports, counts: Counts, cfg: dict, elapsed: float) -> None:
           f"{rate:.1f} clips/s with {cfg['jobs']} job(s), "
           f"{rate * secs / 10 / cfg['jobs']:.1f} ten-second clips/s per job")
     if scaled:
-        print(f"{scaled} clip(s) scaled down to stay below full scale")
+        print(f"{scaled} clip(s) had transients softly limited above -6 dBFS")
 
 
 if __name__ == "__main__":

@@ -125,9 +125,11 @@ fs_status fs_model_invoke_profiled(fs_model *m, fs_cycle_fn cycles, void *user,
 size_t fs_model_input_count(const fs_model *m);
 size_t fs_model_output_count(const fs_model *m);
 /* NULL if not loaded or index out of range. Write the input bytes through
- * ->data (exactly ->bytes bytes); outputs are valid after an invoke, until
- * the next one. An input may share memory with later activations, so refill
- * it before every invoke (TFLite Micro plans it the same way). */
+ * ->data (exactly ->bytes bytes). Inputs and outputs may share arena memory
+ * with other activations and with each other (TFLite Micro plans them the
+ * same way: in ad01 the input and output occupy the same bytes), so: refill
+ * the input before every invoke, and read (or copy) the output before
+ * writing the next input. */
 fs_tensor *fs_model_input(fs_model *m, size_t index);
 const fs_tensor *fs_model_output(const fs_model *m, size_t index);
 

@@ -12,7 +12,7 @@ from export import carray, tflm
 from export.pipeline import ExportOptions, check_drop, load_export, run_export
 from export.reference import Int8Reference
 
-from .conftest import MACHINE, ROOT, run_py
+from tests.support import MACHINE, ROOT, run_py
 
 
 def _c_array_bytes(path) -> bytes:

@@ -84,3 +84,42 @@ class ArcFace(nn.Module):
         onehot = F.one_hot(labels, cos.shape[1]).to(cos.dtype)
         logits = self.scale * (onehot * target + (1 - onehot) * cos)
         return F.cross_entropy(logits, labels)
+
+
+class SubClusterAdaCos(nn.Module):
+    """Sub-cluster AdaCos (Wilkinghoff 2021, after Zhang et al. 2019's AdaCos); training only.
+
+    Every class owns `n_sub` fixed, random unit centres (not trained: trainable centres allow the
+    trivial solution of collapsing everything); a class's probability is the sum of the softmax
+    over its sub-clusters; the logit scale adapts to the batch instead of being a hyper-parameter.
+    Accepts soft targets (mixup).
+    """
+
+    def __init__(self, emb_dim: int, n_classes: int, n_sub: int, generator: torch.Generator):
+        super().__init__()
+        w = torch.randn(n_classes * n_sub, emb_dim, generator=generator)
+        self.register_buffer("centres", F.normalize(w, dim=1))
+        self.register_buffer("s", torch.tensor(math.sqrt(2) * math.log(max(n_classes * n_sub - 1,
+                                                                              2))))
+        self.n_classes, self.n_sub = n_classes, n_sub
+
+    def forward(self, emb: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """targets: (B,) class indices or (B, n_classes) probabilities."""
+        if targets.dim() == 1:
+            targets = F.one_hot(targets, self.n_classes).to(emb.dtype)
+        cos = F.linear(F.normalize(emb), self.centres)                      # (B, K*C)
+        with torch.no_grad():
+            self._adapt_scale(cos, targets)
+        logits = (self.s * cos).view(-1, self.n_classes, self.n_sub)
+        class_logp = torch.logsumexp(logits, 2) - torch.logsumexp(logits.flatten(1), 1,
+                                                                   keepdim=True)
+        return -(targets * class_logp).sum(1).mean()
+
+    def _adapt_scale(self, cos: torch.Tensor, targets: torch.Tensor) -> None:
+        mask = (targets > 0).repeat_interleave(self.n_sub, dim=1)          # sub-clusters of y
+        b_avg = torch.where(mask, torch.zeros_like(cos), torch.exp(self.s * cos)).sum(1).mean()
+        # each sample's angle to the nearest sub-cluster of its class(es)
+        best = torch.where(mask, cos, torch.full_like(cos, -1.0)).max(1).values
+        theta_med = torch.acos(best.clamp(-1 + 1e-6, 1 - 1e-6)).median()
+        self.s.copy_(torch.log(b_avg.clamp_min(1e-12)) /
+                     torch.cos(torch.clamp(theta_med, max=math.pi / 4)))

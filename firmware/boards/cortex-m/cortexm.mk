@@ -7,6 +7,11 @@
 #
 # Outputs: build/<board>/<machine>/firmware.{elf,bin,hex,map}
 CROSS       ?= arm-none-eabi-
+# Kernels: cm4 (default) adds the Cortex-M4 DSP versions of FULLY_CONNECTED, CONV_2D and
+# DEPTHWISE_CONV_2D (runtime/ops/cm4/, docs/performance.md); ref builds the portable reference
+# kernels only. A non-default choice goes into the output path: build/<board>-ref/<machine>/.
+KERNELS     ?= cm4
+include runtime/ops/cm4/kernels.mk
 # The application peaks at 2.7 KiB of stack (ad01 under QEMU, measured from the paint).
 STACK_BYTES ?= 8192
 BOARD_MAIN  ?= boards/cortex-m/cm_main.c
@@ -16,12 +21,12 @@ $(error $(CROSS)gcc not found: run `make setup` as root, or `sudo apt-get instal
 endif
 
 FW_CC      := $(CROSS)gcc
-FW_OUT     := $(BUILD)/$(BOARD)$(CM_VARIANT)/$(MACHINE)
+FW_OUT     := $(BUILD)/$(BOARD)$(CM_VARIANT)$(KERNELS_SUFFIX)/$(MACHINE)
 CM_ARCH    := -mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard
 FW_CFLAGS  := $(CSTD) $(WARN) -Wshadow $(CM_ARCH) -O2 -g -ffunction-sections -fdata-sections \
               $(DEPFLAGS) -Iboards/cortex-m $(BOARD_DEFS)
 CM_LDSCRIPT := boards/$(BOARD)/link.ld
-FW_LDFLAGS := $(CM_ARCH) -nostartfiles --specs=nano.specs -Wl,--gc-sections \
+FW_LDFLAGS := $(CM_ARCH) $(KERNELS_LDFLAGS) -nostartfiles --specs=nano.specs -Wl,--gc-sections \
               -Lboards/cortex-m -T$(CM_LDSCRIPT) -Wl,--defsym=__stack_size=$(STACK_BYTES) \
               -Wl,-Map=$(FW_OUT)/firmware.map -Wl,--print-memory-usage
 BOARD_SRC  := $(BOARD_CHIP_SRC) $(BOARD_MAIN) boards/cortex-m/cm_startup.c \

@@ -12,5 +12,8 @@ int main(int argc, char **argv) {
     if (rc) return rc;
     board_init();
     fs_app_init(&app, arena, sizeof arena);
-    for (;;) fs_app_poll(&app);
+    for (;;) {
+        if (board_emu_take_reset()) fs_app_init(&app, arena, sizeof arena);
+        fs_app_poll(&app);
+    }
 }

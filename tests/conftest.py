@@ -1,20 +1,13 @@
-"""A tiny synthetic set, one trained run per exportable model and their exports (session-wide:
-export takes ~20 s a model, so every test here shares them)."""
+"""Shared by export and bench tests: a tiny synthetic set, one trained run per model and the
+exports of ae and cls (session-wide and built on first use:
+export takes ~20 s a model, so every test shares them)."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-MACHINE = "fan"
-
-
-def run_py(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+from tests.support import MACHINE, run_py
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,98 @@
+/* DEPTHWISE_CONV_2D, Cortex-M4 DSP kernel (KERNELS=cm4, kernels.mk): the same results as
+ * fs_depthwise_conv_2d_s8 (ops/depthwise_conv_2d.c), byte for byte.
+ *
+ * Depth multiplier 1 (input channel c feeds output channel c only): four channels at a time,
+ * one word of input and one of weights per filter tap, both NHWC / [1][kh][kw][ch] so the four
+ * channels are adjacent. SXTAB16 sign-extends the input bytes and adds the input offset in one
+ * instruction (channels 0 and 2, then with ROR #8 channels 1 and 3), SXTB16 the weights, and
+ * SMLABB / SMLATT multiply-accumulate the bottom and top halves into four per-channel sums.
+ * Taps in the padding are skipped, as in the reference. Other depth multipliers keep the
+ * reference kernel. No scratch, no copy of the weights. */
+#include "../../fs_quant.h"
+#include "../fs_ops.h"
+#include "fs_cm4.h"
+
+fs_status __real_fs_depthwise_conv_2d_prepare(fs_prep *p);
+fs_status __real_fs_depthwise_conv_2d_eval(const fs_model *m, const fs_op *op, const fs_kctx *k);
+fs_status __wrap_fs_depthwise_conv_2d_prepare(fs_prep *p);
+fs_status __wrap_fs_depthwise_conv_2d_eval(const fs_model *m, const fs_op *op, const fs_kctx *k);
+
+static void dw_cm4(const fs_conv_params *p, const fs_shape *in_shape, const int8_t *in,
+                   const fs_shape *f_shape, const int8_t *f, const uint8_t *bias,
+                   const fs_shape *out_shape, int8_t *out) {
+  const int32_t batches = in_shape->dims[0], in_h = in_shape->dims[1], in_w = in_shape->dims[2];
+  const int32_t ch = in_shape->dims[3];
+  const int32_t out_h = out_shape->dims[1], out_w = out_shape->dims[2];
+  const int32_t k_h = f_shape->dims[1], k_w = f_shape->dims[2];
+  const fs_conv_geom *g = &p->g;
+  const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
+  const int32_t row_step = g->dilation_h * in_w * ch, col_step = g->dilation_w * ch;
+  const int32_t tap_row = k_w * ch;
+  for (int32_t b = 0; b < batches; ++b) {
+    const int8_t *img = in + (size_t)b * in_h * in_w * ch;
+    for (int32_t oy = 0; oy < out_h; ++oy) {
+      const int32_t iy0 = oy * g->stride_h - g->pad_h;
+      /* Filter rows inside the image: ky in [ky0, ky1). */
+      int32_t ky0 = 0, ky1 = k_h;
+      while (ky0 < k_h && iy0 + g->dilation_h * ky0 < 0) ++ky0;
+      while (ky1 > ky0 && iy0 + g->dilation_h * (ky1 - 1) >= in_h) --ky1;
+      for (int32_t ox = 0; ox < out_w; ++ox) {
+        const int32_t ix0 = ox * g->stride_w - g->pad_w;
+        int32_t kx0 = 0, kx1 = k_w;
+        while (kx0 < k_w && ix0 + g->dilation_w * kx0 < 0) ++kx0;
+        while (kx1 > kx0 && ix0 + g->dilation_w * (kx1 - 1) >= in_w) --kx1;
+        int8_t *o = out + (((size_t)b * out_h + oy) * out_w + ox) * ch;
+        /* First tap inside the image, for channel 0. */
+        const int8_t *x00 = img + ((size_t)(iy0 + g->dilation_h * ky0) * in_w + (ix0 + g->dilation_w * kx0)) * ch;
+        const int8_t *w00 = f + ((size_t)ky0 * k_w + kx0) * ch;
+        int32_t c = 0;
+        for (; c + 4 <= ch; c += 4) {
+          int32_t a0 = fs_cm4_bias(bias, (uint32_t)c), a1 = fs_cm4_bias(bias, (uint32_t)c + 1);
+          int32_t a2 = fs_cm4_bias(bias, (uint32_t)c + 2), a3 = fs_cm4_bias(bias, (uint32_t)c + 3);
+          const int8_t *xr = x00 + c, *wr = w00 + c;
+          for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step, wr += tap_row) {
+            const int8_t *xp = xr, *wp = wr;
+            for (int32_t kx = kx0; kx < kx1; ++kx, xp += col_step, wp += ch) {
+              const uint32_t xv = fs_cm4_ld32(xp), wv = fs_cm4_ld32(wp);
+              const uint32_t x02 = __sxtab16(off2, xv), x13 = fs_cm4_sxtab16_odd(off2, xv);
+              const uint32_t w02 = __sxtb16(wv), w13 = fs_cm4_sxtb16_odd(wv);
+              a0 = __smlabb(w02, x02, a0);
+              a2 = __smlatt(w02, x02, a2);
+              a1 = __smlabb(w13, x13, a1);
+              a3 = __smlatt(w13, x13, a3);
+            }
+          }
+          o[c] = fs_cm4_requant(a0, p->pc_multiplier[c], p->pc_shift[c], p->output_offset, p->act_min, p->act_max);
+          o[c + 1] = fs_cm4_requant(a1, p->pc_multiplier[c + 1], p->pc_shift[c + 1], p->output_offset,
+                                    p->act_min, p->act_max);
+          o[c + 2] = fs_cm4_requant(a2, p->pc_multiplier[c + 2], p->pc_shift[c + 2], p->output_offset,
+                                    p->act_min, p->act_max);
+          o[c + 3] = fs_cm4_requant(a3, p->pc_multiplier[c + 3], p->pc_shift[c + 3], p->output_offset,
+                                    p->act_min, p->act_max);
+        }
+        for (; c < ch; ++c) {
+          int32_t a = fs_cm4_bias(bias, (uint32_t)c);
+          const int8_t *xr = x00 + c, *wr = w00 + c;
+          for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step, wr += tap_row) {
+            const int8_t *xp = xr, *wp = wr;
+            for (int32_t kx = kx0; kx < kx1; ++kx, xp += col_step, wp += ch)
+              a += *wp * (*xp + p->input_offset);
+          }
+          o[c] = fs_cm4_requant(a, p->pc_multiplier[c], p->pc_shift[c], p->output_offset, p->act_min, p->act_max);
+        }
+      }
+    }
+  }
+}
+
+fs_status __wrap_fs_depthwise_conv_2d_prepare(fs_prep *p) { return __real_fs_depthwise_conv_2d_prepare(p); }
+
+fs_status __wrap_fs_depthwise_conv_2d_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
+  const fs_conv_params *p = op->data;
+  if (p->depth_multiplier != 1) return __real_fs_depthwise_conv_2d_eval(m, op, k);
+  const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
+  fs_tensor *out = fs_op_out(m, op, 0);
+  dw_cm4(p, &in->shape, (const int8_t *)in->data, &f->shape, (const int8_t *)f->data,
+         bias ? bias->data : NULL, &out->shape, (int8_t *)out->data);
+  return FS_OK;
+}

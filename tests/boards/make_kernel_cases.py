@@ -1,0 +1,86 @@
+"""Writes tests/boards/golden/kernels/: one-op int8 models aimed at the paths of the Cortex-M4
+kernels (firmware/runtime/ops/cm4/) that the runtime's golden set reaches rarely or not at all --
+row lengths with 4- and 8-input remainders and odd tails, odd row counts and more rows than a
+chunk, 1x1 convolutions read straight from the input, padded and dilated taps, grouped
+convolutions, a 1-channel stem, depthwise channel counts that are not multiples of 4, a (1, F)
+'global' depthwise filter, depth multiplier 2 (reference fallback). Expected outputs are
+TFLite Micro's (tests/firmware/op_models.py). Regenerate with
+    .venv/bin/python tests/boards/make_kernel_cases.py
+"""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "golden" / "kernels"
+SEED = 20261130
+
+
+def _op_models():
+    spec = importlib.util.spec_from_file_location("_op_models", HERE.parent / "firmware" / "op_models.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["_op_models"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _conv(h, w, kh, kw, cin, cout, s=1, d=1, padding="same", groups=1, act="relu", bias=True):
+    return dict(range=[-3.0, 4.0], h=h, w=w, kh=kh, kw=kw, sh=s, sw=s, dh=d, dw=d, padding=padding,
+                cin=cin, cout=cout, groups=groups, act=act, bias=bias)
+
+
+def _dw(h, w, kh, kw, cin, dm=1, s=1, d=1, padding="same", act="relu6", bias=True):
+    return dict(range=[-2.5, 5.0], h=h, w=w, kh=kh, kw=kw, sh=s, sw=s, dh=d, dw=d, padding=padding,
+                cin=cin, dm=dm, act=act, bias=bias)
+
+
+def _fc(features, units, batch=1, per_channel=False, act=None, bias=True):
+    return dict(range=[-4.0, 3.0], batch=batch, features=features, units=units, act=act, bias=bias,
+                per_channel=per_channel)
+
+
+CASES = {
+    "fc_tail37_odd9": ("fully_connected", _fc(37, 9, batch=2, act="relu")),
+    "fc_64x33_perchannel": ("fully_connected", _fc(64, 33, per_channel=True)),
+    "fc_has4_20x6": ("fully_connected", _fc(20, 6, batch=3, act="relu6")),
+    "fc_has8_24x40_nobias": ("fully_connected", _fc(24, 40, bias=False)),
+    "fc_depth1": ("fully_connected", _fc(1, 5)),
+    "conv_1x1_c8": ("conv_2d", _conv(5, 6, 1, 1, 8, 12, padding="valid")),
+    "conv_1x1_c16_s2": ("conv_2d", _conv(7, 6, 1, 1, 16, 10, s=2, act=None)),
+    "conv_stem_3x3_c1_s2": ("conv_2d", _conv(16, 12, 3, 3, 1, 8, s=2)),
+    "conv_3x3_c4_d2": ("conv_2d", _conv(8, 7, 3, 3, 4, 6, d=2)),
+    "conv_3x3_c8_g2": ("conv_2d", _conv(6, 6, 3, 3, 8, 8, groups=2, act="relu6")),
+    "conv_2x2_c3_valid": ("conv_2d", _conv(5, 5, 2, 2, 3, 5, padding="valid", act=None, bias=False)),
+    "dw_3x3_c12": ("depthwise_conv_2d", _dw(6, 5, 3, 3, 12)),
+    "dw_3x3_c7_s2": ("depthwise_conv_2d", _dw(9, 8, 3, 3, 7, s=2)),
+    "dw_global_1x8_c8": ("depthwise_conv_2d", _dw(4, 8, 1, 8, 8, padding="valid", act=None)),
+    "dw_3x3_c4_dm2": ("depthwise_conv_2d", _dw(5, 5, 3, 3, 4, dm=2)),
+    "dw_5x5_c8_d2": ("depthwise_conv_2d", _dw(9, 9, 5, 5, 8, d=2, bias=False)),
+}
+
+
+def main() -> None:
+    om = _op_models()
+    OUT.mkdir(parents=True, exist_ok=True)
+    cases = []
+    for i, (name, (op, params)) in enumerate(CASES.items()):
+        case = om.build_case(op, params, SEED + i, n_inputs=3)
+        (OUT / f"{name}.tflite").write_bytes(case["model"])
+        (OUT / f"{name}.in.bin").write_bytes(case["inputs"].tobytes())
+        (OUT / f"{name}.out.bin").write_bytes(case["outputs"].tobytes())
+        cases.append({"name": name, "op": op, "params": params, "seed": SEED + i, "count": 3,
+                      "ops": om.builtin_ops(case["model"]), "tflm_arena": case["tflm_arena"]})
+        print(name, cases[-1]["ops"], case["tflm_arena"])
+    import importlib.metadata
+
+    stamp = {"generator": "tests/boards/make_kernel_cases.py", "seed": SEED,
+             "versions": {pkg: importlib.metadata.version(pkg)
+                          for pkg in ("tensorflow", "keras", "tflite-micro", "numpy")}}
+    (OUT / "manifest.json").write_text(json.dumps({"stamp": stamp, "cases": cases}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

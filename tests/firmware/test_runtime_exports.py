@@ -1,0 +1,50 @@
+"""The C runtime on the project's own models: every exported firmware/models/<machine>/model.tflite
+present, and (with FIRSTSHOT_LONG=1) both architectures (ae, cls) freshly converted from PyTorch
+through the export path with random weights. Byte-exact against TFLite Micro, arena <= TFLM's."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPORTED = sorted((ROOT / "firmware" / "models").glob("*/model.tflite"))
+LONG = os.environ.get("FIRSTSHOT_LONG") == "1"
+
+
+def _check(path: Path, run_model, compare, op_models, n: int = 4) -> None:
+    model = path.read_bytes()
+    details = op_models.tflm_input_details(model)
+    x = np.random.default_rng(len(model)).integers(-128, 128, size=(n, *details["shape"]), dtype=np.int64)
+    x = x.astype(details["dtype"])
+    want, tflm_arena = op_models.tflm_run(model, x)
+    r = run_model(path, x.tobytes(), n)
+    assert r.returncode == 0, r.stderr
+    compare(r.outputs(want.dtype, n), want.reshape(n, -1), f"{path} {op_models.builtin_ops(model)}")
+    assert r.arena <= tflm_arena, f"{path}: arena {r.arena} > TFLite Micro's {tflm_arena}"
+
+
+@pytest.mark.skipif(not EXPORTED, reason="no exported model in firmware/models/")
+@pytest.mark.parametrize("path", EXPORTED, ids=[p.parent.name for p in EXPORTED])
+def test_exported_model(path, run_model, compare, op_models):
+    _check(path, run_model, compare, op_models)
+
+
+@pytest.mark.skipif(not LONG, reason="converts PyTorch models; runs with FIRSTSHOT_LONG=1")
+@pytest.mark.parametrize("kind", ["ae", "cls"])
+def test_project_architecture(kind, tmp_path, run_model, run_model_san, compare, op_models):
+    torch = pytest.importorskip("torch")
+    from export.convert import convert
+    from train.config import TrainConfig
+    from train.models import build, example_input
+
+    cfg = TrainConfig(machine="test", model=kind)
+    torch.manual_seed(0)
+    net = build(cfg).eval()
+    example = example_input(cfg)
+    rep = (np.random.default_rng(0).standard_normal((32, *example.shape[1:])) * 5).astype(np.float32)
+    tflite, _, _ = convert(net, example, rep[:4], rep, tmp_path / "work")
+    path = tmp_path / f"{kind}.tflite"
+    path.write_bytes(tflite)
+    _check(path, run_model, compare, op_models)
+    _check(path, run_model_san, compare, op_models, n=1)
