@@ -10,7 +10,7 @@ PORT ?= emu
 PRUNE ?=
 RUN_DIR = runs/$(MACHINE)/$(MODEL)
 
-.PHONY: setup debs test test-long demo data download summary clean export bench ensure-data
+.PHONY: setup debs test test-long demo data download summary clean export export-study bench ensure-data
 
 setup: .venv/.installed debs
 
@@ -73,6 +73,19 @@ ensure-data:
 export: setup ensure-data
 	$(PY) -m train --data-root $(DATA) --machine $(MACHINE) --model $(MODEL) --out $(RUN_DIR)
 	$(PY) -m export --run $(RUN_DIR) --machine $(MACHINE) --data-root $(DATA) $(if $(PRUNE),--prune $(PRUNE))
+
+# docs/export.md's table: each demo machine, ae and cls, unpruned and pruned to half the MACs
+# (written to runs/study/; the study reports drops instead of failing on them).
+STUDY_MACHINES ?= ToyCar fan Polisher
+export-study: setup data
+	@set -e; for m in $(STUDY_MACHINES); do for model in ae cls; do \
+	  $(PY) -m train --data-root $(DATA) --machine $$m --model $$model --out runs/$$m/$$model; \
+	  $(PY) -m export --run runs/$$m/$$model --machine $$m --data-root $(DATA) --max-drop 100 \
+	      --out runs/study/$$m/$$model/int8; \
+	  $(PY) -m export --run runs/$$m/$$model --machine $$m --data-root $(DATA) --max-drop 100 \
+	      --prune 0.5 --out runs/study/$$m/$$model/pruned; \
+	done; done
+	$(PY) -m export.table runs/study | tee runs/study/table.md
 
 # Stream the test clips to a device (PORT=emu | /dev/ttyACM0 | socket://127.0.0.1:4444).
 bench: setup

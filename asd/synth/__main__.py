@@ -1,7 +1,7 @@
 """python -m asd.synth --out DIR [--machines M1,M2] [--train N] [--target-train N] [--test N]
 [--supplemental N] [--seconds S] [--seed K] [--preset demo|full|tiny] [--jobs J]
 
-Synthetic machine sounds in the exact DCASE 2025 Task 2 layout (see docs/synth.md).
+Synthetic machine sounds in the exact DCASE 2025 Task 2 layout (see docs/data.md ("Synthetic data")).
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Each model draws an operating condition for a domain (`condition`: the attribute
 names plus hidden parameters) and renders the machine sound for it (`render`), returning the
 signal and an `Aux` that tells the anomalies where the machine rotates, rings and rubs.
 Source and target domains differ in operating condition (speed, load, pattern, surface or
-background); see docs/synth.md for a table.
+background); see docs/data.md ("Synthetic data") for a table.
 """
 from __future__ import annotations
 
