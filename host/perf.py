@@ -1,0 +1,386 @@
+"""`make perf`: instruction counts of the firmware under QEMU (-icount shift=0, deterministic),
+with the portable kernels (KERNELS=ref) and the Cortex-M4 DSP kernels (KERNELS=cm4); writes
+docs/performance.json and docs/performance.md. A benchmark, not a test (tests/boards/ has those).
+
+For MLPerf Tiny's ad01 and every exported model in firmware/models/<machine>/, the app firmware
+(BOARD=qemu) is booted in QEMU and scores one PCM clip over its UART: instructions per inference
+and per front-end frame come from its RESULT, per-operator counts from PROFILE, the arena from
+INFO, the stack high-water mark from the painted stack (read through QEMU's monitor), static RAM
+and flash from the ELF. MLPerf Tiny's kws and resnet do not fit the app (another front end), so
+they run in the runtime-only harness (RUNMODEL=1): instructions per inference and arena only.
+
+    .venv/bin/python host/perf.py [--out docs] [--build firmware/build/perf] [--seconds 1.0]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from host.device import Device, pcm_chunks  # noqa: E402
+from host.protocol import ClipMode  # noqa: E402
+from host.qemu import (Job, QemuBoard, run_models, section_sizes,  # noqa: E402
+                       stack_high_water)
+
+FIRMWARE = ROOT / "firmware"
+SHARED = Path("/work/shared/models")
+if not SHARED.exists():
+    SHARED = ROOT.parent / "shared" / "models"
+KERNELS = ("ref", "cm4")
+# MLPerf Tiny v1.0, anomaly detection (ad01) on NUCLEO-L4R5ZI (Cortex-M4F, 120 MHz).
+PUBLISHED = [("TensorFlow Lite Micro + CMSIS-NN", 10.05, 4.57),
+             ("STM32Cube.AI (X-CUBE-AI 10.2)", 4.79, 2.18)]
+BUILTIN_NAMES = {9: "FULLY_CONNECTED", 3: "CONV_2D", 4: "DEPTHWISE_CONV_2D", 0: "ADD",
+                 1: "AVERAGE_POOL_2D", 17: "MAX_POOL_2D", 40: "MEAN", 34: "PAD", 22: "RESHAPE",
+                 25: "SOFTMAX", 14: "LOGISTIC", 18: "MUL", 114: "QUANTIZE", 6: "DEQUANTIZE",
+                 2: "CONCATENATION", 43: "SQUEEZE", 60: "PADV2", 70: "EXPAND_DIMS"}
+
+
+# ---- model facts ---------------------------------------------------------------------------
+
+def graph_macs(model: bytes) -> tuple[int, list[int]]:
+    """Multiply-accumulates of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (output elements
+    x filter taps per output), total and per operator, from the .tflite itself."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
+
+    m = s.Model.GetRootAsModel(model, 0)
+    g = m.Subgraphs(0)
+    per_op = []
+    for i in range(g.OperatorsLength()):
+        op = g.Operators(i)
+        code = m.OperatorCodes(op.OpcodeIndex())
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        out = g.Tensors(op.Outputs(0)).ShapeAsNumpy()
+        w = g.Tensors(op.Inputs(1)).ShapeAsNumpy() if op.InputsLength() > 1 else None
+        n_out = int(np.prod(out))
+        if builtin == 9:        # FULLY_CONNECTED: weights [units, depth]
+            per_op.append(n_out * int(w[-1]))
+        elif builtin == 3:      # CONV_2D: filter [out, kh, kw, in/groups]
+            per_op.append(n_out * int(w[1] * w[2] * w[3]))
+        elif builtin == 4:      # DEPTHWISE_CONV_2D: filter [1, kh, kw, out]
+            per_op.append(n_out * int(w[1] * w[2]))
+        else:
+            per_op.append(0)
+    return sum(per_op), per_op
+
+
+def op_names(model: bytes) -> list[str]:
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
+
+    m = s.Model.GetRootAsModel(model, 0)
+    g = m.Subgraphs(0)
+    names = []
+    for i in range(g.OperatorsLength()):
+        code = m.OperatorCodes(g.Operators(i).OpcodeIndex())
+        b = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        names.append(BUILTIN_NAMES.get(b, f"op{b}"))
+    return names
+
+
+def ops_by_kind(names: list[str], macs: list[int], counts: list[int]) -> dict:
+    out: dict[str, dict] = {}
+    for n, m, c in zip(names, macs, counts):
+        d = out.setdefault(n, {"count": 0, "macs": 0, "instructions": 0})
+        d["count"] += 1
+        d["macs"] += m
+        d["instructions"] += c
+    for d in out.values():
+        d["instructions_per_mac"] = round(d["instructions"] / d["macs"], 3) if d["macs"] else None
+    return out
+
+
+# ---- builds --------------------------------------------------------------------------------
+
+def make_firmware(build: Path, machine: str, model_dir: Path, *extra: str) -> None:
+    jobs = str(min(2, os.cpu_count() or 1))
+    cmd = ["make", "-s", "-j", jobs, "-C", str(FIRMWARE), "BOARD=qemu", f"MACHINE={machine}",
+           f"MODEL_DIR={model_dir}", f"BUILD={build}", *extra]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stdout}\n{r.stderr}")
+
+
+def ad01_model_dir(build: Path) -> Path:
+    from export import carray
+
+    out = build / "models" / "ad01"
+    cfg = carray.DeviceConfig(machine="ad01", model_kind="ad01", score_kind="mse", window_frames=5,
+                              window_hop=1, threshold=40.0, macs=264192)
+    carray.write(out, (SHARED / "ad01_int8.tflite").read_bytes(), cfg)
+    return out
+
+
+def test_clip(seconds: float) -> np.ndarray:
+    rng = np.random.default_rng(2026)
+    t = np.arange(int(seconds * 16000)) / 16000
+    return np.round(2500 * np.sin(2 * np.pi * 440 * t) + rng.normal(0, 900, t.size)).astype(np.int16)
+
+
+# ---- measurements --------------------------------------------------------------------------
+
+def measure_app(build: Path, machine: str, model_dir: Path, kernels: str, clip: np.ndarray,
+                model: bytes) -> dict:
+    make_firmware(build, machine, model_dir, f"KERNELS={kernels}")
+    elf = build / ("qemu" if kernels == "cm4" else "qemu-ref") / machine / "firmware.elf"
+    sizes = section_sizes(elf)
+    arena_reserved = int(next(line.split()[2].rstrip("u") for line in
+                              (model_dir / "model_config.h").read_text().splitlines()
+                              if line.startswith("#define FS_MODEL_ARENA_BYTES")))
+    with QemuBoard(elf) as board:
+        dev = Device(board.link, timeout=120)
+        info = dev.info()
+        res = dev.score(ClipMode.PCM, pcm_chunks(clip))
+        prof = dev.profile()
+        stack = stack_high_water(board, elf)
+    macs, per_op_macs = graph_macs(model)
+    per_inf = res.inference_cycles / res.inferences
+    static_ram = sizes["data"] + sizes["bss"] - arena_reserved
+    names = op_names(model)
+    counts = [op.cycles for op in prof.ops][:len(names)]
+    return {
+        "instructions_per_inference": round(per_inf),
+        "instructions_per_mac": round(per_inf / macs, 3),
+        "macs": macs,
+        "frontend_instructions_per_frame": round(res.frontend_cycles / res.frames),
+        "peak_ram_bytes": static_ram + info.arena_bytes + stack,
+        "flash_bytes": sizes["flash"],
+        "arena_bytes": info.arena_bytes,
+        "arena_reserved_bytes": arena_reserved,
+        "stack_high_water_bytes": stack,
+        "static_ram_bytes": static_ram,
+        "frames": res.frames,
+        "inferences": res.inferences,
+        "ops": ops_by_kind(names, per_op_macs, counts),
+    }
+
+
+def _input_bytes(model: bytes) -> int:
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
+
+    m = s.Model.GetRootAsModel(model, 0)
+    g = m.Subgraphs(0)
+    return int(np.prod(g.Tensors(g.Inputs(0)).ShapeAsNumpy()))
+
+
+def measure_harness(build: Path, model_dir: Path, models: dict[str, bytes]) -> dict:
+    out: dict[str, dict] = {name: {"kernels": {}} for name in models}
+    for kernels in KERNELS:
+        make_firmware(build, "harness", model_dir, "RUNMODEL=1", f"KERNELS={kernels}")
+        elf = build / ("qemu-runmodel" if kernels == "cm4" else "qemu-runmodel-ref") / "harness" / \
+            "firmware.elf"
+        jobs = []
+        for name, model in models.items():
+            rng = np.random.default_rng(7)
+            n = _input_bytes(model)
+            jobs.append(Job(model, rng.integers(-128, 128, size=2 * n).astype(np.int8).tobytes(),
+                            2, profile=True, name=name))
+        for r in run_models(elf, jobs):
+            if r.status:
+                raise SystemExit(f"{r.name}: refused by the runtime: {r.message}")
+            macs, per_op = graph_macs(models[r.name])
+            per_inf = sum(r.instructions) / len(r.instructions)
+            out[r.name]["macs"] = macs
+            out[r.name]["kernels"][kernels] = {
+                "instructions_per_inference": round(per_inf),
+                "instructions_per_mac": round(per_inf / macs, 3),
+                "arena_bytes": r.arena,
+                "stack_high_water_bytes": r.stack,
+                "ops": ops_by_kind(op_names(models[r.name]), per_op, r.op_instructions),
+            }
+    for name, d in out.items():
+        d.update({k: d["kernels"]["cm4"][k] for k in ("instructions_per_inference",
+                                                       "instructions_per_mac", "arena_bytes")})
+    return out
+
+
+def tool_version(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0].strip()
+    except (OSError, IndexError):
+        return "unknown"
+
+
+# ---- report --------------------------------------------------------------------------------
+
+def write_markdown(path: Path, data: dict) -> None:
+    L = []
+    a = data["ad01"]
+    L += ["# Performance", "",
+          "Generated by `make perf` (`host/perf.py`); do not edit by hand. Measured "
+          f"{data['date']} with {data['tools']['gcc']} and {data['tools']['qemu']}.", "",
+          "## What is measured, and what it is not", "",
+          "The qemu board build (`make -C firmware BOARD=qemu`, `-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 "
+          "-mfloat-abi=hard -O2`) runs in QEMU's `netduinoplus2` machine with `-icount shift=0`: "
+          "every guest instruction advances virtual time by 1 ns, and the board's timer (TIM2 at a "
+          "virtual 1 GHz) counts **instructions executed**. These counts are exact and repeat run "
+          "to run.", "",
+          "**Instructions are not cycles.** QEMU models no pipeline, no flash wait states, no "
+          "memory or bus stalls, no branch penalties; multi-cycle instructions (LDM/LDRD, SMLAD "
+          "after a load, divisions, taken branches) count once. On a real Cortex-M4 the same code "
+          "takes more cycles than instructions, how many more depends on the part, its clock and "
+          "flash accelerator. So the column next to MLPerf Tiny's published cycles per MAC is a "
+          "lower bound of the cycles this code would need, not a measurement of them; a Nucleo "
+          "board (`make bench`) reports real cycles from DWT CYCCNT.", "",
+          "## MLPerf Tiny anomaly detection (ad01), 264,192 MACs per inference", "",
+          "| implementation | where | per inference | per MAC |", "|---|---|---:|---:|"]
+    for name, ms, cpm in PUBLISHED:
+        L.append(f"| {name} (published) | NUCLEO-L4R5ZI, 120 MHz | {ms} ms = "
+                 f"{round(ms * 120e3):,} cycles | {cpm} cycles |")
+    for k in KERNELS:
+        d = a["kernels"][k]
+        L.append(f"| firstshot, KERNELS={k} | QEMU, -icount shift=0 | "
+                 f"{d['instructions_per_inference']:,} instructions | "
+                 f"{d['instructions_per_mac']} instructions |")
+    L += ["", f"Target: at most 1.6 instructions per MAC with the optimized kernels: "
+          f"**{a['instructions_per_mac']}** "
+          f"({'met' if a['instructions_per_mac'] <= 1.6 else 'NOT met'}).", ""]
+
+    L += ["## Every model", "",
+          "Instructions per inference and per MAC (MACs of CONV_2D, DEPTHWISE_CONV_2D and "
+          "FULLY_CONNECTED, counted from the .tflite); front end per log-mel frame (the float32 "
+          "log-mel front end, which does not depend on the kernels); peak RAM = static RAM "
+          "(.data + .bss without the arena's reserved array) + arena used + stack high-water "
+          "mark; flash = code + constants + the model + .data's initial values.", "",
+          "| model | MACs | KERNELS | instructions / inference | instructions / MAC | "
+          "front end / frame | arena | stack | peak RAM | flash |",
+          "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, m in data["models"].items():
+        for k in KERNELS:
+            d = m["kernels"][k]
+            L.append(f"| {name} | {m['macs']:,} | {k} | {d['instructions_per_inference']:,} | "
+                     f"{d['instructions_per_mac']} | {d['frontend_instructions_per_frame']:,} | "
+                     f"{d['arena_bytes']:,} | {d['stack_high_water_bytes']:,} | "
+                     f"{d['peak_ram_bytes']:,} | {d['flash_bytes']:,} |")
+    L += ["", "MLPerf Tiny's other int8 models do not take this front end's features, so they run "
+          "in the runtime-only harness (`RUNMODEL=1`, `boards/qemu/qemu_run_model.c`: the "
+          "runtime alone, the model in flash, random inputs); arena as `fs_model_arena_used()` "
+          "on Cortex-M, TFLite Micro's own figure (x86-64, reference kernels) beside it.", "",
+          "| model | MACs | KERNELS | instructions / inference | instructions / MAC | arena | "
+          "TFLite Micro arena |", "|---|---:|---|---:|---:|---:|---:|"]
+    for name, m in data["runtime_only"].items():
+        for k in KERNELS:
+            d = m["kernels"][k]
+            L.append(f"| {name} | {m['macs']:,} | {k} | {d['instructions_per_inference']:,} | "
+                     f"{d['instructions_per_mac']} | {d['arena_bytes']:,} | "
+                     f"{m.get('tflm_arena_bytes', '')} |")
+    L += ["", "## Per operator kind", "",
+          "Instructions per MAC of each operator kind (last inference, PROFILE), reference -> "
+          "DSP kernels:", "", "| model | operator | count | MACs | ref | cm4 |",
+          "|---|---|---:|---:|---:|---:|"]
+    every = {**{n: m for n, m in data["models"].items()}, **data["runtime_only"]}
+    for name, m in every.items():
+        ref, cm4 = m["kernels"]["ref"]["ops"], m["kernels"]["cm4"]["ops"]
+        for op, d in ref.items():
+            if d["macs"]:
+                L.append(f"| {name} | {op} | {d['count']} | {d['macs']:,} | "
+                         f"{d['instructions_per_mac']} | {cm4[op]['instructions_per_mac']} |")
+            else:
+                L.append(f"| {name} | {op} | {d['count']} | - | {d['instructions']:,} instr | "
+                         f"{cm4[op]['instructions']:,} instr |")
+    L += ["", "## The Cortex-M4 kernels", "", data["kernels_note"], "",
+          "## Reproduce", "", "```", "make perf", "```", "",
+          "or `.venv/bin/python host/perf.py` (`--seconds` sets the clip length). The byte-exact "
+          "tests of the kernels are `tests/boards/test_kernels_cm4.py`.", ""]
+    path.write_text("\n".join(L))
+
+
+KERNELS_NOTE = """`KERNELS=cm4` (the default of every Cortex-M board build; `KERNELS=ref` builds the
+portable kernels only) adds `firmware/runtime/ops/cm4/<op>_cm4.c` for FULLY_CONNECTED, CONV_2D
+and DEPTHWISE_CONV_2D. Each takes over its operator's entry points through the linker's `--wrap`
+(`runtime/ops/cm4/kernels.mk`): the reference prepare runs unchanged, and the DSP kernel runs
+where it applies, the reference kernel otherwise (e.g. depth multiplier > 1, weights with a zero
+point). Outputs are byte-identical to the reference kernels (and to TFLite Micro): every golden
+case, the kernel cases, the MLPerf Tiny models and the exported models are compared byte for byte
+on QEMU by `tests/boards/test_kernels_cm4.py`.
+
+* Activations are expanded once per row (FULLY_CONNECTED) or per output pixel (CONV_2D, the
+  receptive field gathered as one column) into int16 with the input offset added, in the order
+  SXTB16 splits a word of weights: (x0, x2), (x1, x3). Weights are read in place from flash,
+  four per word, and SMLAD does two multiply-accumulates per instruction; two weight rows share
+  each activation load. The inner loop (inline assembly) costs 40 instructions per 16 inputs
+  and two rows when rows are word-aligned (LDRD), 44 otherwise: 1.25 to 1.38 instructions per
+  MAC, plus requantization per output.
+* Requantization is TFLite Micro's, computed with one 64-bit multiply-accumulate: the doubling
+  high multiply's sign-dependent nudge and truncation equal `(x * m + 2^30) >> 31` for
+  multipliers >= 0 (proved on edge cases and a million random products in the test).
+* DEPTHWISE_CONV_2D (depth multiplier 1): four channels per word, SXTAB16 adds the input offset
+  while sign-extending, SMLABB/SMLATT accumulate per channel.
+* No weight is copied or reordered; the extra arena is scratch for the expanded activations
+  (2 bytes per input of the largest row or column), within TFLite Micro's own allocation for
+  every MLPerf Tiny model."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "docs")
+    ap.add_argument("--build", type=Path, default=FIRMWARE / "build" / "perf")
+    ap.add_argument("--seconds", type=float, default=1.0)
+    args = ap.parse_args(argv)
+    build = args.build.resolve()
+    clip = test_clip(args.seconds)
+
+    app_models = {"ad01": ad01_model_dir(build)}
+    for d in sorted((FIRMWARE / "models").glob("*/model_config.h")):
+        app_models[d.parent.name] = d.parent.resolve()
+    models: dict[str, dict] = {}
+    for name, mdir in app_models.items():
+        tflite = mdir / "model.tflite"
+        model = tflite.read_bytes() if tflite.exists() else (SHARED / "ad01_int8.tflite").read_bytes()
+        entry = {"kernels": {}}
+        for k in KERNELS:
+            print(f"perf: {name} KERNELS={k} ...", flush=True)
+            entry["kernels"][k] = measure_app(build, f"perf-{name}", mdir, k, clip, model)
+        cm4 = entry["kernels"]["cm4"]
+        for key in ("instructions_per_inference", "instructions_per_mac", "macs",
+                    "frontend_instructions_per_frame", "peak_ram_bytes", "flash_bytes",
+                    "arena_bytes", "stack_high_water_bytes"):
+            entry[key] = cm4[key]
+        export_json = mdir / "export.json"
+        if export_json.exists():
+            entry["export_macs_per_inference"] = json.loads(export_json.read_text()).get(
+                "macs_per_inference")
+        models[name] = entry
+
+    print("perf: kws, resnet (runtime-only harness) ...", flush=True)
+    only = {"kws": (SHARED / "kws_ref_model.tflite").read_bytes(),
+            "resnet": (SHARED / "pretrainedResnet_quant.tflite").read_bytes()}
+    runtime_only = measure_harness(build, app_models["ad01"], only)
+    tflm_arena = {"kws": 24272, "resnet": 55984}   # docs/firmware.md, tflite_micro print_allocations
+    for name, d in runtime_only.items():
+        d["tflm_arena_bytes"] = tflm_arena[name]
+
+    data = {
+        "generated_by": "make perf (host/perf.py)",
+        "date": datetime.date.today().isoformat(),
+        "units": "instructions executed under qemu-system-arm -icount shift=0 (not cycles)",
+        "tools": {"gcc": tool_version(["arm-none-eabi-gcc", "--version"]),
+                  "qemu": tool_version(["qemu-system-arm", "--version"])},
+        "clip_seconds": args.seconds,
+        "published_ad01_nucleo_l4r5zi": [
+            {"implementation": n, "ms": ms, "cycles_per_mac": c} for n, ms, c in PUBLISHED],
+        **models,
+        "models": list(models),
+        "runtime_only": runtime_only,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "performance.json").write_text(json.dumps(data, indent=1) + "\n")
+    md = dict(data, models=models, kernels_note=KERNELS_NOTE)
+    write_markdown(args.out / "performance.md", md)
+    print(f"perf: wrote {args.out / 'performance.json'} and {args.out / 'performance.md'}")
+    a = models["ad01"]
+    print(f"perf: ad01 {a['kernels']['ref']['instructions_per_mac']} -> "
+          f"{a['instructions_per_mac']} instructions/MAC")
+
+
+if __name__ == "__main__":
+    main()
