@@ -13,13 +13,12 @@ from export import carray
 from export.reference import Int8Reference
 from host.device import Device, DeviceError, feature_chunks, pcm_chunks
 from host.link import Emulator
+from tests.support import MLPERF
 from host.protocol import (ClipMode, ErrorMsg, FrameDecoder, Info, MsgType, Result,
                            clip_begin_body, encode_frame)
 
 ROOT = Path(__file__).resolve().parents[2]
-AD01 = Path("/work/shared/models/ad01_int8.tflite")
-if not AD01.exists():
-    AD01 = ROOT.parent / "shared/models/ad01_int8.tflite"
+AD01 = MLPERF / "ad01_int8.tflite"
 CFG = carray.DeviceConfig(machine="ad01", model_kind="ad01", score_kind="mse", window_frames=5,
                           window_hop=1, threshold=40.0, macs=264192)
 

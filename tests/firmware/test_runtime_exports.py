@@ -1,14 +1,13 @@
-"""The C runtime on the project's own models: every exported firmware/models/<machine>/model.tflite
-present, and (with FIRSTSHOT_LONG=1) both architectures (ae, cls) freshly converted from PyTorch
-through the export path with random weights. Byte-exact against TFLite Micro, arena <= TFLM's."""
+"""The C runtime on the project's own models: the ae and cls models trained and exported by the
+shared test fixtures (tests/conftest.py, the full `python -m export` path), and (with
+FIRSTSHOT_LONG=1) both architectures freshly converted from PyTorch with random weights.
+Byte-exact against TFLite Micro, arena <= TFLM's."""
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-EXPORTED = sorted((ROOT / "firmware" / "models").glob("*/model.tflite"))
 LONG = os.environ.get("FIRSTSHOT_LONG") == "1"
 
 
@@ -24,10 +23,9 @@ def _check(path: Path, run_model, compare, op_models, n: int = 4) -> None:
     assert r.arena <= tflm_arena, f"{path}: arena {r.arena} > TFLite Micro's {tflm_arena}"
 
 
-@pytest.mark.skipif(not EXPORTED, reason="no exported model in firmware/models/")
-@pytest.mark.parametrize("path", EXPORTED, ids=[p.parent.name for p in EXPORTED])
-def test_exported_model(path, run_model, compare, op_models):
-    _check(path, run_model, compare, op_models)
+@pytest.mark.parametrize("model", ["ae", "cls"])
+def test_exported_model(model, exports, run_model, compare, op_models):
+    _check(exports[model][0] / "model.tflite", run_model, compare, op_models)
 
 
 @pytest.mark.skipif(not LONG, reason="converts PyTorch models; runs with FIRSTSHOT_LONG=1")

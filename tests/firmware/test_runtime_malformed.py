@@ -6,9 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support import MLPERF
+
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden" / "runtime"
-KWS = ROOT.parent / "shared" / "models" / "kws_ref_model.tflite"
+KWS = MLPERF / "kws_ref_model.tflite"
 
 
 def _refused(r, expect: str = "") -> None:
@@ -54,8 +56,6 @@ def test_truncated(runner, tmp_path):
 
 
 def test_truncated_mlperf(run_model, tmp_path):
-    if not KWS.exists():
-        pytest.skip("kws model not present")
     model = KWS.read_bytes()
     for cut in (8, 100, 5000, len(model) // 2, len(model) - 1000):
         p = tmp_path / f"k{cut}.tflite"

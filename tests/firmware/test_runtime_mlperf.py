@@ -1,19 +1,16 @@
-"""The C runtime on the MLPerf Tiny int8 models (../shared/models/), byte-exact against the
+"""The C runtime on the MLPerf Tiny int8 models (third_party/mlperf-tiny/), byte-exact against the
 tflite_micro interpreter on random inputs, with an arena no larger than TFLite Micro's."""
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-MODELS = Path(__file__).resolve().parents[3] / "shared" / "models"
+from tests.support import MLPERF as MODELS
 NAMES = ["ad01_int8.tflite", "kws_ref_model.tflite", "pretrainedResnet_quant.tflite"]
 
 
 @pytest.fixture(scope="module", params=NAMES)
 def mlperf(request, op_models):
     path = MODELS / request.param
-    if not path.exists():
-        pytest.skip(f"{path} not present")
     model = path.read_bytes()
     details = op_models.tflm_input_details(model)
     rng = np.random.default_rng(sum(model[:64]))
