@@ -92,6 +92,7 @@ bench: setup
 	$(PY) host/bench.py --port $(PORT) --machine $(MACHINE) --data-root $(DATA) $(BENCH_ARGS)
 
 include firmware/boards/flash.mk
+include firmware/perf.mk
 
 clean:
 	rm -rf runs reports firmware/build .cache

@@ -110,7 +110,7 @@ def config_text(model: bytes, cfg: DeviceConfig, arena: int) -> str:
         f"#define FS_MODEL_OUTPUT_SCALE {_float_literal(np.float32(out.scale))}",
         f"#define FS_MODEL_OUTPUT_ZERO_POINT {out.zero_point}",
         f"#define FS_MODEL_OUTPUT_SIZE {int(np.prod(out.shape))}", "",
-        f"/* Scoring: 0 = autoencoder MSE, 1 = embedding distance (model_scoring.h). */",
+        "/* Scoring: 0 = autoencoder MSE, 1 = embedding distance (model_scoring.h). */",
         f"#define FS_MODEL_SCORE_KIND {SCORE_KINDS[cfg.score_kind]}",
         f"#define FS_MODEL_THRESHOLD {_float_literal(np.float32(cfg.threshold))}",
     ]

@@ -35,7 +35,11 @@ def score_from_outputs(inputs: np.ndarray, outputs: np.ndarray, cfg: DeviceConfi
     e = y.sum(axis=0)
     e = e / (np.linalg.norm(e) + 1e-12)
     c = np.asarray(cfg.centres, np.float64)
-    d = (1.0 - c @ e - np.asarray(cfg.centre_offset)) * np.asarray(cfg.centre_inv_scale)
+    # |u - c|^2 / 2 = 1 - cos(u, c) for unit vectors; the float32 centres are unit only to 1e-7,
+    # and the firmware uses this form, so the reference does too.
+    half_sq = 0.5 * np.sum((e[None, :] - c) ** 2, axis=1)
+    d = (half_sq - np.asarray(cfg.centre_offset, np.float64)) * \
+        np.asarray(cfg.centre_inv_scale, np.float64)
     return float(d.min())
 
 class Int8Reference:

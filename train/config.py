@@ -42,12 +42,16 @@ class TrainConfig:
     patch_frames: int = 32           # 32 frames x 32 ms hop ~ 1 s
     patch_hop: int = 16              # hop between patches of one clip at scoring time
     emb_dim: int = 128
+    spectrum_branch: bool = False    # add a linear embedding of the patch's mean spectrum
     cls_batch: int = 64
     cls_lr: float = 1e-3
     patches_per_clip: int = 4        # random patches drawn from every training clip per epoch
     loss: str = "arcface"            # arcface | sc-adacos (sub-cluster AdaCos)
     margin: float = 0.2              # ArcFace additive angular margin (radians)
     scale: float = 16.0              # ArcFace logit scale
+    shift_classes: tuple[int, ...] = ()  # self-supervised extra classes: patches shifted by
+                                     # these many mel bands (a pitch-shift-like change) form a
+                                     # class of their own per original class
     n_subclusters: int = 16          # sc-adacos: fixed centres per class
     mixup: float = 0.0               # probability that a batch is mixed up (sc-adacos only)
     n_source_centres: int = 16       # k-means centres of source embeddings (cap; see score.py)
@@ -65,8 +69,9 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown config fields: {', '.join(sorted(unknown))}")
         d = dict(d)
-        if "mix_snr_db" in d:
-            d["mix_snr_db"] = tuple(d["mix_snr_db"])
+        for key in ("mix_snr_db", "shift_classes"):
+            if key in d:
+                d[key] = tuple(d[key])
         return cls(**d)
 
     @classmethod

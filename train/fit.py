@@ -133,6 +133,7 @@ def _cls_training_set(cfg: TrainConfig, data: TrainData):
     keys = [class_key(c) for c in clips]
     classes = sorted(set(keys))
     labels = np.array([classes.index(k) for k in keys])
+    classes += [f"{k} shifted {s:+d}" for s in cfg.shift_classes for k in sorted(set(keys))]
     lms = [pad_frames(lm, cfg.patch_frames) for lm in lms]
     noise = [pad_frames(lm, cfg.patch_frames) for lm in noise]
     return lms, labels, classes, noise
@@ -150,11 +151,23 @@ def _mix_noise(patch: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarra
     return (10.0 * np.log10(p + gain * n)).astype(np.float32)
 
 
+def _shift_bands(patch: np.ndarray, shift: int) -> np.ndarray:
+    """Move the spectrum up (shift > 0) or down by `shift` mel bands, repeating the edge band."""
+    idx = np.clip(np.arange(patch.shape[1]) - shift, 0, patch.shape[1] - 1)
+    return patch[:, idx]
+
+
 def _epoch_patches(cfg, lms, labels, noise, gen):
+    """One epoch's patches and labels. With shift_classes, half the patches are shifted and
+    labelled `label + n_base * (1 + which shift)`."""
     xs, ys = [], []
-    for lm, y in zip(lms, labels):
+    n_base = int(labels.max()) + 1
+    for lm, base in zip(lms, labels):
         for _ in range(cfg.patches_per_clip):
-            p = _random_patch(lm, cfg.patch_frames, gen)
+            p, y = _random_patch(lm, cfg.patch_frames, gen), base
+            if cfg.shift_classes and float(torch.rand(1, generator=gen)) < 0.5:
+                j = int(torch.randint(0, len(cfg.shift_classes), (1,), generator=gen))
+                p, y = _shift_bands(p, cfg.shift_classes[j]), base + n_base * (1 + j)
             if noise and float(torch.rand(1, generator=gen)) < 0.5:
                 lo, hi = cfg.mix_snr_db
                 snr = lo + (hi - lo) * float(torch.rand(1, generator=gen))

@@ -5,6 +5,9 @@ test "nothing reads test/ during training" guards exactly that call.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import os
 import platform
 import time
 from pathlib import Path
@@ -19,7 +22,8 @@ from asd.metrics import (format_markdown, result_table, section_metrics, write_d
 from train.complexity import complexity
 from train.config import TrainConfig
 from train.data import load_split, load_training
-from train.fit import CHECKPOINT, fit_network, fit_scoring
+from train.fit import CHECKPOINT, Fitted, fit_network, fit_scoring
+from train.models import build
 from train.run import (CLASSES, COMPLEXITY, CONFIG, HISTORY, METRICS, RUN_INFO, Run, is_trained,
                        load_run, save_run, write_json)
 from train.threshold import fit_threshold
@@ -54,7 +58,7 @@ def fit_run(cfg: TrainConfig, data_root: Path, run_dir: Path, cache_dir: Path | 
     if not any(c.domain == "source" for c in data.train.clips):
         raise DataError(f"{data.train.clips[0].path.parent}: no source-domain training clips; "
                         f"at least one section_00_source_train_normal_*.wav is needed")
-    fitted = fit_network(cfg, data, run_dir, progress)
+    fitted = _fit_or_reuse(cfg, data, run_dir, cache_dir, progress)
     constants, train_scores = fit_scoring(cfg, fitted.model, data)
     threshold = fit_threshold(train_scores)
     run = Run(cfg, fitted.model, constants, threshold["threshold"], run_dir)
@@ -69,6 +73,38 @@ def fit_run(cfg: TrainConfig, data_root: Path, run_dir: Path, cache_dir: Path | 
         "torch": torch.__version__, "python": platform.python_version()})
     (run_dir / CHECKPOINT).unlink(missing_ok=True)
     return run
+
+
+def network_key(cfg: TrainConfig, data) -> str:
+    """Identity of a trained network: its config (ae and ae-maha train the same network, so the
+    model name is normalised) and the exact training log-mels."""
+    norm = dataclasses.replace(cfg, model="ae") if cfg.model == "ae-maha" else cfg
+    h = hashlib.sha256(norm.to_json().encode())
+    for clip, lm in zip(data.train.clips, data.train.logmels):
+        h.update(clip.name.encode())
+        h.update(np.ascontiguousarray(lm).tobytes())
+    return h.hexdigest()[:24]
+
+
+def _fit_or_reuse(cfg: TrainConfig, data, run_dir: Path, cache_dir: Path | None,
+                  progress: bool) -> Fitted:
+    """Train, or reuse the identical network trained before (ae then ae-maha on one machine
+    trains one network, not two). The cache is keyed by config and data, like the features."""
+    if cache_dir is None or cfg.model not in ("ae", "ae-maha"):
+        return fit_network(cfg, data, run_dir, progress)
+    path = Path(cache_dir) / "networks" / f"{network_key(cfg, data)}.pt"
+    if path.exists():
+        state = torch.load(path, weights_only=False)
+        model = build(cfg)
+        model.load_state_dict(state["model"])
+        print(f"{cfg.machine} {cfg.model}: reusing the identical network trained before ({path})")
+        return Fitted(model.eval(), state["history"])
+    fitted = fit_network(cfg, data, run_dir, progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    torch.save({"model": fitted.model.state_dict(), "history": fitted.history}, tmp)
+    tmp.replace(path)
+    return fitted
 
 
 def evaluate(run: Run, data_root: Path, cache_dir: Path | None,

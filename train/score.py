@@ -110,33 +110,47 @@ def fit_centres(emb_source: np.ndarray, emb_target: np.ndarray, n_source_centres
                 seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
     """Centres (unit norm) with per-centre scales, and the training clips' own scores.
 
-    Returns (constants, train_scores_source, train_scores_target). Training scores of target
-    clips are leave-one-out (a target clip is its own centre, so its plain score would be 0).
+    Returns (constants, train_scores_source, train_scores_target). Every training distance is
+    held out, because in-sample distances are biased low and, worse, by a different amount per
+    domain: a source clip is scored against k-means centres fitted without it (2-fold), a target
+    clip against the centres without itself (leave-one-out).
     """
     src, tgt = _unit(np.asarray(emb_source, np.float64)), _unit(np.asarray(emb_target, np.float64))
-    k = max(1, min(n_source_centres, len(src)))
-    km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(src)
-    src_centres = _unit(km.cluster_centers_)
+    src_centres = _kmeans(src, n_source_centres, seed)
     centres = np.concatenate([src_centres, tgt]) if len(tgt) else src_centres
     n_src = len(src_centres)
 
-    # raw nearest-centre distances of training clips
-    d_src = 1.0 - src @ centres.T                       # (n_source, K)
+    raw_src = _held_out_source(src, n_source_centres, seed)
     d_tgt = 1.0 - tgt @ centres.T                       # (n_target, K)
     if len(tgt):
         d_tgt[np.arange(len(tgt)), n_src + np.arange(len(tgt))] = np.inf  # leave-one-out
-    raw_src = d_src.min(axis=1)
     raw_tgt = d_tgt.min(axis=1) if len(tgt) else np.zeros(0)
-    raw_tgt = raw_tgt[np.isfinite(raw_tgt)]
     scale_src = _typical(raw_src)
     scale_tgt = _typical(raw_tgt) if len(raw_tgt) else scale_src
     scales = np.concatenate([np.full(n_src, scale_src), np.full(len(tgt), scale_tgt)])
     constants = {"centres": centres, "scales": scales,
                  "centre_domain": np.array([0] * n_src + [1] * len(tgt), np.int8)}
+    # training scores as a test clip of the same domain would see them
+    s_src = raw_src / scale_src
+    s_tgt = (d_tgt / scales).min(axis=1) if len(tgt) else np.zeros(0)
+    return constants, s_src, s_tgt
 
-    def scored(d):
-        return (d / scales).min(axis=1) if len(d) else np.zeros(0)
-    return constants, scored(d_src), scored(d_tgt)
+
+def _kmeans(x: np.ndarray, k: int, seed: int) -> np.ndarray:
+    k = max(1, min(k, len(x)))
+    return _unit(KMeans(n_clusters=k, n_init=10, random_state=seed).fit(x).cluster_centers_)
+
+
+def _held_out_source(src: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Each source clip's distance to the nearest k-means centre fitted on the other fold."""
+    if len(src) < 4:   # too few to split: in-sample distances
+        return (1.0 - src @ _kmeans(src, k, seed).T).min(axis=1)
+    fold = np.random.default_rng(seed).permutation(len(src)) % 2
+    out = np.empty(len(src))
+    for f in (0, 1):
+        centres = _kmeans(src[fold != f], k, seed)
+        out[fold == f] = (1.0 - src[fold == f] @ centres.T).min(axis=1)
+    return out
 
 
 def _typical(d: np.ndarray) -> float:

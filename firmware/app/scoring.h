@@ -18,7 +18,7 @@ typedef struct {
     int32_t in_zero, out_zero;
     double sum;        /* MSE: sum of per-inference errors */
 #if FS_MODEL_SCORE_KIND == FS_SCORE_EMBEDDING
-    float embedding[FS_MODEL_OUTPUT_SIZE]; /* sum of dequantized embeddings */
+    double embedding[FS_MODEL_OUTPUT_SIZE]; /* sum of unit patch embeddings (double: see .c) */
 #endif
     uint32_t count;    /* inferences scored */
 } fs_scoring;

@@ -16,9 +16,7 @@ from host.link import Link, LinkError
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
-AD01 = Path("/work/shared/models/ad01_int8.tflite")
-if not AD01.exists():
-    AD01 = ROOT.parent / "shared/models/ad01_int8.tflite"
+AD01 = ROOT / "third_party/mlperf-tiny/ad01_int8.tflite"
 CFG = carray.DeviceConfig(machine="ad01", model_kind="ad01", score_kind="mse", window_frames=5,
                           window_hop=1, threshold=40.0, macs=264192)
 MACHINE = "test-ad01"

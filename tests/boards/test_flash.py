@@ -2,7 +2,6 @@
 (no board needed), and the messages when no tool or a wrong board is given."""
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 

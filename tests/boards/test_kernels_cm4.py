@@ -23,9 +23,7 @@ from .conftest import MACHINE, ROOT, make_firmware, require_tool
 
 GOLDEN = ROOT / "tests" / "firmware" / "golden" / "runtime"
 KERNEL_CASES = Path(__file__).resolve().parent / "golden" / "kernels"
-MLPERF = Path("/work/shared/models")
-if not MLPERF.exists():
-    MLPERF = ROOT.parent / "shared" / "models"
+MLPERF = ROOT / "third_party" / "mlperf-tiny"
 MLPERF_NAMES = {"ad01": "ad01_int8.tflite", "kws": "kws_ref_model.tflite",
                 "resnet": "pretrainedResnet_quant.tflite"}
 AD01_MACS = 264192

@@ -63,7 +63,10 @@ def test_info_identifies_board_and_matches_emulator(qemu_device, emu_device):
             q.context_frames, q.max_body) == \
         (e.protocol, e.model_name, e.sample_rate, e.n_fft, e.hop, e.n_mels, e.context_frames,
          e.max_body)
-    assert 0 < q.arena_bytes <= e.arena_bytes   # 32-bit pointers: never more than on x86-64
+    # 32-bit pointers make the records smaller than on x86-64, but the Cortex-M4 kernels
+    # (KERNELS=cm4, the default) add scratch for expanded activations: 1280 bytes for ad01. Both
+    # stay within TFLite Micro's own allocation for ad01 (3984 bytes), which sizes the arena.
+    assert 0 < q.arena_bytes <= e.arena_bytes + 1280 and q.arena_bytes <= 3984
 
 
 def test_pcm_clip_bit_identical_to_emulator(qemu_device, emu_device, reference):

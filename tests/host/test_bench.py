@@ -90,7 +90,7 @@ class FaultyLink:
 def ae_emulator(exports):
     out, _ = exports["ae"]
     subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), "BOARD=emu",
-                    f"MACHINE=test-bench-ae", f"MODEL_DIR={out}"], check=True,
+                    "MACHINE=test-bench-ae", f"MODEL_DIR={out}"], check=True,
                    stdout=subprocess.DEVNULL)
     with Emulator(ROOT / "firmware/build/emu/test-bench-ae/firmware-emu") as emu:
         yield emu

@@ -91,12 +91,21 @@ def test_load_run_reproduces_the_csv_and_scores_from_outputs(runs, tiny_root, mo
 
 
 @pytest.mark.parametrize("model", ["ae", "cls"])
-def test_same_seed_same_scores(runs, tiny_root, cache_dir, tmp_path, model):
+def test_same_seed_same_scores(runs, tiny_root, tmp_path, model):
+    # a fresh cache: the AE would otherwise be reused from the network cache, not retrained
+    cache_dir = tmp_path / "cache"
     again = train_cli(tiny_root, cache_dir, tmp_path / "again", model)
     name = "anomaly_score_fan_section_00_test.csv"
     assert read_csv(again / name) == read_csv(runs[model] / name)
     other = train_cli(tiny_root, cache_dir, tmp_path / "other", model, seed=1)
     assert read_csv(other / name) != read_csv(runs[model] / name)
+
+
+def test_ae_maha_reuses_the_ae_network(runs):
+    import torch
+    a = torch.load(runs["ae"] / "model.pt", weights_only=True)
+    b = torch.load(runs["ae-maha"] / "model.pt", weights_only=True)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_interrupted_run_resumes_to_the_same_result(runs, tiny_root, cache_dir, tmp_path,

@@ -14,7 +14,8 @@ def build(config: TrainConfig) -> nn.Module:
     if config.model in ("ae", "ae-maha"):
         return AutoEncoder(FEATURES.dim, momentum=config.bn_momentum, eps=config.bn_eps)
     if config.model == "cls":
-        return Embedder(config.emb_dim, config.patch_frames, FEATURES.n_mels)
+        return Embedder(config.emb_dim, config.patch_frames, FEATURES.n_mels,
+                        spectrum=config.spectrum_branch)
     raise ValueError(f"unknown model {config.model!r}")
 
 

@@ -41,7 +41,8 @@ class SeparableBlock(nn.Module):
 
 
 class Embedder(nn.Module):
-    def __init__(self, emb_dim: int = 128, frames: int = 32, n_mels: int = 128):
+    def __init__(self, emb_dim: int = 128, frames: int = 32, n_mels: int = 128,
+                 spectrum: bool = False):
         super().__init__()
         self.stem = nn.Sequential(*_conv_bn_relu(1, 16, 3, stride=2))       # valid padding
         self.blocks = nn.Sequential(
@@ -56,6 +57,10 @@ class Embedder(nn.Module):
         self.freq = nn.Sequential(nn.Conv2d(c, c, (1, f), groups=c, bias=False),
                                   nn.BatchNorm2d(c))
         self.fc = nn.Linear(c, emb_dim)
+        # optional spectrum branch: the patch's mean log-mel spectrum, linearly embedded and added
+        # (MEAN, FULLY_CONNECTED with folded BatchNorm, ADD)
+        self.spectrum = nn.Sequential(nn.Linear(n_mels, emb_dim),
+                                      nn.BatchNorm1d(emb_dim)) if spectrum else None
         self.emb_dim = emb_dim
         self.input_shape = (1, frames, n_mels)
 
@@ -63,7 +68,9 @@ class Embedder(nn.Module):
         """(N, 1, frames, n_mels) -> (N, emb_dim)."""
         h = self.freq(self.blocks(self.stem(x)))    # (N, C, T', 1)
         h = h.mean(dim=2).flatten(1)                # average over time -> (N, C)
-        return self.fc(h)
+        if self.spectrum is None:
+            return self.fc(h)
+        return self.fc(h) + self.spectrum(x.mean(dim=2).flatten(1))
 
 
 class ArcFace(nn.Module):

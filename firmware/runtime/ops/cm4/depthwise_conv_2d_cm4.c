@@ -7,7 +7,8 @@
  * instruction (channels 0 and 2, then with ROR #8 channels 1 and 3), SXTB16 the weights, and
  * SMLABB / SMLATT multiply-accumulate the bottom and top halves into four per-channel sums.
  * Taps in the padding are skipped, as in the reference. Other depth multipliers keep the
- * reference kernel. No scratch, no copy of the weights. */
+ * reference kernel. The sums of one pixel go to scratch (4 bytes per channel) and are
+ * requantized in one loop (fs_cm4_requant_pc). No copy of the weights. */
 #include "../../fs_quant.h"
 #include "../fs_ops.h"
 #include "fs_cm4.h"
@@ -17,7 +18,7 @@ fs_status __real_fs_depthwise_conv_2d_eval(const fs_model *m, const fs_op *op, c
 fs_status __wrap_fs_depthwise_conv_2d_prepare(fs_prep *p);
 fs_status __wrap_fs_depthwise_conv_2d_eval(const fs_model *m, const fs_op *op, const fs_kctx *k);
 
-static void dw_cm4(const fs_conv_params *p, const fs_shape *in_shape, const int8_t *in,
+static void dw_cm4(int32_t *acc, const fs_conv_params *p, const fs_shape *in_shape, const int8_t *in,
                    const fs_shape *f_shape, const int8_t *f, const uint8_t *bias,
                    const fs_shape *out_shape, int8_t *out) {
   const int32_t batches = in_shape->dims[0], in_h = in_shape->dims[1], in_w = in_shape->dims[2];
@@ -47,8 +48,7 @@ static void dw_cm4(const fs_conv_params *p, const fs_shape *in_shape, const int8
         const int8_t *w00 = f + ((size_t)ky0 * k_w + kx0) * ch;
         int32_t c = 0;
         for (; c + 4 <= ch; c += 4) {
-          int32_t a0 = fs_cm4_bias(bias, (uint32_t)c), a1 = fs_cm4_bias(bias, (uint32_t)c + 1);
-          int32_t a2 = fs_cm4_bias(bias, (uint32_t)c + 2), a3 = fs_cm4_bias(bias, (uint32_t)c + 3);
+          int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
           const int8_t *xr = x00 + c, *wr = w00 + c;
           for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step, wr += tap_row) {
             const int8_t *xp = xr, *wp = wr;
@@ -62,37 +62,43 @@ static void dw_cm4(const fs_conv_params *p, const fs_shape *in_shape, const int8
               a3 = __smlatt(w13, x13, a3);
             }
           }
-          o[c] = fs_cm4_requant(a0, p->pc_multiplier[c], p->pc_shift[c], p->output_offset, p->act_min, p->act_max);
-          o[c + 1] = fs_cm4_requant(a1, p->pc_multiplier[c + 1], p->pc_shift[c + 1], p->output_offset,
-                                    p->act_min, p->act_max);
-          o[c + 2] = fs_cm4_requant(a2, p->pc_multiplier[c + 2], p->pc_shift[c + 2], p->output_offset,
-                                    p->act_min, p->act_max);
-          o[c + 3] = fs_cm4_requant(a3, p->pc_multiplier[c + 3], p->pc_shift[c + 3], p->output_offset,
-                                    p->act_min, p->act_max);
+          acc[c] = a0;
+          acc[c + 1] = a1;
+          acc[c + 2] = a2;
+          acc[c + 3] = a3;
         }
         for (; c < ch; ++c) {
-          int32_t a = fs_cm4_bias(bias, (uint32_t)c);
+          int32_t a = 0;
           const int8_t *xr = x00 + c, *wr = w00 + c;
           for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step, wr += tap_row) {
             const int8_t *xp = xr, *wp = wr;
             for (int32_t kx = kx0; kx < kx1; ++kx, xp += col_step, wp += ch)
               a += *wp * (*xp + p->input_offset);
           }
-          o[c] = fs_cm4_requant(a, p->pc_multiplier[c], p->pc_shift[c], p->output_offset, p->act_min, p->act_max);
+          acc[c] = a;
         }
+        fs_cm4_requant_pc(acc, bias, (uint32_t)ch, p->pc_multiplier, p->pc_shift, p->output_offset,
+                          p->act_min, p->act_max, o);
       }
     }
   }
 }
 
-fs_status __wrap_fs_depthwise_conv_2d_prepare(fs_prep *p) { return __real_fs_depthwise_conv_2d_prepare(p); }
+fs_status __wrap_fs_depthwise_conv_2d_prepare(fs_prep *p) {
+  const fs_status s = __real_fs_depthwise_conv_2d_prepare(p);
+  if (s != FS_OK) return s;
+  const fs_conv_params *q = p->op->data;
+  const fs_tensor *out = fs_op_out(p->m, p->op, 0);
+  if (q->depth_multiplier == 1) p->op->scratch_bytes = 4u * (uint32_t)out->shape.dims[3];
+  return FS_OK;
+}
 
 fs_status __wrap_fs_depthwise_conv_2d_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
   const fs_conv_params *p = op->data;
-  if (p->depth_multiplier != 1) return __real_fs_depthwise_conv_2d_eval(m, op, k);
+  if (!k->scratch) return __real_fs_depthwise_conv_2d_eval(m, op, k); /* depth multiplier > 1 */
   const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
   fs_tensor *out = fs_op_out(m, op, 0);
-  dw_cm4(p, &in->shape, (const int8_t *)in->data, &f->shape, (const int8_t *)f->data,
+  dw_cm4(k->scratch, p, &in->shape, (const int8_t *)in->data, &f->shape, (const int8_t *)f->data,
          bias ? bias->data : NULL, &out->shape, (int8_t *)out->data);
   return FS_OK;
 }

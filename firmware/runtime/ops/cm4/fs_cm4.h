@@ -246,7 +246,7 @@ typedef struct fs_cm4_pairs {
   "smlad  r1, r7, r10, r1\n\t"                              \
   "smlad  r1, r12, r11, r1\n\t"
 
-__attribute__((naked, noinline, used)) static void fs_cm4_dot_pairs(fs_cm4_pairs *a) {
+__attribute__((naked, noinline, unused)) static void fs_cm4_dot_pairs(fs_cm4_pairs *a) {
   (void)a;
   __asm volatile(
       "push   {r4-r11, lr}\n\t"
@@ -337,12 +337,18 @@ static inline void fs_cm4_dot1(const int8_t *w0, const int16_t *x, uint32_t n, i
  * fs_quantize_multiplier makes it in [2^30, 2^31) or 0). SaturatingRoundingDoublingHighMul is
  * then (x * m + 2^30) >> 31 for both signs of the product -- the reference adds 2^30 or
  * 1 - 2^30 and truncates toward zero, which is the same integer -- and never saturates (that
- * needs m = INT32_MIN). tests/boards/test_kernels_cm4.py checks the identity on random values
- * on target. */
+ * needs m = INT32_MIN). tests/boards/test_kernels_cm4.py checks the identity with exact
+ * integers, and every kernel end to end against TFLite Micro. */
 static inline int32_t fs_cm4_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
-  if (shift > 0) x = (int32_t)((uint32_t)x << shift);
+  const int32_t left = shift > 0 ? shift : 0, right = left - shift;
+  x = (int32_t)((uint32_t)x << left);
   const int32_t high = (int32_t)(((int64_t)x * multiplier + (1ll << 30)) >> 31);
-  return shift < 0 ? fs_rdbpot(high, -shift) : high;
+  if (right == 0) return high;
+  /* RoundingDivideByPOT(high, right): half away from zero, i.e. add half (less one for negative
+   * values) and shift; where that addition would overflow, the reference's own formula. */
+  const int32_t half = (int32_t)(1u << (right - 1));
+  if (high > INT32_MAX - half) return fs_rdbpot(high, right);
+  return (high + half + (high >> 31)) >> right;
 }
 
 /* The bias as an accumulator's starting value (the sum is the same modulo 2^32, which is what
@@ -363,14 +369,30 @@ static inline void fs_cm4_requant_run(const int32_t *acc, const uint8_t *bias, u
                                       int32_t multiplier, int32_t shift, int32_t out_offset,
                                       int32_t act_min, int32_t act_max, int8_t *out) {
   const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-  const int32_t mask = (int32_t)((1ll << right) - 1), half = mask >> 1;
+  const int32_t half = right ? (int32_t)(1u << (right - 1)) : 0;
+  const int32_t neg_mask = right ? -1 : 0; /* no rounding correction without a shift */
   for (uint32_t i = 0; i < n; ++i) {
     const uint32_t sum = (uint32_t)acc[i] + (bias ? fs_cm4_ld32(bias + 4u * i) : 0u);
     const int32_t x = (int32_t)(sum << left);
     const int32_t high = (int32_t)(((int64_t)x * multiplier + (1ll << 30)) >> 31);
-    /* fs_rdbpot(high, right) */
-    int32_t v = (high >> right) + ((high & mask) > half + (int32_t)((uint32_t)high >> 31) ? 1 : 0);
+    /* fs_rdbpot(high, right), as in fs_cm4_mbqm */
+    int32_t v = high > INT32_MAX - half ? fs_rdbpot(high, right)
+                                        : (high + half + ((high >> 31) & neg_mask)) >> right;
     v += out_offset;
+    out[i] = (int8_t)(v < act_min ? act_min : (v > act_max ? act_max : v));
+  }
+}
+
+/* n sums with one multiplier and shift each (per-channel quantization); bias may be NULL. Not
+ * inlined: a loop of its own keeps the constants in registers. */
+__attribute__((noinline, unused)) static void fs_cm4_requant_pc(const int32_t *acc, const uint8_t *bias,
+                                                               uint32_t n, const int32_t *mult,
+                                                               const int32_t *shift, int32_t out_offset,
+                                                               int32_t act_min, int32_t act_max,
+                                                               int8_t *out) {
+  for (uint32_t i = 0; i < n; ++i) {
+    const int32_t sum = (int32_t)((uint32_t)acc[i] + (bias ? fs_cm4_ld32(bias + 4u * i) : 0u));
+    const int32_t v = fs_cm4_mbqm(sum, mult[i], shift[i]) + out_offset;
     out[i] = (int8_t)(v < act_min ? act_min : (v > act_max ? act_max : v));
   }
 }
@@ -402,9 +424,8 @@ static inline void fs_cm4_matvec(const fs_cm4_out *q, const int8_t *w, const int
     const uint32_t ch = r0 + c0;
     const uint8_t *b = q->bias ? q->bias + 4u * ch : NULL;
     if (q->mult) {
-      for (uint32_t i = 0; i < k; ++i)
-        out[c0 + i] = fs_cm4_requant(acc[i] + fs_cm4_bias(b, i), q->mult[ch + i], q->shift[ch + i],
-                                     q->out_offset, q->act_min, q->act_max);
+      fs_cm4_requant_pc(acc, b, k, q->mult + ch, q->shift + ch, q->out_offset, q->act_min,
+                        q->act_max, out + c0);
     } else {
       fs_cm4_requant_run(acc, b, k, q->m, q->s, q->out_offset, q->act_min, q->act_max, out + c0);
     }
