@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from export import carray
-from host.link import Link, LinkError
+from host.qemu import QemuBoard
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
@@ -59,45 +57,9 @@ def make_firmware(board: str, model_dir: Path, build_dir: Path, *extra: str,
     return r
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Qemu:
-    """qemu-system-arm -M netduinoplus2 running a firmware ELF; the UART is a TCP server that
-    waits for us (wait=on), so no output is lost; `link` is the pyserial socket:// link."""
+class Qemu(QemuBoard):
+    """The app firmware in QEMU (host/qemu.py's launcher), after checking QEMU is installed."""
 
     def __init__(self, elf: Path, timeout: float = 10.0):
-        qemu = require_tool("qemu-system-arm")
-        self.port = free_port()
-        self.cmd = [qemu, "-M", "netduinoplus2", "-nographic", "-monitor", "none",
-                    "-icount", "shift=0",
-                    "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=on",
-                    "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while True:   # QEMU listens before it runs the guest; retry until it does
-            try:
-                self.link = Link.open(f"socket://127.0.0.1:{self.port}")
-                return
-            except LinkError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    out = self.close()
-                    raise RuntimeError(f"QEMU did not start: {' '.join(self.cmd)}\n{out}")
-                time.sleep(0.05)
-
-    def close(self) -> str:
-        if getattr(self, "link", None):
-            self.link.close()
-            self.link = None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            out, _ = self.proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, _ = self.proc.communicate()
-        return out.decode(errors="replace")
+        require_tool("qemu-system-arm")
+        super().__init__(elf, timeout)
