@@ -40,12 +40,19 @@ class Link:
         self.name = name
 
     @classmethod
-    def open(cls, port: str, baud: int = DEFAULT_BAUD) -> "Link":
-        try:
-            s = serial.serial_for_url(port, baudrate=baud, timeout=0.05, write_timeout=10)
-        except (serial.SerialException, OSError, ValueError) as e:
-            raise _open_error(port, e) from None
-        return cls(s, port)
+    def open(cls, port: str, baud: int = DEFAULT_BAUD, connect_timeout: float = 5.0) -> "Link":
+        """Open a port. A socket:// server that refuses is retried for `connect_timeout`
+        seconds: QEMU opens its serial server a moment after it starts."""
+        deadline = time.monotonic() + connect_timeout
+        while True:
+            try:
+                s = serial.serial_for_url(port, baudrate=baud, timeout=0.05, write_timeout=10)
+                return cls(s, port)
+            except (serial.SerialException, OSError, ValueError) as e:
+                err = _open_error(port, e)
+                if "connection refused" not in str(err) or time.monotonic() > deadline:
+                    raise err from None
+                time.sleep(0.1)
 
     def send(self, data: bytes) -> None:
         try:

@@ -67,7 +67,7 @@ class QemuBoard:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                self.link = Link.open(f"socket://127.0.0.1:{self.port}")
+                self.link = Link.open(f"socket://127.0.0.1:{self.port}", connect_timeout=0)
                 break
             except LinkError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
