@@ -135,6 +135,8 @@ def table(summary: dict) -> str:
                  f"{_fmt(summary['cycles_per_inference'], 0)} at {summary['core_hz']:,} Hz = "
                  f"{_fmt(summary['ms_per_inference'], 3)} ms   cycles/MAC "
                  f"{_fmt(summary['cycles_per_mac'], 2)}")
+    if summary["board"] == "emu":
+        lines.append("(emu: the counter is the x86 host's nanoseconds, not MCU cycles)")
     lines.append(f"flash {_fmt(summary['flash_bytes'])} B   RAM {_fmt(summary['ram_bytes'])} B   "
                  f"arena {_fmt(summary['arena_bytes'])} B   model {_fmt(summary['model_bytes'])} B")
     return "\n".join(lines)
