@@ -42,19 +42,21 @@ class TrainConfig:
     patch_frames: int = 32           # 32 frames x 32 ms hop ~ 1 s
     patch_hop: int = 16              # hop between patches of one clip at scoring time
     emb_dim: int = 128
-    spectrum_branch: bool = False    # add a linear embedding of the patch's mean spectrum
+    spectrum_branch: str = "linear"  # off | linear | mlp: add an embedding of the patch's mean
+                                     # log-mel spectrum to the CNN's (see models/cls.py)
     cls_batch: int = 64
     cls_lr: float = 1e-3
     patches_per_clip: int = 4        # random patches drawn from every training clip per epoch
     loss: str = "arcface"            # arcface | sc-adacos (sub-cluster AdaCos)
     margin: float = 0.2              # ArcFace additive angular margin (radians)
     scale: float = 16.0              # ArcFace logit scale
-    shift_classes: tuple[int, ...] = ()  # self-supervised extra classes: patches shifted by
-                                     # these many mel bands (a pitch-shift-like change) form a
+    shift_classes: tuple[int, ...] = (-2, 2)  # self-supervised extra classes: patches
+                                     # shifted by these many mel bands (pitch-shift-like) form a
                                      # class of their own per original class
     n_subclusters: int = 16          # sc-adacos: fixed centres per class
     mixup: float = 0.0               # probability that a batch is mixed up (sc-adacos only)
-    n_source_centres: int = 16       # k-means centres of source embeddings (cap; see score.py)
+    n_source_centres: int = 22       # k-means centres of source embeddings: with the 10 target
+                                     # embeddings, 32 centres (4 KiB int8 / 16 KiB float on chip)
     supplemental: str = "classes"    # off | classes (clean/noise as extra classes) | mix (noise
                                      # clips mixed into training clips as augmentation)
     mix_snr_db: tuple[float, float] = (0.0, 20.0)  # SNR range when supplemental == "mix"

@@ -22,7 +22,8 @@ def test_ae_is_the_official_baseline():
     assert build(cfg)(torch.zeros(3, 640)).shape == (3, 640)
 
 
-ALLOWED = (nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.Linear, nn.AvgPool2d, nn.Sequential,
+ALLOWED = (nn.Conv2d, nn.BatchNorm2d, nn.BatchNorm1d, nn.ReLU, nn.ReLU6, nn.Linear, nn.AvgPool2d,
+           nn.Sequential,
            SeparableBlock)
 
 
