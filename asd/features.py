@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,7 @@ def extract(paths: Sequence[Path], params: FeatureParams = FEATURES,
         lm = logmel(load_wav(path, params.sample_rate), params)
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(".tmp.npy")
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp.npy")  # per process: no clash
             np.save(tmp, lm)
             tmp.replace(cached)  # atomic: a killed run never leaves a half-written cache entry
         out.append(lm)

@@ -6,6 +6,7 @@ test "nothing reads test/ during training" guards exactly that call.
 from __future__ import annotations
 
 import dataclasses
+import json
 import hashlib
 import os
 import platform
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 from asd.cli import UsageError
-from asd.dataset import DataError
+from asd.dataset import DataError, list_clips
 from asd.metrics import (format_markdown, result_table, section_metrics, write_decisions,
                          write_result_table, write_scores)
 from train.complexity import complexity
@@ -50,8 +51,18 @@ def fit_run(cfg: TrainConfig, data_root: Path, run_dir: Path, cache_dir: Path | 
             progress: bool = True) -> Run:
     """Train (or resume, or reuse a finished run) and write every training artefact."""
     prepare_run_dir(run_dir, cfg)
+    fingerprint = training_fingerprint(data_root, cfg.machine)
     if is_trained(run_dir):
-        print(f"{run_dir}: already trained with this config; reusing it")
+        info = run_dir / RUN_INFO
+        old = json.loads(info.read_text()).get("data_fingerprint") if info.exists() else None
+        if old is None:
+            raise UsageError(f"{run_dir} does not record which training data it was trained on "
+                             f"(an older version made it); delete it or use another --out")
+        if old != fingerprint:
+            raise UsageError(f"{run_dir} was trained on other training data than "
+                             f"{data_root}/.../{cfg.machine} holds now (train/ or supplemental/ "
+                             f"changed); use another --out or delete {run_dir}")
+        print(f"{run_dir}: already trained with this config and data; reusing it")
         return load_run(run_dir)
     t0 = time.monotonic()
     data = load_training(data_root, cfg.machine, cache_dir, progress)
@@ -70,9 +81,21 @@ def fit_run(cfg: TrainConfig, data_root: Path, run_dir: Path, cache_dir: Path | 
     write_json(run_dir / RUN_INFO, {
         "data_root": str(data_root), "fit_seconds": round(time.monotonic() - t0, 2),
         "train_clips": len(data.train), "supplemental_clips": len(data.supplemental),
+        "data_fingerprint": fingerprint,
         "torch": torch.__version__, "python": platform.python_version()})
     (run_dir / CHECKPOINT).unlink(missing_ok=True)
     return run
+
+
+def training_fingerprint(data_root: Path, machine: str) -> str:
+    """Hash of the names and bytes of every clip training may read (train/ and supplemental/):
+    a finished run is reused only on the data it was trained on."""
+    h = hashlib.sha256()
+    for split in ("train", "supplemental"):
+        for clip in list_clips(data_root, machine, split):
+            h.update(f"{split}/{clip.name}".encode())
+            h.update(hashlib.sha256(clip.path.read_bytes()).digest())
+    return h.hexdigest()[:24]
 
 
 def network_key(cfg: TrainConfig, data) -> str:

@@ -11,8 +11,9 @@ int8 outputs through exactly the same code as the float model:
 * cls:     per patch, the embedding is L2-normalised; the clip embedding is their mean; the score
            is min over centres k of (1 - cos(clip embedding, centre_k)) / scale_k. Centres are
            k-means centres of source training embeddings plus every target training embedding;
-           scale_k is the typical nearest-centre distance of normal training clips of centre k's
-           domain, so that normal clips of both domains score about 1 and one threshold serves.
+           scale_k is the median held-out nearest-centre distance of the training clips of
+           centre k's domain, so that normal clips of both domains score about 1 and one
+           threshold serves (see fit_centres).
 """
 from __future__ import annotations
 

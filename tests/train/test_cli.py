@@ -70,3 +70,20 @@ def test_report_table(tiny_root, tmp_path, capsys):
     assert (tmp_path / "t.md").read_text() == text
     with pytest.raises(Exception, match="no metrics.json"):
         report_main([str(tmp_path / "c")])
+
+
+def test_refuses_to_reuse_a_run_on_changed_training_data(tiny_root, tmp_path):
+    import shutil
+
+    import soundfile as sf
+    data = tmp_path / "data"
+    shutil.copytree(tiny_root, data)
+    out = tmp_path / "r"
+    args = ["--data-root", str(data), "--machine", "fan", "--model", "ae", "--epochs", "1",
+            "--no-progress", "--out", str(out)]
+    assert train_main(args) == 0
+    first = sorted((data / "dev_data/raw/fan/train").iterdir())[0]
+    y, sr = sf.read(first, dtype="int16")
+    sf.write(first, y // 2, sr, subtype="PCM_16")    # the same file name, other content
+    r = run_cli("-m", "train", *args)
+    _fails_cleanly(r, "trained on other training data")
