@@ -22,7 +22,7 @@ from train.config import TrainConfig
 from train.fit import seed_everything
 from train.models import example_input
 
-FINE_TUNE_EPOCHS = 5
+FINE_TUNE_EPOCHS = 15
 FINE_TUNE_LR = 1e-3
 BATCH = 256
 

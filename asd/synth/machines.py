@@ -8,6 +8,8 @@ background); see docs/data.md ("Synthetic data") for a table.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 from asd.synth import dsp
@@ -25,7 +27,7 @@ def peak(x: np.ndarray) -> np.ndarray:
     return x if m == 0.0 else x * np.float32(1.0 / m)
 
 
-class Model:
+class Model(ABC):
     name = ""
     supplemental = "clean"               # clean machine clips or noise-only clips
     kinds: tuple = ()                    # anomaly kinds that make sense for this machine
@@ -35,12 +37,14 @@ class Model:
     shift = ""                           # what differs between source and target (docs)
     sound = ""                           # one-line description (docs)
 
+    @abstractmethod
     def condition(self, rng: np.random.Generator, domain: str) -> tuple[list, dict]:
-        raise NotImplementedError
+        """Draw an operating condition: (attribute pairs for the name, hidden parameters)."""
 
+    @abstractmethod
     def render(self, rng: np.random.Generator, g: Grid, p: dict,
                anom: Anomaly | None) -> tuple[np.ndarray, Aux]:
-        raise NotImplementedError
+        """The normal machine sound for condition p (with the anomaly's speed change, if any)."""
 
 
 # ----------------------------------------------------------------------------------------------
