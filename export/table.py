@@ -35,17 +35,24 @@ def markdown(reports: list[dict]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in sorted(reports, key=lambda r: (r["machine"], r["model"], bool(r.get("prune")))):
         lines += ["| " + " | ".join(row) + " |" for row in rows_of(r)]
-    drops = [100 * (r["float"]["official_score"] - r["int8"]["official_score"])
-             for r in reports if r.get("float") and r.get("int8")]
-    if drops:
-        lines += ["", f"int8 vs float official score: largest drop {max(drops):.2f} points, "
-                      f"mean {sum(drops) / len(drops):.2f} points over {len(drops)} exports."]
-    pruned = [100 * (r["unpruned"]["official_score"] - r["int8"]["official_score"])
-              for r in reports if r.get("prune") and r.get("int8")
-              and "official_score" in r["unpruned"]]
+    def drop(a: dict, b: dict) -> float:
+        return 100 * (a["official_score"] - b["official_score"])
+
+    def line(what: str, drops: list[float]) -> str:
+        return (f"{what}: largest drop {max(drops):.2f} points, mean {sum(drops) / len(drops):.2f} "
+                f"points over {len(drops)} exports.")
+
+    done = [r for r in reports if r.get("float") and r.get("int8")]
+    plain = [drop(r["float"], r["int8"]) for r in done if not r.get("prune")]
+    pruned = [r for r in done if r.get("prune") and "official_score" in r["unpruned"]]
+    lines.append("")
+    if plain:
+        lines.append(line("int8 vs float (unpruned)", plain))
     if pruned:
-        lines.append(f"pruned int8 vs unpruned float: largest drop {max(pruned):.2f} points, "
-                     f"mean {sum(pruned) / len(pruned):.2f} points over {len(pruned)} exports.")
+        lines.append(line("pruned int8 vs pruned float", [drop(r["float"], r["int8"])
+                                                          for r in pruned]))
+        lines.append(line("pruned int8 vs unpruned float", [drop(r["unpruned"], r["int8"])
+                                                            for r in pruned]))
     return "\n".join(lines) + "\n"
 
 
