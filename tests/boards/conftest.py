@@ -11,12 +11,11 @@ import pytest
 
 from export import carray
 from host.qemu import QemuBoard
+from tests.support import AD01, ad01_config
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
-AD01 = ROOT / "third_party/mlperf-tiny/ad01_int8.tflite"
-CFG = carray.DeviceConfig(machine="ad01", model_kind="ad01", score_kind="mse", window_frames=5,
-                          window_hop=1, threshold=40.0, macs=264192)
+CFG = ad01_config()
 MACHINE = "test-ad01"
 TOOLS = {"arm-none-eabi-gcc": "gcc-arm-none-eabi libnewlib-arm-none-eabi",
          "qemu-system-arm": "qemu-system-arm"}

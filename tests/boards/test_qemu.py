@@ -14,6 +14,8 @@ from host.device import Device, feature_chunks, pcm_chunks
 from host.link import Emulator
 from host.protocol import ClipMode, ErrorMsg, FrameDecoder, Info, MsgType, encode_frame
 
+from tests.support import tone_clip
+
 from .conftest import AD01, CFG, MACHINE, Qemu, make_firmware
 
 
@@ -42,11 +44,6 @@ def reference():
     return Int8Reference(AD01.read_bytes(), CFG)
 
 
-def _clip(seconds: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * 16000)) / 16000
-    return np.round(2500 * np.sin(2 * np.pi * 330 * t) + rng.normal(0, 900, t.size)).astype(np.int16)
-
 
 def _bits(x: float) -> int:
     return struct.unpack("<I", struct.pack("<f", x))[0]
@@ -70,7 +67,7 @@ def test_info_identifies_board_and_matches_emulator(qemu_device, emu_device):
 
 
 def test_pcm_clip_bit_identical_to_emulator(qemu_device, emu_device, reference):
-    pcm = _clip(1.0, seed=11)
+    pcm = tone_clip(1.0, seed=11)
     q = qemu_device.score(ClipMode.PCM, pcm_chunks(pcm))
     e = emu_device.score(ClipMode.PCM, pcm_chunks(pcm))
     frames = FEATURES.n_frames(len(pcm))
@@ -83,7 +80,7 @@ def test_pcm_clip_bit_identical_to_emulator(qemu_device, emu_device, reference):
 
 
 def test_feature_clip_bit_identical_to_emulator_and_reference(qemu_device, emu_device, reference):
-    frames = reference.frames(logmel(_clip(1.0, seed=12).astype(np.float32) / 32768))
+    frames = reference.frames(logmel(tone_clip(1.0, seed=12).astype(np.float32) / 32768))
     q = qemu_device.score(ClipMode.FEATURES, feature_chunks(frames))
     e = emu_device.score(ClipMode.FEATURES, feature_chunks(frames))
     assert _bits(q.score) == _bits(e.score), (q.score, e.score)
@@ -95,7 +92,7 @@ def test_feature_clip_bit_identical_to_emulator_and_reference(qemu_device, emu_d
 def test_instruction_counts_are_deterministic(qemu_device, reference):
     """Under -icount shift=0 the same work costs the same instruction count, run after run:
     what `make perf` relies on."""
-    frames = reference.frames(logmel(_clip(0.4, seed=13).astype(np.float32) / 32768))
+    frames = reference.frames(logmel(tone_clip(0.4, seed=13).astype(np.float32) / 32768))
     a = qemu_device.score(ClipMode.FEATURES, feature_chunks(frames))
     b = qemu_device.score(ClipMode.FEATURES, feature_chunks(frames))
     assert a.inference_cycles == b.inference_cycles > 0

@@ -13,14 +13,12 @@ from export import carray
 from export.reference import Int8Reference
 from host.device import Device, DeviceError, feature_chunks, pcm_chunks
 from host.link import Emulator
-from tests.support import MLPERF
+from tests.support import AD01, ad01_config, tone_clip
 from host.protocol import (ClipMode, ErrorMsg, FrameDecoder, Info, MsgType, Result,
                            clip_begin_body, encode_frame)
 
 ROOT = Path(__file__).resolve().parents[2]
-AD01 = MLPERF / "ad01_int8.tflite"
-CFG = carray.DeviceConfig(machine="ad01", model_kind="ad01", score_kind="mse", window_frames=5,
-                          window_hop=1, threshold=40.0, macs=264192)
+CFG = ad01_config()
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +57,6 @@ def reference():
     return Int8Reference(AD01.read_bytes(), CFG)
 
 
-def _clip(seconds: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * 16000)) / 16000
-    return np.round(2500 * np.sin(2 * np.pi * 330 * t) + rng.normal(0, 900, t.size)).astype(np.int16)
-
 
 def _host_logmel(pcm):
     return logmel(pcm.astype(np.float32) / 32768)
@@ -82,7 +75,7 @@ def test_info_identifies_model_features_and_board(device):
 
 
 def test_pcm_clip_scores_as_the_python_reference(device, reference):
-    pcm = _clip(3.0, seed=1)
+    pcm = tone_clip(3.0, seed=1)
     r = device.score(ClipMode.PCM, pcm_chunks(pcm))
     frames = FEATURES.n_frames(len(pcm))
     assert (r.frames, r.inferences) == (frames, frames - 4)
@@ -93,14 +86,14 @@ def test_pcm_clip_scores_as_the_python_reference(device, reference):
 
 
 def test_feature_clip_equals_reference_to_float_rounding(device, reference):
-    frames = reference.frames(_host_logmel(_clip(2.0, seed=2)))
+    frames = reference.frames(_host_logmel(tone_clip(2.0, seed=2)))
     r = device.score(ClipMode.FEATURES, feature_chunks(frames))
     assert r.score == pytest.approx(reference.score_frames(frames), rel=1e-6)
     assert r.frontend_cycles == 0
 
 
 def test_profile_lists_every_op(device, reference):
-    frames = reference.frames(_host_logmel(_clip(0.5, seed=3)))
+    frames = reference.frames(_host_logmel(tone_clip(0.5, seed=3)))
     device.score(ClipMode.FEATURES, feature_chunks(frames))
     prof = device.profile()
     assert [op.opcode for op in prof.ops] == [9] * 10  # FULLY_CONNECTED
@@ -163,7 +156,7 @@ def test_protocol_errors_and_recovery(raw):
 
 
 def test_retransmission_is_not_consumed_twice_and_new_clip_discards(raw, reference):
-    pcm = _clip(1.0, seed=4)
+    pcm = tone_clip(1.0, seed=4)
     chunks = pcm_chunks(pcm)
     raw.send(MsgType.CLIP_BEGIN, 10, clip_begin_body(ClipMode.PCM))
     assert raw.recv().type == MsgType.ACK
