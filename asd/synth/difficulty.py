@@ -2,6 +2,7 @@
 
 python -m asd.synth.difficulty [--machines M1,M2] [--train 200] [--target-train 10] [--test 50]
     [--seconds 10] [--epochs 20] [--seed 0] [--jobs J] [--keep DIR] [--severity-db X]
+    [--sweep X1,X2,...]
 
 Per machine type: generate a modest set into a temporary folder (or --keep DIR), list it with the
 project's reader (asd.dataset), compute log-mel context vectors (asd.features), train the DCASE
@@ -74,20 +75,33 @@ def clip_scores(model, vectors: list[np.ndarray]) -> np.ndarray:
     return np.asarray(out)
 
 
-def evaluate(root: Path, machine: str, seed: int, epochs: int, counts, log=print) -> dict:
-    from sklearn.metrics import roc_auc_score
-
+def evaluate(root: Path, machine: str, seed: int, epochs: int, counts, log=print,
+             sweep: dict[float, Path] | None = None) -> list[dict]:
+    """Train on root's clips, score its test clips, and (sweep) the test clips of the same set
+    generated at other severities: normal clips do not depend on the severity, so one trained
+    model serves the whole sweep. One result per severity, root's first."""
     from asd.dataset import list_clips
     from asd.features import context_vectors, extract
+
+    train = list_clips(root, machine, "train")
+    x = np.concatenate([context_vectors(lm) for lm in extract([c.path for c in train])])
+    model = train_ae(x, epochs, seed)
+    rows = []
+    for sev, r in ({None: root} | (sweep or {})).items():
+        test = list_clips(r, machine, "test")
+        scores = clip_scores(model, [context_vectors(lm) for lm in extract([c.path for c in test])])
+        rows.append(dict(machine=machine, severity_db=sev,
+                         **_metrics(machine, test, scores, seed, counts, sev)))
+    return rows
+
+
+def _metrics(machine, test, scores, seed, counts, sev) -> dict:
+    from sklearn.metrics import roc_auc_score
+
     from asd.metrics import section_metrics
     from asd.synth.generate import anomaly_of
     from asd.synth.layout import plan_machine
 
-    train = list_clips(root, machine, "train")
-    test = list_clips(root, machine, "test")
-    x = np.concatenate([context_vectors(lm) for lm in extract([c.path for c in train])])
-    model = train_ae(x, epochs, seed)
-    scores = clip_scores(model, [context_vectors(lm) for lm in extract([c.path for c in test])])
     y = np.array([c.label == "anomaly" for c in test])
     dom = np.array([c.domain for c in test])
     m = section_metrics(scores, y, dom)
@@ -96,9 +110,16 @@ def evaluate(root: Path, machine: str, seed: int, epochs: int, counts, log=print
     per_kind = {}
     for k in sorted(set(kinds) - {"normal"}):  # source normals vs source anomalies of kind k
         keep = ((kinds == k) | ~y) & (dom == "source")
-        per_kind[k] = roc_auc_score(y[keep], scores[keep])
-    return dict(machine=machine, auc_source=m.auc_source, auc_target=m.auc_target, pauc=m.pauc,
-                kinds=per_kind)
+        if 0 < y[keep].sum() < keep.sum():  # both classes present (tiny sets may lack one)
+            per_kind[k] = roc_auc_score(y[keep], scores[keep])
+    return dict(auc_source=m.auc_source, auc_target=m.auc_target, pauc=m.pauc, kinds=per_kind)
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
 
 
 def main(argv=None) -> int:
@@ -119,6 +140,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--keep", type=Path, help="write the data here instead of a temp folder")
     ap.add_argument("--severity-db", type=float, help="override every type's severity offset")
+    ap.add_argument("--sweep", type=_floats, default=[],
+                    help="also score test sets generated at these severities (dB, comma-separated) "
+                         "with the same trained model")
     args = ap.parse_args(argv)
     machines = parse_machines(args.machines)
     if min(args.train, args.target_train, args.test, args.epochs) < 1 or args.seconds <= 0:
@@ -139,22 +163,30 @@ def main(argv=None) -> int:
         for m in machines:
             t0 = time.perf_counter()
             generate(root, [m], counts, args.seconds, args.seed, jobs, log=lambda *_: None)
-            r = evaluate(root, m, args.seed, args.epochs, counts)
-            rows.append(r)
-            kinds = "  ".join(f"{k} {v:.2f}" for k, v in r["kinds"].items())
-            print(f"{m:<14} AUC src {r['auc_source']:.3f}  tgt {r['auc_target']:.3f}  "
-                  f"pAUC {r['pauc']:.3f}  ({time.perf_counter() - t0:.0f} s)  kinds: {kinds}",
-                  flush=True)
+            sweep = {}
+            base = SEVERITY_DB[m]
+            for sev in args.sweep:  # test clips only: the training clips are the same
+                SEVERITY_DB[m] = sev
+                sweep[sev] = Path(tmp) / f"sweep-{m}-{sev:g}"
+                generate(sweep[sev], [m], Counts(1, 1, args.test, 0), args.seconds, args.seed,
+                         jobs, log=lambda *_: None)
+            SEVERITY_DB[m] = base
+            for r in evaluate(root, m, args.seed, args.epochs, counts, sweep=sweep):
+                r["severity_db"] = base if r["severity_db"] is None else r["severity_db"]
+                rows.append(r)
+                kinds = "  ".join(f"{k} {v:.2f}" for k, v in r["kinds"].items())
+                print(f"{m:<14} {r['severity_db']:5.1f} dB  AUC src {r['auc_source']:.3f}  "
+                      f"tgt {r['auc_target']:.3f}  pAUC {r['pauc']:.3f}  "
+                      f"({time.perf_counter() - t0:.0f} s)  kinds: {kinds}", flush=True)
     print()
-    print("| machine | AUC (source) | AUC (target) | pAUC |")
-    print("|---|---|---|---|")
+    print("| machine | severity (dB) | AUC (source) | AUC (target) | pAUC |")
+    print("|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['machine']} | {r['auc_source']:.3f} | {r['auc_target']:.3f} | "
-              f"{r['pauc']:.3f} |")
-    src = np.mean([r["auc_source"] for r in rows])
-    tgt = np.mean([r["auc_target"] for r in rows])
-    pauc = np.mean([r["pauc"] for r in rows])
-    print(f"| mean | {src:.3f} | {tgt:.3f} | {pauc:.3f} |")
+        print(f"| {r['machine']} | {r['severity_db']:g} | {r['auc_source']:.3f} | "
+              f"{r['auc_target']:.3f} | {r['pauc']:.3f} |")
+    base = [r for r in rows if r["severity_db"] == SEVERITY_DB[r["machine"]]]
+    src, tgt, pauc = (np.mean([r[k] for r in base]) for k in ("auc_source", "auc_target", "pauc"))
+    print(f"| mean (set's own severity) | | {src:.3f} | {tgt:.3f} | {pauc:.3f} |")
     return 0
 
 

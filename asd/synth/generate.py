@@ -37,9 +37,9 @@ VERSION = 1
 # Per-type anomaly severity offset (dB), calibrated with `python -m asd.synth.difficulty` so that
 # the baseline autoencoder lands roughly between AUC 0.55 and 0.85.
 SEVERITY_DB = {
-    "ToyCar": 10.0, "ToyTrain": 10.0, "bearing": 10.0, "fan": 10.0, "gearbox": 10.0,
-    "slider": 10.0, "valve": 10.0, "AutoTrash": 10.0, "BandSealer": 10.0, "CoffeeGrinder": 10.0,
-    "HomeCamera": 10.0, "Polisher": 10.0, "ScrewFeeder": 10.0, "ToyPet": 10.0, "ToyRCCar": 10.0,
+    "ToyCar": 7.0, "ToyTrain": 4.5, "bearing": 11.0, "fan": 8.0, "gearbox": 2.5,
+    "slider": 7.0, "valve": 4.0, "AutoTrash": 8.0, "BandSealer": 3.0, "CoffeeGrinder": 5.0,
+    "HomeCamera": 6.0, "Polisher": 8.0, "ScrewFeeder": 12.0, "ToyPet": 9.0, "ToyRCCar": 12.0,
 }
 
 _GRIDS: dict[int, dsp.Grid] = {}

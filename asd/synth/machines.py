@@ -105,14 +105,14 @@ class ToyCar(Model):
     name = "ToyCar"
     supplemental = "clean"
     kinds = ("bearing_defect", "rattle", "friction", "extra_harmonic", "wobble")
-    shift = "motor voltage (speed): source 28-31 V, target 32 V"
+    shift = "motor voltage (speed): source 28/29/31/32 V, target 30 V (a speed never trained on)"
     sound = ("brushed DC motor (rotation harmonics, commutation whine, brush noise), pinion gear "
              "mesh with sidebands, tyres rolling on a roller (band noise rippling at wheel rate)")
     CARS = {"A1": (3, 9, (1100.0, 2300.0, 3900.0)), "A2": (5, 12, (900.0, 1900.0, 3300.0))}
 
     def condition(self, rng, domain):
         car = pick(rng, ("A1", "A2"))
-        volt = pick(rng, (28, 29, 30, 31) if domain == "source" else (32,))
+        volt = pick(rng, (28, 29, 31, 32) if domain == "source" else (30,))
         mic = pick(rng, (1, 2))
         return [("car", car), ("spd", f"{volt}V"), ("mic", str(mic))], dict(car=car, volt=volt,
                                                                               mic=mic)
@@ -161,7 +161,7 @@ class Bearing(Model):
     name = "bearing"
     supplemental = "clean"
     kinds = ("bearing_defect", "bearing_defect", "friction", "imbalance")
-    shift = "shaft speed and load: source 20-32 Hz light load, target 35 Hz heavier load"
+    shift = "shaft speed and load: source 20/24/28/32 Hz light load, target 30 Hz medium load"
     sound = ("shaft rotation harmonics, drive-motor hum, smooth rolling noise through the housing's "
              "structural resonances, modulated at the cage rate")
 
@@ -169,7 +169,7 @@ class Bearing(Model):
         if domain == "source":
             vel, load = pick(rng, (20, 24, 28, 32)), rng.uniform(0.2, 0.5)
         else:
-            vel, load = 35, rng.uniform(0.5, 0.7)
+            vel, load = 30, rng.uniform(0.4, 0.6)
         return [("vel", str(vel))], dict(vel=vel, load=load)
 
     def render(self, rng, g, p, anom):
@@ -190,8 +190,8 @@ class Fan(Model):
     supplemental = "noise"
     kinds = ("imbalance", "bearing_defect", "clog", "rattle")
     background = {"source": "factory-a", "target": "factory-b"}
-    snr = {"source": (4.0, 10.0), "target": (2.0, 8.0)}
-    shift = "background noise: source factory A at SNR 4-10 dB, target factory B at SNR 2-8 dB"
+    snr = {"source": (4.0, 10.0), "target": (4.0, 10.0)}
+    shift = "background noise: source factory A, target factory B (SNR 4-10 dB in both)"
     sound = ("blade-pass tone and harmonics (5-7 blades), weak rotation harmonics, motor hum, "
              "turbulent broadband with a resonance hump, rippling at the blade-pass rate")
 
@@ -218,13 +218,13 @@ class Gearbox(Model):
     name = "gearbox"
     supplemental = "clean"
     kinds = ("tooth", "wobble", "bearing_defect", "rattle")
-    shift = "load weight: source 0/30 g, target 60/90 g (slower, stronger mesh and sidebands)"
+    shift = "load weight: source 0/30/90 g, target 60 g (slower, stronger mesh and sidebands)"
     sound = ("DC drive motor, two-stage gear mesh tones with harmonics and shaft-rate sidebands, "
              "load-dependent speed and mesh strength")
 
     def condition(self, rng, domain):
         volt = pick(rng, ("1.0", "1.3", "1.5"))
-        wt = pick(rng, (0, 30) if domain == "source" else (60, 90))
+        wt = pick(rng, (0, 30, 90) if domain == "source" else (60,))
         return [("volt", volt), ("wt", str(wt))], dict(volt=float(volt), wt=wt)
 
     def render(self, rng, g, p, anom):
@@ -327,7 +327,7 @@ class AutoTrash(Model):
     def condition(self, rng, domain):
         lid = "light" if domain == "source" else "heavy"
         return [("lid", lid)], dict(f=rng.uniform(95, 110) if lid == "light" else
-                                    rng.uniform(88, 95), on=1.0 if lid == "light" else 1.1)
+                                    rng.uniform(92, 100), on=1.0 if lid == "light" else 1.1)
 
     def render(self, rng, g, p, anom):
         period = rng.uniform(3.0, 3.8)
@@ -410,7 +410,7 @@ class HomeCamera(Model):
     kinds = ("rattle", "friction", "extra_harmonic", "wobble")
     background = {"source": "room", "target": "room"}
     snr = {"source": (6.0, 14.0), "target": (6.0, 14.0)}
-    shift = "movement: source pan at speed 1/2, target tilt or patrol (other timing) at speed 2/3"
+    shift = "movement: source pan, target tilt or patrol (other timing), speed 1/2 in both"
     sound = ("pan/tilt camera: stepper motor step-rate tones and harmonics with mechanical "
              "resonance, reduction-gear whine, moving in segments with pauses, quiet room")
 
@@ -418,7 +418,7 @@ class HomeCamera(Model):
         if domain == "source":
             mv, spd = "pan", pick(rng, (1, 2))
         else:
-            mv, spd = pick(rng, ("tilt", "patrol")), pick(rng, (2, 3))
+            mv, spd = pick(rng, ("tilt", "patrol")), pick(rng, (1, 2))
         return [("mv", mv), ("spd", str(spd))], dict(mv=mv, spd=spd)
 
     def render(self, rng, g, p, anom):
@@ -450,7 +450,7 @@ class Polisher(Model):
     def condition(self, rng, domain):
         if domain == "source":
             return [("spd", "low")], dict(f=rng.uniform(95, 110), tilt=-5.0)
-        return [("spd", "high")], dict(f=rng.uniform(110, 118), tilt=-4.5)
+        return [("spd", "high")], dict(f=rng.uniform(104, 114), tilt=-4.5)
 
     def render(self, rng, g, p, anom):
         f = dsp.speed_curve(rng, g, p["f"], 0.008, rate=1.0) * speed_mod(anom)
@@ -506,13 +506,13 @@ class ToyPet(Model):
     kinds = ("rattle", "friction", "wobble", "extra_harmonic")
     background = {"source": "room", "target": "room"}
     snr = {"source": (8.0, 16.0), "target": (8.0, 16.0)}
-    shift = "gait: source walk (step 0.6-0.8 s), target trot (step 0.5-0.6 s, faster servos)"
+    shift = "gait: source walk (step 0.6-0.8 s), target trot (step 0.5-0.6 s, slightly faster servos)"
     sound = "robot pet: leg servo bursts (geared motor whine) in a gait cycle, footfall taps"
 
     def condition(self, rng, domain):
         if domain == "source":
             return [("gait", "walk")], dict(step=rng.uniform(0.6, 0.8), f=rng.uniform(140, 170))
-        return [("gait", "trot")], dict(step=rng.uniform(0.5, 0.6), f=rng.uniform(165, 180))
+        return [("gait", "trot")], dict(step=rng.uniform(0.5, 0.6), f=rng.uniform(150, 175))
 
     def render(self, rng, g, p, anom):
         segs = cycle_segments(rng, g, p["step"], 0.45 * p["step"], 0.02)
@@ -531,12 +531,12 @@ class ToyRCCar(Model):
     supplemental = "clean"
     kinds = ("bearing_defect", "rattle", "imbalance", "friction")
     background = {"source": "outdoor", "target": "outdoor"}
-    shift = "surface: source tile/wood (bright rolling noise), target carpet/grass (dull, " \
-            "louder low band)"
+    shift = "surface: source tile/wood (bright rolling noise), target carpet/grass (" \
+            "duller, between the two)"
     sound = ("RC car: fast brushed motor, spur gear mesh, tyre rolling noise whose spectrum "
              "follows the surface, throttle varying as it drives")
-    SURF = {"tile": (-1.0, 2500.0), "wood": (-2.0, 1500.0), "carpet": (-3.0, 1100.0),
-            "grass": (-2.5, 1300.0)}
+    SURF = {"tile": (-1.0, 2500.0), "wood": (-2.0, 1500.0), "carpet": (-1.5, 1800.0),
+            "grass": (-1.5, 2100.0)}
 
     def condition(self, rng, domain):
         surf = pick(rng, ("tile", "wood") if domain == "source" else ("carpet", "grass"))

@@ -151,6 +151,34 @@ def test_every_model_and_anomaly_kind_renders(machine):
     assert anomaly_of(spec, 0)[0] in model.kinds
 
 
+def test_severity_changes_anomalous_clips_only():
+    """The difficulty sweep scores test sets generated at several severities with one model
+    trained once: that is only valid if normal clips do not depend on the severity."""
+    n = 16000
+    for label in ("normal", "anomaly"):
+        attrs, params = MODELS["fan"].condition(np.random.default_rng(3), "source")
+        spec = ClipSpec("fan", "source", "test", label, 7, tuple(attrs), params, "x.wav")
+        quiet, loud = (render(spec, 0, n, severity_db=sev)[0] for sev in (-5.0, 15.0))
+        assert np.array_equal(quiet, loud) == (label == "normal"), label
+
+
+def test_difficulty_sweep_reuses_one_model(capsys):
+    """Tiny end-to-end run of the calibration tool: the set's own severity appears twice (as the
+    set and as a sweep point) and must give identical AUCs; another severity gives a row too."""
+    from asd.synth import difficulty
+    from asd.synth.generate import SEVERITY_DB
+
+    own = SEVERITY_DB["fan"]
+    assert difficulty.main(["--machines", "fan", "--train", "6", "--target-train", "2",
+                            "--test", "4", "--seconds", "1", "--epochs", "1", "--jobs", "1",
+                            "--sweep", f"{own:g},{own - 20:g}"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| fan |")]
+    assert len(rows) == 3
+    assert rows[0] == rows[1] and rows[0].startswith(f"| fan | {own:g} |")
+    assert rows[2].startswith(f"| fan | {own - 20:g} |")
+    assert SEVERITY_DB["fan"] == own  # restored after the sweep
+
+
 @pytest.mark.parametrize("args, message", [
     (["--machines", "fan,toaster"], "unknown machine type 'toaster'; valid: ToyCar"),
     (["--train", "0"], "--train must be a positive count"),
