@@ -161,7 +161,7 @@ class Bearing(Model):
     name = "bearing"
     supplemental = "clean"
     kinds = ("bearing_defect", "bearing_defect", "friction", "imbalance")
-    shift = "shaft speed and load: source 20/24/28/32 Hz light load, target 30 Hz medium load"
+    shift = "load: source 20/24/28/32 Hz at light load, target 24/28 Hz at heavier load"
     sound = ("shaft rotation harmonics, drive-motor hum, smooth rolling noise through the housing's "
              "structural resonances, modulated at the cage rate")
 
@@ -169,7 +169,7 @@ class Bearing(Model):
         if domain == "source":
             vel, load = pick(rng, (20, 24, 28, 32)), rng.uniform(0.2, 0.5)
         else:
-            vel, load = 30, rng.uniform(0.4, 0.6)
+            vel, load = pick(rng, (24, 28)), rng.uniform(0.5, 0.7)
         return [("vel", str(vel))], dict(vel=vel, load=load)
 
     def render(self, rng, g, p, anom):
