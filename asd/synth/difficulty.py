@@ -75,11 +75,11 @@ def clip_scores(model, vectors: list[np.ndarray]) -> np.ndarray:
     return np.asarray(out)
 
 
-def evaluate(root: Path, machine: str, seed: int, epochs: int, counts, log=print,
+def evaluate(root: Path, machine: str, seed: int, epochs: int, counts,
              sweep: dict[float, Path] | None = None) -> list[dict]:
     """Train on root's clips, score its test clips, and (sweep) the test clips of the same set
     generated at other severities: normal clips do not depend on the severity, so one trained
-    model serves the whole sweep. One result per severity, root's first."""
+    model serves the whole sweep. One result per test set, root's first (severity_db None)."""
     from asd.dataset import list_clips
     from asd.features import context_vectors, extract
 
@@ -91,11 +91,11 @@ def evaluate(root: Path, machine: str, seed: int, epochs: int, counts, log=print
         test = list_clips(r, machine, "test")
         scores = clip_scores(model, [context_vectors(lm) for lm in extract([c.path for c in test])])
         rows.append(dict(machine=machine, severity_db=sev,
-                         **_metrics(machine, test, scores, seed, counts, sev)))
+                         **_metrics(machine, test, scores, seed, counts)))
     return rows
 
 
-def _metrics(machine, test, scores, seed, counts, sev) -> dict:
+def _metrics(machine, test, scores, seed, counts) -> dict:
     from sklearn.metrics import roc_auc_score
 
     from asd.metrics import section_metrics
@@ -120,6 +120,24 @@ def _floats(text: str) -> list[float]:
         return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+
+
+def _sweep_sets(tmp: Path, machine: str, args) -> dict[float, Path]:
+    """The machine's test clips generated at each --sweep severity (one training clip per domain
+    only: the sweep reuses the model trained on the main set)."""
+    from asd.synth.generate import SEVERITY_DB, cpu_count, generate
+    from asd.synth.layout import Counts
+
+    own, out = SEVERITY_DB[machine], {}
+    try:
+        for sev in args.sweep:
+            SEVERITY_DB[machine] = sev  # read by the (forked) workers that render the clips
+            out[sev] = tmp / f"sweep-{machine}-{sev:g}"
+            generate(out[sev], [machine], Counts(1, 1, args.test, 0), args.seconds, args.seed,
+                     args.jobs or cpu_count(), log=lambda *_: None)
+    finally:
+        SEVERITY_DB[machine] = own
+    return out
 
 
 def main(argv=None) -> int:
@@ -163,16 +181,10 @@ def main(argv=None) -> int:
         for m in machines:
             t0 = time.perf_counter()
             generate(root, [m], counts, args.seconds, args.seed, jobs, log=lambda *_: None)
-            sweep = {}
-            base = SEVERITY_DB[m]
-            for sev in args.sweep:  # test clips only: the training clips are the same
-                SEVERITY_DB[m] = sev
-                sweep[sev] = Path(tmp) / f"sweep-{m}-{sev:g}"
-                generate(sweep[sev], [m], Counts(1, 1, args.test, 0), args.seconds, args.seed,
-                         jobs, log=lambda *_: None)
-            SEVERITY_DB[m] = base
+            sweep = _sweep_sets(Path(tmp), m, args)
             for r in evaluate(root, m, args.seed, args.epochs, counts, sweep=sweep):
-                r["severity_db"] = base if r["severity_db"] is None else r["severity_db"]
+                r["own"] = r["severity_db"] is None
+                r["severity_db"] = SEVERITY_DB[m] if r["own"] else r["severity_db"]
                 rows.append(r)
                 kinds = "  ".join(f"{k} {v:.2f}" for k, v in r["kinds"].items())
                 print(f"{m:<14} {r['severity_db']:5.1f} dB  AUC src {r['auc_source']:.3f}  "
@@ -184,8 +196,8 @@ def main(argv=None) -> int:
     for r in rows:
         print(f"| {r['machine']} | {r['severity_db']:g} | {r['auc_source']:.3f} | "
               f"{r['auc_target']:.3f} | {r['pauc']:.3f} |")
-    base = [r for r in rows if r["severity_db"] == SEVERITY_DB[r["machine"]]]
-    src, tgt, pauc = (np.mean([r[k] for r in base]) for k in ("auc_source", "auc_target", "pauc"))
+    own = [r for r in rows if r["own"]]
+    src, tgt, pauc = (np.mean([r[k] for r in own]) for k in ("auc_source", "auc_target", "pauc"))
     print(f"| mean (set's own severity) | | {src:.3f} | {tgt:.3f} | {pauc:.3f} |")
     return 0
 
