@@ -161,7 +161,7 @@ class Bearing(Model):
     name = "bearing"
     supplemental = "clean"
     kinds = ("bearing_defect", "bearing_defect", "friction", "imbalance")
-    shift = "load: source 20/24/28/32 Hz at light load, target 24/28 Hz at heavier load"
+    shift = "load: source 20/24/28/32 Hz at light load, target 24/28 Hz at a heavier one"
     sound = ("shaft rotation harmonics, drive-motor hum, smooth rolling noise through the housing's "
              "structural resonances, modulated at the cage rate")
 
@@ -506,7 +506,8 @@ class ToyPet(Model):
     kinds = ("rattle", "friction", "wobble", "extra_harmonic")
     background = {"source": "room", "target": "room"}
     snr = {"source": (8.0, 16.0), "target": (8.0, 16.0)}
-    shift = "gait: source walk (step 0.6-0.8 s), target trot (step 0.5-0.6 s, slightly faster servos)"
+    shift = "gait: source walk (step 0.6-0.8 s), target trot (step 0.5-0.6 s, slightly faster " \
+            "servos)"
     sound = "robot pet: leg servo bursts (geared motor whine) in a gait cycle, footfall taps"
 
     def condition(self, rng, domain):
@@ -531,8 +532,8 @@ class ToyRCCar(Model):
     supplemental = "clean"
     kinds = ("bearing_defect", "rattle", "imbalance", "friction")
     background = {"source": "outdoor", "target": "outdoor"}
-    shift = "surface: source tile/wood (bright rolling noise), target carpet/grass (" \
-            "duller, between the two)"
+    shift = "surface: source tile/wood (rolling noise bright/dull), target carpet/grass " \
+            "(in between)"
     sound = ("RC car: fast brushed motor, spur gear mesh, tyre rolling noise whose spectrum "
              "follows the surface, throttle varying as it drives")
     SURF = {"tile": (-1.0, 2500.0), "wood": (-2.0, 1500.0), "carpet": (-1.5, 1800.0),
