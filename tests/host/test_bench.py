@@ -2,17 +2,21 @@
 faults a serial link meets (garbage, lost frames, a board reset, a killed run, Ctrl-C)."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import serial
 
 from asd.dataset import list_clips, load_pcm16
 from asd.features import logmel
@@ -172,13 +176,77 @@ def test_killed_run_resumes_without_loss_or_duplicates(exports, data_root, tmp_p
     assert json.loads((out / "summary.json").read_text())["clips"] == 10
 
 
-def test_ctrl_c_leaves_a_valid_partial_report(exports, data_root, tmp_path):
+class GatedRelay:
+    """A TCP port in front of an emulator's pty that passes the host's bytes on only while the
+    gate is open: closing it holds the bench mid-run, however fast the emulator and however busy
+    the machine (a bench talking to the emulator directly could finish before a signal lands)."""
+
+    def __init__(self, pty: str):
+        self.gate = threading.Event()
+        self.gate.set()
+        self._stop = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"socket://127.0.0.1:{self._server.getsockname()[1]}"
+        self._dev = serial.Serial(pty, timeout=0.02)
+        self._threads = [threading.Thread(target=self._serve, daemon=True)]
+        self._threads[0].start()
+
+    def _serve(self) -> None:
+        self._server.settimeout(30)
+        try:
+            conn, _ = self._server.accept()
+        except OSError:  # no bench came (it failed first): the test reports why
+            return
+        conn.settimeout(0.02)
+        up = threading.Thread(target=self._host_to_device, args=(conn,), daemon=True)
+        up.start()
+        self._threads.append(up)
+        with conn, contextlib.suppress(OSError):  # the bench hung up: done
+            while not self._stop.is_set():
+                data = self._dev.read(4096)
+                if data:
+                    conn.sendall(data)
+
+    def _host_to_device(self, conn) -> None:
+        with contextlib.suppress(OSError):
+            while not self._stop.is_set():
+                if not self.gate.is_set():
+                    time.sleep(0.01)
+                    continue
+                try:
+                    data = conn.recv(4096)
+                except socket.timeout:
+                    continue
+                if not data:
+                    return
+                self._dev.write(data)
+
+    def close(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=5)
+        self._dev.close()
+        self._server.close()
+
+
+def test_ctrl_c_leaves_a_valid_partial_report(ae_emulator, exports, data_root, tmp_path):
     out = tmp_path / "report"
-    proc = subprocess.Popen([sys.executable, *bench_args(exports, data_root, out)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_rows(out, 2, proc)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    with Emulator(Path(ae_emulator.proc.args[0])) as emu:  # its own: left mid-clip at the end
+        relay = GatedRelay(emu.pty)
+        args = bench_args(exports, data_root, out)
+        args[args.index("emu")] = relay.url
+        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_rows(out, 2, proc)
+            relay.gate.clear()   # the bench now waits for an answer that cannot come...
+            time.sleep(0.2)
+            proc.send_signal(signal.SIGINT)  # ...and Ctrl-C reaches it there
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            relay.close()
     assert proc.returncode == 130, err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["interrupted"] == "interrupted" and summary["clips"] == len(_rows(out)) >= 2
