@@ -235,8 +235,11 @@ def test_ctrl_c_leaves_a_valid_partial_report(ae_emulator, exports, data_root, t
         relay = GatedRelay(emu.pty)
         args = bench_args(exports, data_root, out)
         args[args.index("emu")] = relay.url
+        # A shell's background job inherits SIGINT ignored, and Python then keeps ignoring it:
+        # give the bench the default disposition, as a terminal would.
         proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+                                stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             _wait_rows(out, 2, proc)
             relay.gate.clear()   # the bench now waits for an answer that cannot come...
