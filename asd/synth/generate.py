@@ -38,8 +38,8 @@ VERSION = 1
 # the baseline autoencoder lands roughly between AUC 0.55 and 0.85.
 SEVERITY_DB = {
     "ToyCar": 7.0, "ToyTrain": 4.5, "bearing": 11.0, "fan": 8.0, "gearbox": 2.5,
-    "slider": 7.0, "valve": 4.0, "AutoTrash": 8.0, "BandSealer": 3.0, "CoffeeGrinder": 5.0,
-    "HomeCamera": 6.0, "Polisher": 8.0, "ScrewFeeder": 12.0, "ToyPet": 9.0, "ToyRCCar": 12.0,
+    "slider": 7.0, "valve": 4.0, "AutoTrash": 6.5, "BandSealer": 3.0, "CoffeeGrinder": 5.0,
+    "HomeCamera": 6.0, "Polisher": 6.5, "ScrewFeeder": 12.0, "ToyPet": 7.5, "ToyRCCar": 12.0,
 }
 
 _GRIDS: dict[int, dsp.Grid] = {}
