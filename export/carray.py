@@ -32,7 +32,7 @@ class DeviceConfig:
     window_hop: int            # frames between two inputs
     threshold: float           # decision: score > threshold is anomalous
     macs: int                  # multiply-accumulates per inference
-    centres: np.ndarray | None = field(default=None, compare=False)        # (C, D), unit rows
+    centres: np.ndarray | None = field(default=None, compare=False)        # (C, D)
     centre_offset: np.ndarray | None = field(default=None, compare=False)  # (C,)
     centre_inv_scale: np.ndarray | None = field(default=None, compare=False)  # (C,)
 
@@ -134,7 +134,8 @@ def scoring_text(cfg: DeviceConfig) -> str:
 #define FS_MODEL_SCORING_H
 #include "model_config.h"
 
-/* Unit-length centres; score = min over c of (1 - cos(e, c) - offset[c]) * inv_scale[c]. */
+/* Score = min over c of (|e - centre[c]|^2 - offset[c]) * inv_scale[c], e the clip's mean
+   embedding. */
 static const float fs_model_centres[FS_MODEL_N_CENTRES][FS_MODEL_OUTPUT_SIZE] = {{
     {rows}
 }};

@@ -31,14 +31,9 @@ def score_from_outputs(inputs: np.ndarray, outputs: np.ndarray, cfg: DeviceConfi
     if cfg.score_kind == "mse":
         x = dequantize(inputs, in_q.scale, in_q.zero_point).astype(np.float64)
         return float(np.mean(np.mean((x - y) ** 2, axis=1)))
-    y = y / (np.linalg.norm(y, axis=1, keepdims=True) + 1e-12)  # per patch, as training does
-    e = y.sum(axis=0)
-    e = e / (np.linalg.norm(e) + 1e-12)
-    c = np.asarray(cfg.centres, np.float64)
-    # |u - c|^2 / 2 = 1 - cos(u, c) for unit vectors; the float32 centres are unit only to 1e-7,
-    # and the firmware uses this form, so the reference does too.
-    half_sq = 0.5 * np.sum((e[None, :] - c) ** 2, axis=1)
-    d = (half_sq - np.asarray(cfg.centre_offset, np.float64)) * \
+    e = y.mean(axis=0)                       # the clip embedding: mean of patch embeddings
+    sq = np.sum((e[None, :] - np.asarray(cfg.centres, np.float64)) ** 2, axis=1)
+    d = (sq - np.asarray(cfg.centre_offset, np.float64)) * \
         np.asarray(cfg.centre_inv_scale, np.float64)
     return float(d.min())
 

@@ -9,7 +9,7 @@ Public API (what export and bench use)::
                                        #   train.models.build(config), weights from model.pt
     run.constants                      # dict of numpy arrays (scoring.npz):
                                        #   ae: {}; ae-maha: mean_/inv_cov_ source|target;
-                                       #   cls: centres (K, emb_dim) unit-norm, scales (K,),
+                                       #   cls: centres (K, emb_dim) (whitened space), scales (K,),
                                        #        centre_domain (K,) 0 source / 1 target
     run.threshold                      # float: decision threshold (threshold.json)
     run.inputs(logmel)                 # network inputs of one clip from its (n_frames, 128)

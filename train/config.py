@@ -56,7 +56,10 @@ class TrainConfig:
     n_subclusters: int = 16          # sc-adacos: fixed centres per class
     mixup: float = 0.0               # probability that a batch is mixed up (sc-adacos only)
     n_source_centres: int = 22       # k-means centres of source embeddings: with the 10 target
-                                     # embeddings, 32 centres (4 KiB int8 / 16 KiB float on chip)
+                                     # embeddings, 32 centres (16 KiB float on chip)
+    whiten_ridge: float = 0.1        # the embedding is whitened with the source training clips'
+                                     # covariance plus this ridge (relative to its mean variance)
+                                     # before Euclidean scoring; see train/score.py
     supplemental: str = "classes"    # off | classes (clean/noise as extra classes) | mix (noise
                                      # clips mixed into training clips as augmentation)
     mix_snr_db: tuple[float, float] = (0.0, 20.0)  # SNR range when supplemental == "mix"

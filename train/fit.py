@@ -251,11 +251,14 @@ def network_inputs(cfg: TrainConfig, lm: np.ndarray) -> np.ndarray:
 
 
 def fit_scoring(cfg: TrainConfig, model, data: TrainData) -> tuple[dict, np.ndarray]:
-    """Scoring constants and the training clips' scores (order of data.train.clips)."""
+    """Scoring constants and the training clips' scores (order of data.train.clips). For cls,
+    this also fits the network's whitening layer."""
     clips, lms = data.train.clips, data.train.logmels
     ins = [network_inputs(cfg, lm) for lm in lms]
-    outs = [network_outputs(model, x) for x in ins]
     is_target = np.array([c.domain == "target" for c in clips])
+    if cfg.model == "cls":
+        set_whitening(model, ins, is_target, cfg.whiten_ridge)
+    outs = [network_outputs(model, x) for x in ins]
     if cfg.model == "ae":
         return {}, np.array([scoring.ae_score(x, y) for x, y in zip(ins, outs)])
     if cfg.model == "ae-maha":
@@ -271,3 +274,15 @@ def fit_scoring(cfg: TrainConfig, model, data: TrainData) -> tuple[dict, np.ndar
     train_scores = np.zeros(len(clips))
     train_scores[~is_target], train_scores[is_target] = s_src, s_tgt
     return constants, train_scores
+
+
+@torch.no_grad()
+def set_whitening(model, inputs: list[np.ndarray], is_target: np.ndarray, ridge: float) -> None:
+    """Fit the Embedder's last layer so that it whitens the source training clips' embeddings."""
+    model.whiten.weight.copy_(torch.eye(model.emb_dim))
+    model.whiten.bias.zero_()
+    emb = np.stack([scoring.clip_embedding(network_outputs(model, x))
+                    for x, t in zip(inputs, is_target) if not t])
+    matrix, bias = scoring.fit_whitening(emb, ridge)
+    model.whiten.weight.copy_(torch.from_numpy(matrix))
+    model.whiten.bias.copy_(torch.from_numpy(bias))

@@ -37,42 +37,31 @@ float fs_scoring_score(const fs_scoring *ctx) {
     return (float)(ctx->sum / (double)ctx->count);
 }
 #else
-/* Each patch embedding is L2-normalised before it is added, as training scores clips. In double:
- * scores are small distances between nearly equal unit vectors, so float32 rounding here would
- * show in the fifth digit of the score (software doubles on the M4 cost well under 1 % of the
- * patch's inference). */
+/* The embedding sum in double: clip embeddings are averages of 18 or more patches and the
+ * score a small difference of nearly equal vectors, so float32 rounding would show in the fifth
+ * digit of the score (software doubles on the M4 cost well under 1 % of the patch's inference). */
 void fs_scoring_add(fs_scoring *ctx, const int8_t *input, size_t n_in, const int8_t *output,
                     size_t n_out) {
     (void)input;
     (void)n_in;
     (void)n_out; /* FS_MODEL_OUTPUT_SIZE (checked at init) */
-    float e[FS_MODEL_OUTPUT_SIZE];
-    double norm = 0.0;
-    for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) {
-        e[i] = (float)(output[i] - ctx->out_zero) * ctx->out_scale;
-        norm += (double)e[i] * (double)e[i];
-    }
-    double inv = 1.0 / (sqrt(norm) + 1e-12);
-    for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) ctx->embedding[i] += (double)e[i] * inv;
+    for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++)
+        ctx->embedding[i] += (double)((float)(output[i] - ctx->out_zero) * ctx->out_scale);
     ctx->count++;
 }
 
-/* Once per clip, in double for the same reason (a few thousand operations).
- * 1 - cos(u, c) = |u - c|^2 / 2 for unit vectors: no cancellation of 1 - dot near a centre. */
+/* Once per clip: squared Euclidean distance of the mean embedding to every centre, normalised per
+ * centre (the network's last layer already whitened the embedding). */
 float fs_scoring_score(const fs_scoring *ctx) {
-    double norm = 0.0;
-    for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) norm += ctx->embedding[i] * ctx->embedding[i];
-    double inv = 1.0 / (sqrt(norm) + 1e-12);
     double best = INFINITY;
     for (size_t c = 0; c < FS_MODEL_N_CENTRES; c++) {
-        const float *centre = fs_model_centres[c]; /* unit length */
+        const float *centre = fs_model_centres[c];
         double sq = 0.0;
         for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) {
-            double d = ctx->embedding[i] * inv - (double)centre[i];
+            double d = ctx->embedding[i] / (double)ctx->count - (double)centre[i];
             sq += d * d;
         }
-        double dist = (0.5 * sq - (double)fs_model_centre_offset[c]) *
-                      (double)fs_model_centre_inv_scale[c];
+        double dist = (sq - (double)fs_model_centre_offset[c]) * (double)fs_model_centre_inv_scale[c];
         if (dist < best) best = dist;
     }
     return (float)best;

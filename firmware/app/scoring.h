@@ -1,8 +1,9 @@
 /* Clip scoring on the device, with the constants export wrote into model_config.h:
  *   MSE        autoencoder: mean over the clip's inferences of the mean squared difference between
  *              the dequantized int8 input and the dequantized int8 output;
- *   EMBEDDING  classifier: mean of the dequantized embeddings, cosine distance to the nearest
- *              centre, normalised by that centre's constants (one threshold for both domains). */
+ *   EMBEDDING  classifier: mean of the dequantized (whitened) embeddings, squared Euclidean
+ *              distance to the nearest centre, normalised by that centre's constants (one
+ *              threshold for both domains). */
 #ifndef FS_SCORING_H
 #define FS_SCORING_H
 #include <stddef.h>
@@ -18,7 +19,7 @@ typedef struct {
     int32_t in_zero, out_zero;
     double sum;        /* MSE: sum of per-inference errors */
 #if FS_MODEL_SCORE_KIND == FS_SCORE_EMBEDDING
-    double embedding[FS_MODEL_OUTPUT_SIZE]; /* sum of unit patch embeddings (double: see .c) */
+    double embedding[FS_MODEL_OUTPUT_SIZE]; /* sum of patch embeddings (double: see .c) */
 #endif
     uint32_t count;    /* inferences scored */
 } fs_scoring;

@@ -14,6 +14,7 @@ import soundfile as sf
 
 import train
 import train.fit
+import train.score
 from asd.dataset import list_clips
 from asd.features import logmel
 from train.__main__ import main
@@ -86,8 +87,16 @@ def test_load_run_reproduces_the_csv_and_scores_from_outputs(runs, tiny_root, mo
     if model == "cls":
         c = run.constants
         assert c["centres"].shape[0] <= 32 and c["centres"].shape[1] <= 128
-        assert np.allclose(np.linalg.norm(c["centres"], axis=1), 1.0)
         assert c["scales"].shape == (c["centres"].shape[0],)
+        # the network's last layer whitens the source training clips' embeddings: zero mean,
+        # at most unit variance in every direction (the ridge keeps it below 1)
+        from train.data import load_split
+        train_clips = load_split(tiny_root, "fan", "train", None, False)
+        emb = np.stack([train.score.clip_embedding(run.outputs(run.inputs(lm)))
+                        for c, lm in zip(train_clips.clips, train_clips.logmels)
+                        if c.domain == "source"])
+        assert np.abs(emb.mean(axis=0)).max() < 1e-4
+        assert np.linalg.eigvalsh(np.cov(emb, rowvar=False)).max() < 1.0 + 1e-4
 
 
 @pytest.mark.parametrize("model", ["ae", "cls"])
