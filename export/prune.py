@@ -4,8 +4,8 @@ Whole neurons (AE) and channels (CNN) are removed with `torch-pruning`, so the l
 shrink and the int8 model really computes fewer MACs. The pruning ratio per layer is found by
 bisection so that the pruned network keeps at most `keep` of the original MACs (thop-counted,
 BatchNorm folded). Fine-tuning: the autoencoder on its own reconstruction loss; the classifier by
-distillation (cosine loss) towards the unpruned network's embeddings, which needs no labels and
-no margin head.
+distillation (mean squared error) towards the unpruned network's whitened embeddings, which
+needs no labels and no margin head; the whitening layer itself stays fixed.
 """
 from __future__ import annotations
 
@@ -29,10 +29,10 @@ BATCH = 256
 
 def _protected(cfg: TrainConfig, model: nn.Module) -> list[nn.Module]:
     """Layers whose outputs must keep their size: the AE's reconstruction and bottleneck, the
-    classifier's embedding."""
+    classifier's embedding (both branches that add up to it, and the whitening layer)."""
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if cfg.model == "cls":
-        return [linears[-1]]
+        return [m for m in linears if m.out_features == cfg.emb_dim]
     return [linears[-1]] + [m for m in linears if m.out_features == min(l.out_features
                                                                          for l in linears)]
 
@@ -88,7 +88,7 @@ def fine_tune(cfg: TrainConfig, student: nn.Module, teacher: nn.Module, inputs: 
             if cfg.model == "cls":
                 with torch.no_grad():
                     target = teacher(x)
-                loss = (1 - nn.functional.cosine_similarity(y, target)).mean()
+                loss = nn.functional.mse_loss(y, target)  # whitened space: what scoring uses
             else:
                 loss = nn.functional.mse_loss(y, x)
             opt.zero_grad()
