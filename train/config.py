@@ -60,8 +60,10 @@ class TrainConfig:
     whiten_ridge: float = 0.1        # the embedding is whitened with the source training clips'
                                      # covariance plus this ridge (relative to its mean variance)
                                      # before Euclidean scoring; see train/score.py
-    supplemental: str = "classes"    # off | classes (clean/noise as extra classes) | mix (noise
-                                     # clips mixed into training clips as augmentation)
+    supplemental: str = "off"        # off | classes (clean/noise as extra classes) | mix (noise
+                                     # clips mixed into training clips as augmentation); off:
+                                     # neither helped on the development types once the
+                                     # embedding was whitened (docs/results.md)
     mix_snr_db: tuple[float, float] = (0.0, 20.0)  # SNR range when supplemental == "mix"
 
     def to_json(self) -> str:
