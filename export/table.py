@@ -39,8 +39,10 @@ def markdown(reports: list[dict]) -> str:
         return 100 * (a["official_score"] - b["official_score"])
 
     def line(what: str, drops: list[float]) -> str:
-        return (f"{what}: largest drop {max(drops):.2f} points, mean {sum(drops) / len(drops):.2f} "
-                f"points over {len(drops)} exports.")
+        worst = max(drops)  # drops are float - int8 (or unpruned - pruned): negative is a gain
+        head = f"largest drop {worst:.2f} points" if worst > 0 else "no drop in any"
+        return (f"{what}: {head}, mean {sum(drops) / len(drops):.2f} points over {len(drops)} "
+                f"exports.")
 
     done = [r for r in reports if r.get("float") and r.get("int8")]
     plain = [drop(r["float"], r["int8"]) for r in done if not r.get("prune")]
