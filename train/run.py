@@ -75,7 +75,14 @@ def load_run(run_dir: Path | str) -> Run:
                          f"{THRESHOLD}); train it with `python -m train ... --out {run_dir}`")
     cfg = TrainConfig.load(run_dir / CONFIG)
     model = build(cfg)
-    model.load_state_dict(torch.load(run_dir / MODEL, weights_only=True))
+    try:
+        model.load_state_dict(torch.load(run_dir / MODEL, weights_only=True))
+    except RuntimeError as e:   # e.g. a cls run from before the whitening layer existed
+        from asd.cli import UsageError
+        first = str(e).strip().splitlines()[-1].strip()
+        raise UsageError(f"{run_dir / MODEL} does not fit this version's {cfg.model} network "
+                         f"({first}); an older version trained it: delete {run_dir} and train "
+                         f"again") from None
     model.eval()
     with np.load(run_dir / SCORING) as z:
         constants = {k: z[k] for k in z.files}

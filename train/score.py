@@ -117,9 +117,11 @@ def fit_whitening(emb_source: np.ndarray, ridge: float) -> tuple[np.ndarray, np.
     blown up to noise."""
     e = np.asarray(emb_source, np.float64)
     mean = e.mean(axis=0)
-    cov = np.cov(e, rowvar=False) if len(e) > 1 else np.zeros((e.shape[1], e.shape[1]))
+    if len(e) < 2 or np.trace(np.cov(e, rowvar=False)) <= MAHA_EPS:
+        return np.eye(e.shape[1]), -mean     # no spread to measure: only centre the embeddings
+    cov = np.cov(e, rowvar=False)
     var, vec = np.linalg.eigh(cov)
-    var = np.maximum(var, 0.0) + ridge * max(float(np.trace(cov)) / len(cov), MAHA_EPS)
+    var = np.maximum(var, 0.0) + ridge * np.trace(cov) / len(cov)
     matrix = (vec / np.sqrt(var)).T          # rows: principal directions scaled to unit variance
     return matrix, -matrix @ mean
 

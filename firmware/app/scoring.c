@@ -37,9 +37,9 @@ float fs_scoring_score(const fs_scoring *ctx) {
     return (float)(ctx->sum / (double)ctx->count);
 }
 #else
-/* The embedding sum in double: clip embeddings are averages of 18 or more patches and the
- * score a small difference of nearly equal vectors, so float32 rounding would show in the fifth
- * digit of the score (software doubles on the M4 cost well under 1 % of the patch's inference). */
+/* The embedding sum and the distances in double, as the host's int8 reference computes them, so
+ * that device and reference agree to float32 rounding of the final score (software doubles on
+ * the M4 cost well under 1 % of the patch's inference). */
 void fs_scoring_add(fs_scoring *ctx, const int8_t *input, size_t n_in, const int8_t *output,
                     size_t n_out) {
     (void)input;
@@ -61,7 +61,8 @@ float fs_scoring_score(const fs_scoring *ctx) {
             double d = ctx->embedding[i] / (double)ctx->count - (double)centre[i];
             sq += d * d;
         }
-        double dist = (sq - (double)fs_model_centre_offset[c]) * (double)fs_model_centre_inv_scale[c];
+        double dist =
+            (sq - (double)fs_model_centre_offset[c]) * (double)fs_model_centre_inv_scale[c];
         if (dist < best) best = dist;
     }
     return (float)best;

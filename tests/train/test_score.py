@@ -19,9 +19,10 @@ def test_whitening_of_a_known_covariance():
         assert np.allclose(np.sort(np.linalg.eigvalsh(np.cov(w, rowvar=False))), sorted(want))
 
 
-def test_whitening_of_a_single_clip_is_finite():
-    m, b = score.fit_whitening(np.ones((1, 3)), 0.1)
-    assert np.isfinite(m).all() and np.allclose(np.ones(3) @ m.T + b, 0.0)
+@pytest.mark.parametrize("clips", [np.ones((1, 3)), np.ones((5, 3))])
+def test_whitening_without_spread_only_centres(clips):
+    m, b = score.fit_whitening(clips, 0.1)
+    assert np.array_equal(m, np.eye(3)) and np.allclose(clips @ m.T + b, 0.0)
 
 
 def test_cls_score_is_the_normalised_squared_distance_to_the_nearest_centre():

@@ -190,3 +190,17 @@ def test_training_never_reads_test(tiny_root, cache_dir, tmp_path, monkeypatch):
     # and the guard does catch a read of test/
     with pytest.raises(AssertionError, match="training touched"):
         list_clips(tiny_root, "fan", "test")
+
+
+def test_a_run_from_an_older_network_is_refused_clearly(runs, tmp_path):
+    """A cls run saved before the whitening layer existed: a message naming the fix, no
+    traceback from load_state_dict."""
+    import shutil
+    import torch
+    from asd.cli import UsageError
+    old = tmp_path / "old"
+    shutil.copytree(runs["cls"], old)
+    state = torch.load(old / "model.pt", weights_only=True)
+    torch.save({k: v for k, v in state.items() if not k.startswith("whiten.")}, old / "model.pt")
+    with pytest.raises(UsageError, match=r"older version trained it: delete .*old"):
+        train.load_run(old)
