@@ -257,8 +257,10 @@ def fit_scoring(cfg: TrainConfig, model, data: TrainData) -> tuple[dict, np.ndar
     ins = [network_inputs(cfg, lm) for lm in lms]
     is_target = np.array([c.domain == "target" for c in clips])
     if cfg.model == "cls":
-        set_whitening(model, ins, is_target, cfg.whiten_ridge)
+        model.set_whitening(np.eye(cfg.emb_dim), np.zeros(cfg.emb_dim))
     outs = [network_outputs(model, x) for x in ins]
+    if cfg.model == "cls":
+        outs = fit_whitening_layer(model, outs, is_target, cfg.whiten_ridge)
     if cfg.model == "ae":
         return {}, np.array([scoring.ae_score(x, y) for x, y in zip(ins, outs)])
     if cfg.model == "ae-maha":
@@ -277,12 +279,11 @@ def fit_scoring(cfg: TrainConfig, model, data: TrainData) -> tuple[dict, np.ndar
 
 
 @torch.no_grad()
-def set_whitening(model, inputs: list[np.ndarray], is_target: np.ndarray, ridge: float) -> None:
-    """Fit the Embedder's last layer so that it whitens the source training clips' embeddings."""
-    model.whiten.weight.copy_(torch.eye(model.emb_dim))
-    model.whiten.bias.zero_()
-    emb = np.stack([scoring.clip_embedding(network_outputs(model, x))
-                    for x, t in zip(inputs, is_target) if not t])
-    matrix, bias = scoring.fit_whitening(emb, ridge)
-    model.whiten.weight.copy_(torch.from_numpy(matrix))
-    model.whiten.bias.copy_(torch.from_numpy(bias))
+def fit_whitening_layer(model, raw: list[np.ndarray], is_target: np.ndarray,
+                        ridge: float) -> list[np.ndarray]:
+    """Fit the Embedder's last layer to whiten the source training clips' embeddings, given the
+    clips' patch outputs with that layer at identity; returns the outputs passed through it (no
+    second pass through the network)."""
+    source = np.stack([scoring.clip_embedding(y) for y, t in zip(raw, is_target) if not t])
+    model.set_whitening(*scoring.fit_whitening(source, ridge))
+    return [model.whiten(torch.from_numpy(y)).numpy() for y in raw]

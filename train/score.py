@@ -63,8 +63,7 @@ def clip_embedding(patch_embeddings: np.ndarray) -> np.ndarray:
 
 def centre_distances(embedding: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Squared Euclidean distances of one embedding to every centre."""
-    d = np.asarray(centres, np.float64) - np.asarray(embedding, np.float64)
-    return np.sum(d * d, axis=1)
+    return _sq_dist(np.asarray(embedding, np.float64)[None], np.asarray(centres, np.float64))[0]
 
 
 def cls_score(outputs: np.ndarray, constants: dict) -> float:
@@ -117,9 +116,9 @@ def fit_whitening(emb_source: np.ndarray, ridge: float) -> tuple[np.ndarray, np.
     blown up to noise."""
     e = np.asarray(emb_source, np.float64)
     mean = e.mean(axis=0)
-    if len(e) < 2 or np.trace(np.cov(e, rowvar=False)) <= MAHA_EPS:
+    cov = np.cov(e, rowvar=False) if len(e) > 1 else np.zeros((e.shape[1], e.shape[1]))
+    if np.trace(cov) <= MAHA_EPS:
         return np.eye(e.shape[1]), -mean     # no spread to measure: only centre the embeddings
-    cov = np.cov(e, rowvar=False)
     var, vec = np.linalg.eigh(cov)
     var = np.maximum(var, 0.0) + ridge * np.trace(cov) / len(cov)
     matrix = (vec / np.sqrt(var)).T          # rows: principal directions scaled to unit variance

@@ -53,12 +53,15 @@ void fs_scoring_add(fs_scoring *ctx, const int8_t *input, size_t n_in, const int
 /* Once per clip: squared Euclidean distance of the mean embedding to every centre, normalised per
  * centre (the network's last layer already whitened the embedding). */
 float fs_scoring_score(const fs_scoring *ctx) {
+    double mean[FS_MODEL_OUTPUT_SIZE];
+    for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++)
+        mean[i] = ctx->embedding[i] / (double)ctx->count;
     double best = INFINITY;
     for (size_t c = 0; c < FS_MODEL_N_CENTRES; c++) {
         const float *centre = fs_model_centres[c];
         double sq = 0.0;
         for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) {
-            double d = ctx->embedding[i] / (double)ctx->count - (double)centre[i];
+            double d = mean[i] - (double)centre[i];
             sq += d * d;
         }
         double dist =

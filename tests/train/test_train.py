@@ -6,15 +6,18 @@ import builtins
 import csv
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 import train
 import train.fit
 import train.score
+from asd.cli import UsageError
 from asd.dataset import list_clips
 from asd.features import logmel
 from train.__main__ import main
@@ -195,9 +198,6 @@ def test_training_never_reads_test(tiny_root, cache_dir, tmp_path, monkeypatch):
 def test_a_run_from_an_older_network_is_refused_clearly(runs, tmp_path):
     """A cls run saved before the whitening layer existed: a message naming the fix, no
     traceback from load_state_dict."""
-    import shutil
-    import torch
-    from asd.cli import UsageError
     old = tmp_path / "old"
     shutil.copytree(runs["cls"], old)
     state = torch.load(old / "model.pt", weights_only=True)

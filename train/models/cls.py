@@ -82,13 +82,16 @@ class Embedder(nn.Module):
         self.spectrum = _spectrum_branch(spectrum, n_mels, emb_dim)
         # whitening of the embedding (FULLY_CONNECTED): identity while training, then set from
         # the source training clips by train.fit.fit_scoring (see train/score.py, fit_whitening)
-        self.whiten = nn.Linear(emb_dim, emb_dim)
-        with torch.no_grad():
-            self.whiten.weight.copy_(torch.eye(emb_dim))
-            self.whiten.bias.zero_()
-        self.whiten.requires_grad_(False)
+        self.whiten = nn.Linear(emb_dim, emb_dim).requires_grad_(False)
+        self.set_whitening(torch.eye(emb_dim), torch.zeros(emb_dim))
         self.emb_dim = emb_dim
         self.input_shape = (1, frames, n_mels)
+
+    @torch.no_grad()
+    def set_whitening(self, matrix, bias) -> None:
+        """Make the last layer e -> matrix @ e + bias (identity: the raw embedding)."""
+        self.whiten.weight.copy_(torch.as_tensor(matrix))
+        self.whiten.bias.copy_(torch.as_tensor(bias))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, frames, n_mels) -> (N, emb_dim)."""
