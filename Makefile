@@ -63,10 +63,12 @@ demo: setup
 	@$(MAKE) --no-print-directory export MACHINE=$(MACHINE) MODEL=$(MODEL)
 	@$(MAKE) --no-print-directory bench MACHINE=$(MACHINE) PORT=emu
 
-# Synthetic data for MACHINE unless the data root already holds it (real or synthetic).
-ensure-data:
-	@[ -d $(DATA)/dev_data/raw/$(MACHINE) ] || [ -d $(DATA)/eval_data/raw/$(MACHINE) ] \
-	  || $(MAKE) --no-print-directory data
+# MACHINE's data: nothing to do when the data root holds its folder (real or synthetic, any name);
+# the synthetic demo set (`make data`) when MACHINE is one of the demo's types; otherwise the
+# one-line error listing the machines the root holds (`asd.summary --has` exits 3 for "make data").
+ensure-data: setup
+	@$(PY) -m asd.summary --data-root $(DATA) --has '$(MACHINE)' \
+	  || { [ $$? = 3 ] && $(MAKE) --no-print-directory data; }
 
 # Train (reused when RUN_DIR already holds this config), then prune (PRUNE=0.5 keeps half the
 # MACs), quantize, verify against TFLite Micro and write firmware/models/$(MACHINE)/.

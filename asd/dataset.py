@@ -6,6 +6,10 @@ Layout (official, and written identically by asd.synth):
     <root>/eval_data/ground_truth_data/ground_truth_<machine>_section_00_test.csv    file,0|1 (anomaly)
     <root>/eval_data/ground_truth_domain/ground_truth_<machine>_section_00_test.csv  file,0|1 (target)
 
+Any machine folder works: a machine is whatever folder sits under dev_data/raw/ or eval_data/raw/,
+and whether it is a development or an evaluation type is where its folder is (`machine_part`), not
+its name. `check_machine_name` is the one place a machine name is validated.
+
 Every problem with the tree raises DataError with the file, the problem and the fix.
 """
 from __future__ import annotations
@@ -17,8 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-
-from asd.machines import ALL_MACHINES
 
 SPLITS = ("train", "test", "supplemental")
 DOMAINS = ("source", "target")
@@ -36,6 +38,40 @@ _SUPPLEMENTAL = re.compile(
 
 class DataError(Exception):
     """A data tree or file that does not fit; the message names the file, the problem and the fix."""
+
+
+MAX_NAME = 40
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+PARTS = ("dev", "eval")
+
+
+def check_machine_name(name: str) -> str:
+    """The one check of a machine name (it becomes a folder name, a C string in the firmware and
+    part of report file names): 1-40 ASCII letters, digits, '_', '-' or '.', not starting with '.'
+    or '-'.
+    Returns the name; DataError saying what is wrong otherwise."""
+    rule = (f"a machine name is its folder's name: 1-{MAX_NAME} ASCII letters, digits, '_', '-' "
+            f"or '.' ('.' and '-' not first), e.g. ToyCar or Pump")
+    if not isinstance(name, str) or not name:
+        raise DataError(f"empty machine name; {rule}")
+    if _NAME.fullmatch(name) and len(name) <= MAX_NAME:
+        return name
+    if len(name) > MAX_NAME:
+        problem = f"is {len(name)} characters long"
+    elif not name.isascii():
+        problem = "has non-ASCII characters"
+    elif "/" in name or "\\" in name:
+        problem = "has a path separator"
+    elif name[0] in ".-":
+        problem = f"starts with {name[0]!r}"
+    elif any(c.isspace() for c in name):
+        problem = "has white space"
+    elif any(c in "'\"`" for c in name):
+        problem = "has a quote"
+    else:
+        bad = "".join(sorted({c for c in name if not (c.isalnum() or c in "_-.")}))
+        problem = f"has {bad!r}"
+    raise DataError(f"machine name {name!r} {problem}; {rule}")
 
 
 @dataclass(frozen=True)
@@ -99,30 +135,50 @@ def _example(split: str) -> str:
 
 
 def available_machines(root: Path) -> list[str]:
+    """Every machine folder under `<root>/dev_data/raw/` and `<root>/eval_data/raw/` (any name;
+    hidden folders skipped), sorted."""
     root = Path(root)
     found = set()
     for part in ("dev_data", "eval_data"):
         raw = root / part / "raw"
         if raw.is_dir():
-            found.update(p.name for p in raw.iterdir() if p.is_dir())
+            found.update(p.name for p in raw.iterdir()
+                         if p.is_dir() and not p.name.startswith("."))
     return sorted(found)
 
 
 def machine_dir(root: Path, machine: str) -> Path:
-    """`<root>/dev_data/raw/<machine>` or `<root>/eval_data/raw/<machine>`, whichever exists."""
+    """`<root>/dev_data/raw/<machine>` or `<root>/eval_data/raw/<machine>`, whichever exists.
+
+    Any folder name that passes check_machine_name is a machine; a missing one is a DataError
+    listing the machines the root does hold."""
+    return _find(root, machine)[1]
+
+
+def machine_part(root: Path, machine: str) -> str:
+    """'dev' when the machine's folder is under `<root>/dev_data/raw/`, 'eval' when it is under
+    `<root>/eval_data/raw/`: decided by where the data is, not by the machine's name."""
+    return _find(root, machine)[0]
+
+
+def _find(root: Path, machine: str) -> tuple[str, Path]:
+    check_machine_name(machine)
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: data root not found; run `make data` for the synthetic set, "
                         f"`make download` for the official one, or pass --data-root")
-    for part in ("dev_data", "eval_data"):
-        d = root / part / "raw" / machine
-        if d.is_dir():
-            return d
+    found = [(part, root / f"{part}_data" / "raw" / machine) for part in PARTS]
+    found = [(part, d) for part, d in found if d.is_dir()]
+    if len(found) == 2:
+        raise DataError(f"{root}: machine {machine!r} is under both dev_data/raw/ and "
+                        f"eval_data/raw/; keep one of {found[0][1]} and {found[1][1]}")
+    if found:
+        return found[0]
     have = available_machines(root)
-    hint = f"this root has: {', '.join(have)}" if have else "this root holds no machine folders"
-    known = "" if machine in ALL_MACHINES else f" ({machine!r} is not a DCASE 2025 type)"
-    raise DataError(f"{root}: machine {machine!r} not found under dev_data/raw/ or eval_data/raw/"
-                    f"{known}; {hint}")
+    hint = (f"this root has: {', '.join(have)}" if have else
+            "this root holds no machine folders (run `make data` or `make download`)")
+    raise DataError(f"{root}: machine {machine!r} not found under dev_data/raw/ or eval_data/raw/; "
+                    f"{hint}")
 
 
 def list_clips(root: Path, machine: str, split: str) -> list[Clip]:
@@ -219,8 +275,21 @@ def _read(path: Path, sample_rate: int, dtype: str) -> np.ndarray:
         raise DataError(f"{path}: {data.shape[1]} channels, expected mono; mix down "
                         f"(e.g. `sox in.wav -c 1 out.wav`)")
     if data.shape[0] == 0:
-        raise DataError(f"{path}: empty wav (no samples); re-download or regenerate the file")
+        raise DataError(f"{path}: empty wav (no samples, only a header); re-download or "
+                        f"regenerate the file, or remove it")
+    need = min_samples()
+    if data.shape[0] < need:
+        raise DataError(f"{path}: only {data.shape[0]} samples ({data.shape[0] / sr:.3f} s); the "
+                        f"features need at least {need} samples ({need / sample_rate:.3f} s); "
+                        f"replace it with a full clip (re-download or regenerate it) or remove it")
     return data[:, 0]
+
+
+def min_samples() -> int:
+    """The shortest clip the reader accepts: asd.features.FEATURES.min_samples (one analysis
+    window and enough frames for one context vector)."""
+    from asd.features import FEATURES  # local import: features imports librosa, slow to load
+    return FEATURES.min_samples
 
 
 def load_wav(path: Path, sample_rate: int = 16000) -> np.ndarray:

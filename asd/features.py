@@ -52,6 +52,17 @@ class FeatureParams:
             return 1 + n_samples // self.hop_length
         return 1 + (n_samples - self.n_fft) // self.hop_length
 
+    @property
+    def min_samples(self) -> int:
+        """The shortest clip the features and models can use: one full analysis window (n_fft)
+        and enough frames for one context vector of `frames` frames (2048 samples, 0.128 s).
+        asd.dataset's reader refuses anything shorter, naming the file."""
+        if self.center:
+            by_frames = (self.frames - 1) * self.hop_length
+        else:
+            by_frames = self.n_fft + (self.frames - 1) * self.hop_length
+        return max(self.n_fft, self.win_length, by_frames)
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -106,7 +117,8 @@ def extract(paths: Sequence[Path], params: FeatureParams = FEATURES,
     """Log-mel of many clips, with a disk cache keyed by file content and parameters.
 
     Returns one (n_frames, n_mels) array per path. Files are validated by asd.dataset.load_wav,
-    so a bad file raises DataError naming it.
+    so a bad file raises DataError naming it; a cache entry too short for a clip the reader
+    accepts (cached before it refused short clips) sends the file back through the reader.
     """
     from asd.dataset import load_wav  # local import: dataset imports nothing from here
     from tqdm import tqdm
@@ -117,8 +129,10 @@ def extract(paths: Sequence[Path], params: FeatureParams = FEATURES,
         path = Path(path)
         cached = _cache_path(cache_dir, path, params) if cache_dir else None
         if cached is not None and cached.exists():
-            out.append(np.load(cached))
-            continue
+            lm = np.load(cached)
+            if lm.shape[0] >= params.n_frames(params.min_samples):
+                out.append(lm)
+                continue
         lm = logmel(load_wav(path, params.sample_rate), params)
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)

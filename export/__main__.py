@@ -12,6 +12,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
 
 from asd import cli  # noqa: E402
+from asd.dataset import check_machine_name  # noqa: E402
 from export.pipeline import STAGES, ExportOptions, check_drop, run_export  # noqa: E402
 
 
@@ -53,6 +54,7 @@ def summary(report: dict) -> str:
 
 def main(argv=None) -> int:
     opts = parse_args(argv)
+    check_machine_name(opts.machine)  # a folder name and a C string in model_config.h
     report = run_export(opts)
     out = opts.out_dir or Path("firmware/models") / opts.machine
     print(summary(report))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from asd.dataset import check_machine_name
 from asd.features import FEATURES
 from export import tflm
 from export.feature_header import _float_literal, write_headers
@@ -87,6 +88,7 @@ extern const unsigned int fs_model_data_len;
 
 
 def config_text(model: bytes, cfg: DeviceConfig, arena: int) -> str:
+    check_machine_name(cfg.machine)  # FS_MODEL_NAME is a C string: no quotes, no backslashes
     inp, out = tflm.io_quant(model)
     ops = tflm.op_names(model)
     lines = [

@@ -28,7 +28,7 @@ from tqdm import tqdm  # noqa: E402
 
 from asd import cli  # noqa: E402
 from asd.cli import UsageError  # noqa: E402
-from asd.dataset import Clip, list_clips, load_pcm16  # noqa: E402
+from asd.dataset import Clip, check_machine_name, list_clips, load_pcm16  # noqa: E402
 from asd.features import FEATURES, logmel  # noqa: E402
 from host import report  # noqa: E402
 from host.device import Device, DeviceError, feature_chunks, pcm_chunks  # noqa: E402
@@ -203,6 +203,7 @@ def open_device(args: argparse.Namespace):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    check_machine_name(args.machine)  # it names the model, firmware build and report folders
     if not (args.model_dir / "export.json").exists():
         raise UsageError(f"{args.model_dir}: no exported model; run `make export "
                          f"MACHINE={args.machine}`")

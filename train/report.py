@@ -4,7 +4,9 @@ Shape of the seed paper's Table 1: one row per machine type, per model the colum
 AUC (target) and pAUC (mean ± std over seeds when there are several), then the official score per
 model (harmonic mean over all machine types' three figures, computed per seed, then mean ± std),
 the time it took, and the model's MACs and parameters. RUNS are run directories or folders
-searched recursively for them (anything holding metrics.json).
+searched recursively for them (anything holding metrics.json). Rows list the development
+machines first, then the evaluation ones (where the machine's folder is in the run's data root,
+asd.dataset.machine_part), then any whose data root is gone; by name within each group.
 """
 from __future__ import annotations
 
@@ -16,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from asd import cli
-from asd.machines import ALL_MACHINES
+from asd.dataset import PARTS, DataError, machine_part
 from asd.metrics import KEYS, SectionScores, official_score
 from train.config import MODELS
-from train.run import COMPLEXITY, METRICS
+from train.run import COMPLEXITY, METRICS, RUN_INFO
 
 
 def collect(paths: list[Path]) -> list[dict]:
@@ -34,6 +36,9 @@ def collect(paths: list[Path]) -> list[dict]:
             row = json.loads(f.read_text())
             comp = f.parent / COMPLEXITY
             row["complexity"] = json.loads(comp.read_text()) if comp.exists() else {}
+            info = f.parent / RUN_INFO
+            row.setdefault("data_root", json.loads(info.read_text()).get("data_root")
+                           if info.exists() else None)
             row["run_dir"] = str(f.parent)
             found.append(row)
     if not found:
@@ -53,14 +58,31 @@ def _models_in(rows):
     return [m for m in MODELS if m in present] + sorted(present - set(MODELS))
 
 
+def _part(row: dict) -> str | None:
+    """'dev' or 'eval' from the run's data root; None when it is not there any more."""
+    try:
+        return machine_part(row["data_root"], row["machine"]) if row.get("data_root") else None
+    except DataError:
+        return None
+
+
+def machine_order(rows: list[dict]) -> list[str]:
+    """Development machines, then evaluation machines, then unknown ones; by name within each."""
+    part: dict[str, str | None] = {}
+    for r in rows:
+        if part.get(r["machine"]) is None:
+            part[r["machine"]] = _part(r)
+    rank = {p: i for i, p in enumerate(PARTS)}
+    return sorted(part, key=lambda m: (rank.get(part[m], len(PARTS)), m))
+
+
 def build_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the per-machine table, plus summary rows."""
     by = defaultdict(list)                          # (model, machine) -> runs
     for r in rows:
         by[(r["model"], r["machine"])].append(r)
     models = _models_in(rows)
-    machines = [m for m in ALL_MACHINES if any(k[1] == m for k in by)]
-    machines += sorted({k[1] for k in by} - set(machines))
+    machines = machine_order(rows)
     head = ["machine"] + [f"{m} {k}" for m in models for k in ("AUC-S", "AUC-T", "pAUC")]
     body = []
     for machine in machines:
