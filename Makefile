@@ -113,3 +113,15 @@ train-all: setup
 	  done; \
 	done; \
 	$(PY) -m train.report runs --out runs/results.md
+
+# ---- your own recordings (asd.ingest, issue 12) -----------------------------------------------
+.PHONY: ingest
+# Recordings SRC (folders or audio files: normal, source domain) -> $(DATA)/dev_data/raw/$(MACHINE)/
+# in the official layout; optional TEST_NORMAL=, TEST_ANOMALY=, TARGET= and CLIP_SECONDS=
+# (docs/data.md "Your own recordings"; paths with spaces: call python -m asd.ingest directly).
+ingest: setup
+	@[ "$(origin MACHINE)" != file ] && [ -n "$(SRC)" ] \
+	  || { echo "error: usage: make ingest MACHINE=NAME SRC=folder [TEST_NORMAL=..] [TEST_ANOMALY=..]" >&2; exit 2; }
+	$(PY) -m asd.ingest --data-root $(DATA) --machine $(MACHINE) --normal $(SRC) \
+	  $(if $(TARGET),--target $(TARGET)) $(if $(TEST_NORMAL),--test-normal $(TEST_NORMAL)) \
+	  $(if $(TEST_ANOMALY),--test-anomaly $(TEST_ANOMALY)) $(if $(CLIP_SECONDS),--seconds $(CLIP_SECONDS))
