@@ -22,7 +22,7 @@ from train.data import load_split, load_training
 from train.fit import fit_scoring
 from train.models import example_input
 from train.run import Run, load_run, write_json
-from train.threshold import fit_threshold
+from train.threshold import threshold_for
 
 STAGES = ("float", "onnx", "int8")
 
@@ -71,7 +71,7 @@ def _prune(run: Run, keep: float, logmels, data, progress: bool) -> Run:
     inputs = np.concatenate([run.inputs(lm) for lm in logmels])
     student = fine_tune(cfg, student, run.model, inputs, progress=progress)
     constants, train_scores = fit_scoring(cfg, student, data)
-    return Run(cfg, student, constants, fit_threshold(train_scores)["threshold"], run.run_dir)
+    return Run(cfg, student, constants, threshold_for(cfg, train_scores)["threshold"], run.run_dir)
 
 
 def _scores(run: Run, onnx_path: Path, ref: Int8Reference, logmels) -> dict[str, np.ndarray]:

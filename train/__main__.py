@@ -1,4 +1,4 @@
-"""`python -m train --data-root DIR --machine X [--model ae|ae-maha|cls] --out RUN_DIR`
+"""`python -m train --data-root DIR --machine X [--model stats|ae|ae-maha|cls] --out RUN_DIR`
 
 Trains one model on the machine's train/ (and supplemental/) clips with the one first-shot
 configuration (train/config.py), then scores test/. With --seeds N > 1, seeds K..K+N-1 go to
@@ -14,7 +14,7 @@ import numpy as np
 
 from asd import cli
 from asd.dataset import machine_dir
-from train.config import MODELS, SUPPLEMENTAL_MODES, make_config
+from train.config import DEFAULT_MODEL, MODELS, SUPPLEMENTAL_MODES, make_config
 from train.pipeline import evaluate, fit_run
 from train.run import write_json
 
@@ -24,7 +24,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", type=Path, default=Path("data"))
     ap.add_argument("--machine", required=True)
-    ap.add_argument("--model", default="ae", choices=MODELS)
+    ap.add_argument("--model", default=DEFAULT_MODEL, choices=MODELS,
+                    help=f"default {DEFAULT_MODEL} (docs/results.md says why)")
     ap.add_argument("--out", type=Path, required=True, help="RUN_DIR")
     ap.add_argument("--epochs", type=int, default=None,
                     help="default: train/config.py DEFAULT_EPOCHS (the official AE uses 100)")

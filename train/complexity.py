@@ -29,6 +29,8 @@ def inferences_per_clip(cfg: TrainConfig, seconds: float = CLIP_SECONDS) -> int:
     frames = FEATURES.n_frames(int(seconds * FEATURES.sample_rate))
     if cfg.model == "cls":
         return len(patch_starts(frames, cfg.patch_frames, cfg.patch_hop))
+    if cfg.model == "stats":
+        return 1  # one inference on the clip's statistics
     return frames - FEATURES.frames + 1
 
 

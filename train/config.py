@@ -13,13 +13,15 @@ from pathlib import Path
 
 from asd.features import FEATURES
 
-MODELS = ("ae", "ae-maha", "cls")
+MODELS = ("stats", "ae", "ae-maha", "cls")   # the first is the default
+DEFAULT_MODEL = MODELS[0]
+NETWORKS = ("ae", "ae-maha", "cls")             # the kinds that are trained by gradient descent
 SUPPLEMENTAL_MODES = ("off", "classes", "mix")
 LOSSES = ("arcface", "sc-adacos")
 
 # Epochs a 2-core CPU affords in about a minute per model on the demo preset (docs/results.md
 # measures the effect against the official 100 AE epochs).
-DEFAULT_EPOCHS = {"ae": 20, "ae-maha": 20, "cls": 10}
+DEFAULT_EPOCHS = {"ae": 20, "ae-maha": 20, "cls": 10, "stats": 0}  # stats: nothing to train
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class TrainConfig:
     epochs: int = 0                  # 0 = DEFAULT_EPOCHS[model]; resolved by `make_config`
     seed: int = 0
     features: str = FEATURES.key()   # a run is only valid with the features it was trained on
+    false_alarm_rate: float = 0.1    # design rate: the decision threshold flags this fraction of
+                                     # normal clips (fitted on held-out training scores for stats)
 
     # --- autoencoder (the official DCASE baseline) ---
     ae_batch: int = 256
@@ -107,6 +111,10 @@ def make_config(machine: str, model: str, epochs: int | None = None, seed: int =
         raise ValueError(f"loss must be one of {LOSSES}")
     if cfg.mixup and cfg.loss != "sc-adacos":
         raise ValueError("mixup needs soft targets: use loss sc-adacos")
-    if cfg.epochs < 1:
+    if cfg.model in NETWORKS and cfg.epochs < 1:
         raise ValueError("epochs must be >= 1")
+    if cfg.model not in NETWORKS and cfg.epochs:
+        raise ValueError(f"{cfg.model} trains no network: it takes no epochs")
+    if not 0.0 < cfg.false_alarm_rate < 1.0:
+        raise ValueError("false_alarm_rate must be between 0 and 1")
     return cfg

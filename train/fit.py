@@ -20,7 +20,9 @@ from train import score as scoring
 from train.config import TrainConfig
 from train.data import TrainData, class_key, pad_frames, patches, vectors
 from train.models import ArcFace, build
+from train.models.stats import clip_stats, standardise
 from train.models.cls import SubClusterAdaCos
+from train.stats import fit_stats
 
 THREADS = 1  # fixed: results depend on it; and on a shared 2-core machine 2 threads ran 4-14x
              # slower than 1 (oversubscription), so one thread per run, runs side by side
@@ -229,6 +231,8 @@ def fit_cls(cfg: TrainConfig, data: TrainData, run_dir: Path, progress: bool = T
 
 
 def fit_network(cfg: TrainConfig, data: TrainData, run_dir: Path, progress: bool = True) -> Fitted:
+    if cfg.model == "stats":   # nothing to train: fit_scoring sets the whitening
+        return Fitted(build(cfg).eval())
     if cfg.model == "cls":
         return fit_cls(cfg, data, run_dir, progress)
     return fit_ae(cfg, data, run_dir, progress)
@@ -244,7 +248,10 @@ def network_outputs(model: torch.nn.Module, inputs: np.ndarray, batch: int = 512
     return np.concatenate([model(x[b:b + batch]).numpy() for b in range(0, len(x), batch)])
 
 
-def network_inputs(cfg: TrainConfig, lm: np.ndarray) -> np.ndarray:
+def network_inputs(cfg: TrainConfig, lm: np.ndarray, constants: dict | None = None) -> np.ndarray:
+    """A clip's network inputs (stats needs the run's standardisation constants)."""
+    if cfg.model == "stats":
+        return standardise(clip_stats(lm), constants["stats_mean"], constants["stats_std"])[None]
     if cfg.model == "cls":
         return patches(lm, cfg.patch_frames, cfg.patch_hop)
     return vectors(lm)
@@ -254,8 +261,12 @@ def fit_scoring(cfg: TrainConfig, model, data: TrainData) -> tuple[dict, np.ndar
     """Scoring constants and the training clips' scores (order of data.train.clips). For cls,
     this also fits the network's whitening layer."""
     clips, lms = data.train.clips, data.train.logmels
-    ins = [network_inputs(cfg, lm) for lm in lms]
     is_target = np.array([c.domain == "target" for c in clips])
+    if cfg.model == "stats":
+        gaussian, constants, held_out = fit_stats(lms, is_target, cfg.seed)
+        model.set_whitening(gaussian.matrix, np.zeros(len(gaussian.matrix)))
+        return constants, held_out
+    ins = [network_inputs(cfg, lm) for lm in lms]
     if cfg.model == "cls":
         model.set_whitening(np.eye(cfg.emb_dim), np.zeros(cfg.emb_dim))
     outs = [network_outputs(model, x) for x in ins]

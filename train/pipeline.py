@@ -27,7 +27,7 @@ from train.fit import CHECKPOINT, Fitted, fit_network, fit_scoring
 from train.models import build
 from train.run import (CLASSES, COMPLEXITY, CONFIG, HISTORY, METRICS, RUN_INFO, Run, is_trained,
                        load_run, save_run, write_json)
-from train.threshold import fit_threshold
+from train.threshold import threshold_for
 
 
 def prepare_run_dir(run_dir: Path, cfg: TrainConfig) -> None:
@@ -71,7 +71,7 @@ def fit_run(cfg: TrainConfig, data_root: Path, run_dir: Path, cache_dir: Path | 
                         f"at least one section_00_source_train_normal_*.wav is needed")
     fitted = _fit_or_reuse(cfg, data, run_dir, cache_dir, progress)
     constants, train_scores = fit_scoring(cfg, fitted.model, data)
-    threshold = fit_threshold(train_scores)
+    threshold = threshold_for(cfg, train_scores)
     run = Run(cfg, fitted.model, constants, threshold["threshold"], run_dir)
     write_json(run_dir / COMPLEXITY, complexity(cfg, fitted.model))
     save_run(run_dir, run, train_scores, threshold)

@@ -35,8 +35,9 @@ class Run:
     run_dir: Path | None = None
 
     def inputs(self, logmel: np.ndarray) -> np.ndarray:
-        """Network inputs of one clip: ae (N, 640) vectors; cls (P, 1, 32, 128) patches."""
-        return network_inputs(self.config, logmel)
+        """Network inputs of one clip: ae (N, 640) vectors; cls (P, 1, 32, 128) patches;
+        stats (1, 128) standardised clip statistics."""
+        return network_inputs(self.config, logmel, self.constants)
 
     def outputs(self, inputs: np.ndarray) -> np.ndarray:
         """Float network outputs for a batch of inputs (ae (N, 640); cls (P, emb_dim))."""

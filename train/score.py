@@ -77,7 +77,7 @@ def score_outputs(model: str, inputs: np.ndarray, outputs: np.ndarray, constants
         return ae_score(inputs, outputs)
     if model == "ae-maha":
         return maha_score(inputs, outputs, constants)
-    if model == "cls":
+    if model in ("cls", "stats"):   # stats: one "patch", the clip's whitened statistics
         return cls_score(outputs, constants)
     raise ValueError(f"unknown model {model!r}")
 

@@ -1,0 +1,98 @@
+"""Fitting the `stats` model on training clips only: the Gaussian of the source clips' statistics,
+the centres and domain scales of its scoring, and held-out (cross-fitted) training scores for
+the decision threshold.
+
+Every training score returned here is one the model was not fitted on: a source clip is scored
+by the model fitted on the other folds (FOLDS-fold cross-fitting), a target clip against the
+other target clips (leave-one-out). In-sample scores are biased low (by a different amount per
+domain), and a threshold fitted on them flags far more than the design rate of normal clips.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.covariance import LedoitWolf
+
+from train.models.stats import clip_stats, frame_quantization
+
+FOLDS = 5
+STD_FLOOR = 1e-2   # dB: a statistic constant over the training clips still gets a finite scale
+
+
+class Gaussian:
+    """Standardisation (mean, std) and whitening W with |z W|^2 = z C^-1 z (C Ledoit-Wolf)."""
+
+    def __init__(self, stats: np.ndarray):
+        s = np.asarray(stats, np.float64)
+        self.mean = s.mean(axis=0).astype(np.float32)
+        self.std = np.maximum(s.std(axis=0), STD_FLOOR).astype(np.float32)
+        z = self.standardise(s)
+        cov = LedoitWolf().fit(z).covariance_ if len(z) > 1 else np.eye(z.shape[1])
+        self.matrix = np.linalg.cholesky(np.linalg.inv(cov))  # lower triangular
+
+    def standardise(self, stats: np.ndarray) -> np.ndarray:
+        return (np.asarray(stats, np.float64) - self.mean.astype(np.float64)) / \
+            self.std.astype(np.float64)
+
+    def whiten(self, stats: np.ndarray) -> np.ndarray:
+        return self.standardise(stats) @ self.matrix
+
+
+def _sq_norm(x: np.ndarray) -> np.ndarray:
+    return np.sum(np.asarray(x, np.float64) ** 2, axis=-1)
+
+
+def _nearest_sq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For every row of a, the squared distance to the nearest row of b (inf when b is empty)."""
+    if len(b) == 0:
+        return np.full(len(a), np.inf)
+    return np.min(_sq_norm(a[:, None, :] - b[None, :, :]), axis=1)
+
+
+def _folds(n: int, seed: int) -> np.ndarray:
+    k = min(FOLDS, n)
+    return np.random.default_rng(seed).permutation(n) % k
+
+
+def _median(d: np.ndarray) -> float:
+    return float(max(np.median(d), 1e-6)) if len(d) else 1.0
+
+
+def fit_stats(logmels: list[np.ndarray], is_target: np.ndarray, seed: int):
+    """Returns (gaussian, constants, held-out training scores in the order of logmels).
+
+    constants: centres (the source mean, 0, then every target clip, in whitened coordinates),
+    scales (the median held-out distance of each centre's domain), centre_domain, and what the
+    device needs to compute the network input: stats_mean, stats_std, frame_scale, frame_zero.
+    """
+    is_target = np.asarray(is_target, bool)
+    stats = np.stack([clip_stats(lm) for lm in logmels])
+    src, tgt = stats[~is_target], stats[is_target]
+    g = Gaussian(src)
+    t = g.whiten(tgt)
+
+    # held-out raw distances to the own domain's centres
+    src_own, src_to_tgt = np.empty(len(src)), np.empty(len(src))
+    fold = _folds(len(src), seed)
+    for f in np.unique(fold):
+        gf = Gaussian(src[fold != f]) if np.sum(fold != f) >= 2 else g
+        zf = gf.whiten(src[fold == f])
+        src_own[fold == f] = _sq_norm(zf)
+        src_to_tgt[fold == f] = _nearest_sq(zf, gf.whiten(tgt))
+    tgt_own = np.array([_nearest_sq(t[i:i + 1], np.delete(t, i, axis=0))[0]
+                        for i in range(len(t))])
+    scale_src = _median(src_own)
+    scale_tgt = _median(tgt_own[np.isfinite(tgt_own)]) if len(t) > 1 else scale_src
+
+    held_out = np.empty(len(stats))
+    held_out[~is_target] = np.minimum(src_own / scale_src, src_to_tgt / scale_tgt)
+    held_out[is_target] = np.minimum(_sq_norm(t) / scale_src, tgt_own / scale_tgt)
+
+    frame_scale, frame_zero = frame_quantization(logmels)
+    dim = stats.shape[1]
+    constants = {
+        "centres": np.concatenate([np.zeros((1, dim)), t]),
+        "scales": np.array([scale_src] + [scale_tgt] * len(t)),
+        "centre_domain": np.array([0] + [1] * len(t), np.int8),
+        "stats_mean": g.mean, "stats_std": g.std,
+        "frame_scale": np.float32(frame_scale), "frame_zero": np.int32(frame_zero)}
+    return g, constants, held_out
