@@ -49,6 +49,7 @@ GROUPS = (
     Group("supplemental_noise", "supplemental", "source", "noise"),
 )
 MIN_SECONDS = 1.0
+MAX_SECONDS = 3600.0
 
 
 @dataclass
@@ -121,8 +122,8 @@ def ingest(root: Path, machine: str, sources: dict[str, list[Path]], seconds: fl
     check_machine_name(machine)
     if part not in ("dev", "eval"):
         raise ValueError(part)
-    if not seconds >= MIN_SECONDS:
-        raise UsageError(f"--seconds {seconds:g}: a clip must be at least {MIN_SECONDS:g} s long")
+    if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+        raise UsageError(f"--seconds {seconds:g}: a clip is {MIN_SECONDS:g} to {MAX_SECONDS:g} s long")
     root = Path(root)
     clip_samples = int(round(seconds * SAMPLE_RATE))
     files = plan(root, machine, sources)

@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         ap.add_argument(g.flag, dest=g.option, type=Path, nargs="+", action="extend",
                         metavar="SRC", help=_HELP[g.option])
     ap.add_argument("--seconds", type=float, default=10.0,
-                    help="clip length in seconds (default 10, at least 1)")
+                    help="clip length in seconds (default 10; 1 to 3600)")
     part = ap.add_mutually_exclusive_group()
     part.add_argument("--dev", dest="part", action="store_const", const="dev",
                       help="write under dev_data/raw/ (default)")

@@ -437,7 +437,9 @@ def test_usage_refusals(tmp_path, capsys):
         (["--normal", n, "--test-anomaly", n + "/a.wav"], "both --normal and --test-anomaly"),
         (["--normal", n, "--target", str(tmp_path / "empty-folder")], "no files in this folder"),
         (["--test", t], "--normal SRC is required"),
-        (["--normal", n, "--seconds", "0.5"], "at least 1 s"),
+        (["--normal", n, "--seconds", "0.5"], "1 to 3600 s"),
+        (["--normal", n, "--seconds", "inf"], "1 to 3600 s"),
+        (["--normal", n, "--seconds", "nan"], "1 to 3600 s"),
         (["--normal", str(root / "dev_data/raw/M/train")], "overlaps"),
         (["--normal", str(tmp_path)], "overlaps"),
     ]
