@@ -65,7 +65,8 @@ class Report:
     folder: Path
     written: dict[str, Written] = field(default_factory=dict)      # by Group.option
     skipped: list[tuple[Path, str]] = field(default_factory=list)
-    replaced: list[Path] = field(default_factory=list)
+    replaced: list[Path] = field(default_factory=list)    # the earlier tree, now rewritten
+    removed: list[Path] = field(default_factory=list)     # the earlier tree in the other part
 
 
 def find_files(flag: str, sources: list[Path]) -> list[tuple[Path, Path | None]]:
@@ -75,8 +76,8 @@ def find_files(flag: str, sources: list[Path]) -> list[tuple[Path, Path | None]]
     for src in sources:
         src = Path(src)
         if src.is_dir():
-            files = [p for p in src.rglob("*")
-                     if p.is_file() and not any(s.startswith(".") for s in p.relative_to(src).parts)]
+            files = [p for p in src.rglob("*") if p.is_file()
+                     and not any(s.startswith(".") for s in p.relative_to(src).parts)]
             if not files:
                 raise UsageError(f"{flag} {src}: no files in this folder")
             for p in files:
@@ -96,7 +97,8 @@ def plan(root: Path, machine: str, sources: dict[str, list[Path]]) -> dict[str, 
     if sources.get("test") and any(sources.get(g.option) for g in GROUPS
                                    if g.split == "test" and g.domain):
         raise UsageError("--test (unlabelled clips, renamed section_00_<NNNN>.wav) cannot be "
-                         "combined with --test-normal/--test-anomaly[-target]: give one or the other")
+                         "combined with --test-normal/--test-anomaly[-target]: give one or the "
+                         "other")
     outs = [(Path(root) / part / "raw" / machine).resolve() for part in ("dev_data", "eval_data")]
     files: dict[str, list] = {}
     owner: dict[Path, str] = {}
@@ -123,7 +125,8 @@ def ingest(root: Path, machine: str, sources: dict[str, list[Path]], seconds: fl
     if part not in ("dev", "eval"):
         raise ValueError(part)
     if not MIN_SECONDS <= seconds <= MAX_SECONDS:
-        raise UsageError(f"--seconds {seconds:g}: a clip is {MIN_SECONDS:g} to {MAX_SECONDS:g} s long")
+        raise UsageError(f"--seconds {seconds:g}: a clip is {MIN_SECONDS:g} to {MAX_SECONDS:g} s "
+                         f"long")
     root = Path(root)
     clip_samples = int(round(seconds * SAMPLE_RATE))
     files = plan(root, machine, sources)
@@ -158,7 +161,7 @@ def ingest(root: Path, machine: str, sources: dict[str, list[Path]], seconds: fl
         shutil.rmtree(old, ignore_errors=True)
         if other.exists():
             shutil.rmtree(other)
-            report.replaced.append(other)
+            report.removed.append(other)
     except OSError as e:
         raise UsageError(f"--data-root {root}: cannot write ({e})") from None
     finally:

@@ -59,6 +59,9 @@ def main(argv=None) -> int:
 def print_report(report: Report, seconds: float) -> None:
     for path in report.replaced:
         print(f"replaced {path} (written by asd.ingest before)")
+    for path in report.removed:
+        print(f"removed {path} (written by asd.ingest before; the machine now lives in "
+              f"{report.folder.parent})")
     print(f"\nwrote {report.folder} (16 kHz, mono, PCM_16, {seconds:g}-s clips)")
     print(f"  {'split':<13}{'domain':<8}{'label':<9}{'clips':>7}{'seconds':>10}{'files':>7}"
           f"{'skipped':>9}")
@@ -86,9 +89,9 @@ def print_consequences(report: Report, sources: dict) -> None:
                                          "test_anomaly_target"))
     anomalies = n.get("test_anomaly", 0) + n.get("test_anomaly_target", 0)
     if labelled and not (n.get("test_normal") and n.get("test_normal_target") and anomalies):
-        print("metrics: python -m train computes AUC(source), AUC(target) and pAUC only with normal "
-              "test clips of both domains and anomalous ones; with these test clips it writes "
-              "scores and decisions but no metrics")
+        print("metrics: python -m train computes AUC(source), AUC(target) and pAUC only with "
+              "normal test clips of both domains and anomalous ones; with these test clips it "
+              "writes scores and decisions but no metrics")
     if not labelled and not n.get("test"):
         print("no test clips: test/ is empty, training works but there is nothing to score")
 

@@ -22,9 +22,10 @@ _OTHER = re.compile(r"[^A-Za-z0-9.+-]+")
 
 
 def check_machine_name(name: str) -> str:
-    if not _MACHINE_NAME.match(name):
-        raise UsageError(f"--machine {name!r}: a machine name is 1-40 characters of letters, digits, "
-                         f"'_', '.', '-', starting with a letter or digit (e.g. MyPump or drill-2)")
+    if not _MACHINE_NAME.fullmatch(name):
+        raise UsageError(f"--machine {name!r}: a machine name is 1-40 characters of letters, "
+                         f"digits, '_', '.', '-', starting with a letter or digit (e.g. MyPump "
+                         f"or drill-2)")
     return name
 
 
