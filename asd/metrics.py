@@ -49,6 +49,21 @@ def section_metrics(scores: Sequence[float], is_anomaly: Sequence[bool],
     return SectionScores(float(aucs["source"]), float(aucs["target"]), float(pauc))
 
 
+def decision_rates(decisions: Sequence[bool], is_anomaly: Sequence[bool],
+                   domains: Sequence[str]) -> dict[str, float]:
+    """What a monitoring device's decisions do, per domain: the false-alarm rate (normal clips
+    flagged) and the detection rate (anomalous clips flagged); NaN where a domain has none."""
+    d = np.asarray(decisions, bool)
+    y = np.asarray(is_anomaly, bool)
+    dom = np.asarray(domains)
+    out = {}
+    for name in ("source", "target"):
+        for key, want in (("false_alarm", False), ("detection", True)):
+            pick = (dom == name) & (y == want)
+            out[f"{key}_{name}"] = float(d[pick].mean()) if pick.any() else float("nan")
+    return out
+
+
 def official_score(per_machine: Mapping[str, SectionScores]) -> float:
     """Harmonic mean over all machine types of AUC(source), AUC(target) and pAUC."""
     values = [v for m in per_machine.values() for v in (m.auc_source, m.auc_target, m.pauc)]

@@ -18,8 +18,8 @@ import torch
 
 from asd.cli import UsageError
 from asd.dataset import DataError, list_clips
-from asd.metrics import (format_markdown, result_table, section_metrics, write_decisions,
-                         write_result_table, write_scores)
+from asd.metrics import (decision_rates, format_markdown, result_table, section_metrics,
+                         write_decisions, write_result_table, write_scores)
 from train.complexity import complexity
 from train.config import TrainConfig
 from train.data import load_split, load_training
@@ -162,6 +162,8 @@ def evaluate(run: Run, data_root: Path, cache_dir: Path | None,
                "epochs": cfg.epochs, **m.as_dict(),
                "fit_seconds": info.get("fit_seconds"), "score_seconds": seconds,
                "decision_accuracy": float(np.mean(
-                   [run.decide(s) == y for s, y in zip(scores, labels)]))}
+                   [run.decide(s) == y for s, y in zip(scores, labels)])),
+               **decision_rates([run.decide(s) for s in scores], labels,
+                                [c.domain for c in test.clips])}
     write_json(run_dir / METRICS, metrics)
     return metrics

@@ -23,6 +23,8 @@ from asd.metrics import KEYS, SectionScores, official_score
 from train.config import MODELS
 from train.run import COMPLEXITY, METRICS, RUN_INFO
 
+RATES = ("false_alarm_source", "false_alarm_target", "detection_source", "detection_target")
+
 
 def collect(paths: list[Path]) -> list[dict]:
     """Every run's metrics.json, with its complexity, found under the given paths."""
@@ -107,7 +109,11 @@ def summary(rows: list[dict]) -> list[dict]:
             per_seed.append(official_score(table))
         seconds = [(r.get("fit_seconds") or 0) + (r.get("score_seconds") or 0) for r in mine]
         comp = mine[0]["complexity"]
-        out.append({"model": model, "official": per_seed, "seeds": seeds,
+        rates = {k: [r[k] for r in mine if r.get(k) is not None and np.isfinite(r[k])]
+                 for k in RATES}
+        out.append({**{k: (float(np.mean(v)) if v else None) for k, v in rates.items()},
+                    **{f"{k}_range": ((float(np.min(v)), float(np.max(v))) if v else None)
+                       for k, v in rates.items()},"model": model, "official": per_seed, "seeds": seeds,
                     "machines": len({r["machine"] for r in mine}),
                     "seconds_total": float(np.sum(seconds)),
                     "seconds_per_run": float(np.mean(seconds)),
@@ -129,9 +135,26 @@ def markdown(rows: list[dict]) -> str:
         lines.append(f"| {s['model']} | {_fmt(s['official'])} | {s['machines']} | "
                      f"{len(s['seeds'])} | {','.join(map(str, s['epochs']))} | "
                      f"{s['seconds_per_run']:.0f} | {s['seconds_total']:.0f} | "
-                     f"{s['macs_per_inference']:,} | {s['macs_per_10s_clip']:,} | "
-                     f"{s['params']:,} |")
+                     f"{_count(s['macs_per_inference'])} | {_count(s['macs_per_10s_clip'])} | "
+                     f"{_count(s['params'])} |")
+    lines += ["", "Decisions at the threshold (design false-alarm rate in train/config.py), mean "
+              "over runs [lowest - highest run]:", "",
+              "| model | false alarms source | false alarms target | detections source | "
+              "detections target |", "|---|---|---|---|---|"]
+    for s in summary(rows):
+        lines.append(f"| {s['model']} | " + " | ".join(_rate(s, k) for k in RATES) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _count(n) -> str:
+    return "—" if n is None else f"{n:,}"
+
+
+def _rate(s: dict, key: str) -> str:
+    if s.get(key) is None:
+        return "—"
+    lo, hi = s[f"{key}_range"]
+    return f"{100 * s[key]:.1f} % [{100 * lo:.0f}-{100 * hi:.0f}]"
 
 
 def main(argv=None) -> int:
