@@ -19,10 +19,10 @@ from typing import Callable
 import soundfile as sf
 
 from asd.cli import UsageError
-from asd.dataset import DataError, ground_truth_paths
+from asd.dataset import DataError, check_machine_name, ground_truth_paths
 from asd.ingest.audio import SAMPLE_RATE, Skip, convert
-from asd.ingest.layout import (check_machine_name, clip_name, folder_attributes, relative_parts,
-                               write_attributes_csv, write_marker, written_by_ingest)
+from asd.ingest.layout import (clip_name, folder_attributes, relative_parts, write_attributes_csv,
+                               write_marker, written_by_ingest)
 
 
 @dataclass(frozen=True)

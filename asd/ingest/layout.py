@@ -1,5 +1,5 @@
-"""Names for ingested clips: machine-name check, attributes from sub-folders, the official file
-names, attributes_00.csv and the ingest.json marker."""
+"""Names for ingested clips: attributes from sub-folders, the official file names,
+attributes_00.csv and the ingest.json marker. (Machine names: asd.dataset.check_machine_name.)"""
 from __future__ import annotations
 
 import csv
@@ -13,20 +13,8 @@ from asd.machines import SECTION
 MARKER = "ingest.json"
 WRITTEN_BY = "asd.ingest"
 
-# A machine name is a folder name that the Makefile, run folders and firmware/models/<machine>/
-# can carry unquoted: a letter or digit first, then letters, digits, '_', '.', '-', 40 at most.
-_MACHINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
-
 # Characters an attribute key or value may keep; everything else (space, '_', '/', ...) becomes '-'.
 _OTHER = re.compile(r"[^A-Za-z0-9.+-]+")
-
-
-def check_machine_name(name: str) -> str:
-    if not _MACHINE_NAME.fullmatch(name):
-        raise UsageError(f"--machine {name!r}: a machine name is 1-40 characters of letters, "
-                         f"digits, '_', '.', '-', starting with a letter or digit (e.g. MyPump "
-                         f"or drill-2)")
-    return name
 
 
 def clean(text: str) -> str:

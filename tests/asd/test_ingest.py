@@ -397,7 +397,7 @@ def test_missing_src_is_one_line_error_naming_it(tmp_path):
 @pytest.mark.parametrize("name", ["../evil", "a b", "", "-x", "x" * 41, "a/b", "ü", "ok\n"])
 def test_invalid_machine_name_refused(tmp_path, name):
     write(tmp_path / "n/a.wav", sine(440, 10, SR), SR)
-    with pytest.raises(UsageError, match="machine name"):
+    with pytest.raises(DataError, match="machine name"):   # asd.dataset.check_machine_name
         main(["--data-root", str(tmp_path / "data"), f"--machine={name}",
               "--normal", str(tmp_path / "n")])
     assert not (tmp_path / "data").exists()
