@@ -84,7 +84,7 @@ def print_consequences(report: Report, sources: dict) -> None:
     if not n.get("target"):
         print("no --target: there are no target-domain training clips, so target test clips are "
               "scored against the source domain only (every model fits source statistics; "
-              "ae-maha and cls use the source ones for both domains)")
+              "stats, ae-maha and cls use the source ones for both domains)")
     labelled = sum(n.get(g, 0) for g in ("test_normal", "test_anomaly", "test_normal_target",
                                          "test_anomaly_target"))
     anomalies = n.get("test_anomaly", 0) + n.get("test_anomaly_target", 0)
