@@ -46,7 +46,10 @@ def main(argv=None) -> int:
     extra = {"supplemental": a.supplemental} if a.supplemental else {}
     results = []
     for k in range(a.seed, a.seed + a.seeds):
-        cfg = make_config(a.machine, a.model, a.epochs, k, **extra)
+        try:
+            cfg = make_config(a.machine, a.model, a.epochs, k, **extra)
+        except ValueError as e:
+            raise cli.UsageError(f"{e} (--model {a.model})") from None
         out = a.out if a.seeds == 1 else a.out / f"seed_{k}"
         run = fit_run(cfg, a.data_root, out, a.cache_dir, progress=not a.no_progress)
         metrics = evaluate(run, a.data_root, a.cache_dir, progress=not a.no_progress)

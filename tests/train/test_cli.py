@@ -41,8 +41,17 @@ def test_machine_absent_and_empty_train(tiny_root, tmp_path):
     for wav in (root / "dev_data/raw/fan/train").iterdir():
         wav.unlink()
     r = run_cli("-m", "train", "--data-root", str(root), "--machine", "fan", "--epochs", "1",
-                "--out", str(tmp_path / "r"))
+                "--model", "ae", "--out", str(tmp_path / "r"))
     _fails_cleanly(r, "no training clips")
+    r = run_cli("-m", "train", "--data-root", str(root), "--machine", "fan",
+                "--out", str(tmp_path / "r"))             # the default model too
+    _fails_cleanly(r, "no training clips")
+
+
+def test_stats_takes_no_epochs(tiny_root, tmp_path):
+    r = run_cli("-m", "train", "--data-root", str(tiny_root), "--machine", "fan", "--epochs", "3",
+                "--out", str(tmp_path / "r"))
+    _fails_cleanly(r, "takes no epochs", "--model stats")
 
 
 def test_refuses_a_run_dir_with_another_config(tiny_root, tmp_path):

@@ -24,13 +24,13 @@ from train.__main__ import main
 from train.config import TrainConfig, make_config
 from train.pipeline import fit_run
 
-EPOCHS = {"ae": "30", "ae-maha": "30", "cls": "3"}
+EPOCHS = {"ae": "30", "ae-maha": "30", "cls": "3", "stats": None}  # stats trains no network
 
 
 def train_cli(root, cache, out, model, machine="fan", seed=0, extra=()):
     argv = ["--data-root", str(root), "--machine", machine, "--model", model, "--out", str(out),
-            "--epochs", EPOCHS[model], "--seed", str(seed), "--cache-dir", str(cache),
-            "--no-progress", *extra]
+            *(["--epochs", EPOCHS[model]] if EPOCHS[model] else []), "--seed", str(seed),
+            "--cache-dir", str(cache), "--no-progress", *extra]
     assert main(argv) == 0
     return out
 
@@ -43,10 +43,11 @@ def read_csv(path: Path) -> list[list[str]]:
 @pytest.fixture(scope="module")
 def runs(tiny_root, cache_dir, tmp_path_factory):
     base = tmp_path_factory.mktemp("runs")
-    return {m: train_cli(tiny_root, cache_dir, base / m, m) for m in ("ae", "ae-maha", "cls")}
+    return {m: train_cli(tiny_root, cache_dir, base / m, m)
+            for m in ("ae", "ae-maha", "cls", "stats")}
 
 
-@pytest.mark.parametrize("model", ["ae", "ae-maha", "cls"])
+@pytest.mark.parametrize("model", ["ae", "ae-maha", "cls", "stats"])
 def test_run_dir_holds_every_artefact(runs, tiny_root, model):
     d = runs[model]
     for name in ("config.json", "model.pt", "scoring.npz", "threshold.json", "train_scores.npy",
@@ -62,7 +63,7 @@ def test_run_dir_holds_every_artefact(runs, tiny_root, model):
     assert all(np.isfinite(float(r[1])) for r in scores)
     assert {r[1] for r in decisions} <= {"0", "1"}
     cfg = TrainConfig.load(d / "config.json")
-    assert cfg == make_config("fan", model, int(EPOCHS[model]), 0)
+    assert cfg == make_config("fan", model, int(EPOCHS[model] or 0), 0)
     thr = json.loads((d / "threshold.json").read_text())
     assert thr["percentile"] == 0.9 and np.isfinite(thr["threshold"])
     assert len(np.load(d / "train_scores.npy")) == len(list_clips(tiny_root, "fan", "train"))
@@ -72,7 +73,7 @@ def test_run_dir_holds_every_artefact(runs, tiny_root, model):
     assert all(0.0 <= metrics[k] <= 1.0 for k in ("auc_source", "auc_target", "pauc"))
 
 
-@pytest.mark.parametrize("model", ["ae", "ae-maha", "cls"])
+@pytest.mark.parametrize("model", ["ae", "ae-maha", "cls", "stats"])
 def test_load_run_reproduces_the_csv_and_scores_from_outputs(runs, tiny_root, model):
     run = train.load_run(runs[model])
     assert not run.model.training
@@ -82,7 +83,7 @@ def test_load_run_reproduces_the_csv_and_scores_from_outputs(runs, tiny_root, mo
     csv_score = float(read_csv(runs[model] / "anomaly_score_fan_section_00_test.csv")[0][1])
     assert s == pytest.approx(csv_score, rel=1e-6)
     x = run.inputs(lm)
-    assert x.shape[1:] == ((640,) if model != "cls" else (1, 32, 128))
+    assert x.shape[1:] == {"cls": (1, 32, 128), "stats": (128,)}.get(model, (640,))
     # the score as a function of network outputs: what export feeds dequantized int8 outputs into
     y = run.outputs(x)
     assert run.score_outputs(x, y) == pytest.approx(s, rel=1e-9)
@@ -102,7 +103,7 @@ def test_load_run_reproduces_the_csv_and_scores_from_outputs(runs, tiny_root, mo
         assert np.linalg.eigvalsh(np.cov(emb, rowvar=False)).max() < 1.0 + 1e-4
 
 
-@pytest.mark.parametrize("model", ["ae", "cls"])
+@pytest.mark.parametrize("model", ["ae", "cls", "stats"])
 def test_same_seed_same_scores(runs, tiny_root, tmp_path, model):
     # a fresh cache: the AE would otherwise be reused from the network cache, not retrained
     cache_dir = tmp_path / "cache"
@@ -147,7 +148,7 @@ def _burst(lm: np.ndarray) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("model", ["ae", "ae-maha", "cls"])
+@pytest.mark.parametrize("model", ["ae", "ae-maha", "cls", "stats"])
 def test_an_obvious_anomaly_scores_above_normal_clips(runs, tiny_root, model):
     run = train.load_run(runs[model])
     normals = [c for c in list_clips(tiny_root, "fan", "test") if c.label == "normal"]
@@ -184,8 +185,8 @@ def test_training_never_reads_test(tiny_root, cache_dir, tmp_path, monkeypatch):
     if os.geteuid() != 0:
         test_dir.chmod(0)
     try:
-        for model in ("ae-maha", "cls"):
-            cfg = make_config("fan", model, 1, 0)
+        for model in ("ae-maha", "cls", "stats"):
+            cfg = make_config("fan", model, 1 if model != "stats" else None, 0)
             run = fit_run(cfg, tiny_root, tmp_path / model, cache_dir / "guarded", progress=False)
             assert (tmp_path / model / "model.pt").exists() and run.threshold > 0
     finally:
