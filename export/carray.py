@@ -2,7 +2,8 @@
 
 model_data.c/.h   the .tflite bytes exactly, alignas(16), with a length constant
 model_config.h    everything the firmware needs and nothing it must guess (see DeviceConfig)
-model_scoring.h   the classifier's centres and normalisation (embedding scoring only)
+model_scoring.h   the centres and normalisation of the embedding scoring (cls and stats)
+model_stats.h     the standardisation of the clip statistics (stats input only)
 feature_*.h       the front end's parameters and tables, from asd.features (the single source)
 
 No timestamps or paths go into the files: the same model and config give byte-identical output.
@@ -18,24 +19,41 @@ import numpy as np
 from asd.dataset import check_machine_name
 from asd.features import FEATURES
 from export import tflm
-from export.feature_header import _float_literal, write_headers
+from export.feature_header import _float_literal, _floats, write_headers
 
 SCORE_KINDS = {"mse": 0, "embedding": 1}
+INPUT_KINDS = {"window": 0, "stats": 1}   # FS_INPUT_WINDOW, FS_INPUT_STATS in firmware/app/clip.h
 TFLITE_INT8 = 9
+
+
+def stats_size() -> tuple[int, int]:
+    """(pooled bands, statistics) of the stats input: (64, 128) for 128 mels. From
+    train.models.stats, imported here only (it brings torch, which C export does not need)."""
+    from train.models.stats import POOL, n_stats
+    return FEATURES.n_mels // POOL, n_stats(FEATURES.n_mels)
 
 
 @dataclass(frozen=True)
 class DeviceConfig:
     machine: str
-    model_kind: str            # ae | cls (| ad01 for the MLPerf Tiny reference)
+    model_kind: str            # ae | cls | stats (| ad01 for the MLPerf Tiny reference)
     score_kind: str            # mse | embedding
-    window_frames: int         # log-mel frames per model input
-    window_hop: int            # frames between two inputs
+    window_frames: int         # log-mel frames per model input (0 for the stats input)
+    window_hop: int            # frames between two inputs (0 for the stats input)
     threshold: float           # decision: score > threshold is anomalous
     macs: int                  # multiply-accumulates per inference
     centres: np.ndarray | None = field(default=None, compare=False)        # (C, D)
     centre_offset: np.ndarray | None = field(default=None, compare=False)  # (C,)
     centre_inv_scale: np.ndarray | None = field(default=None, compare=False)  # (C,)
+    # input_kind "window": windows of int8 log-mel frames (quantized with the model's input
+    # quantization) are the model inputs. "stats": the frames (quantized with frame_scale and
+    # frame_zero) are summed per pooled band over the clip (firmware/app/stats.c), and the
+    # clip's 128 statistics, standardised with stats_mean / stats_std, are the one model input.
+    input_kind: str = "window"
+    stats_mean: np.ndarray | None = field(default=None, compare=False)  # (128,) float32
+    stats_std: np.ndarray | None = field(default=None, compare=False)   # (128,) float32
+    frame_scale: float | None = None   # float32 value
+    frame_zero: int | None = None
 
 
 def sha256(data: bytes) -> str:
@@ -58,10 +76,39 @@ def check_model(model: bytes, cfg: DeviceConfig) -> None:
                               f"quantize with int8 input and output")
     if 0 in types:  # FLOAT32 tensors left inside
         raise tflm.ModelError("model still holds float32 tensors: full-integer quantize it")
-    want = cfg.window_frames * FEATURES.n_mels
-    if int(np.prod(inp.shape)) != want:
-        raise tflm.ModelError(f"model input has {int(np.prod(inp.shape))} values, the firmware "
-                              f"feeds {cfg.window_frames} frames x {FEATURES.n_mels} mels = {want}")
+    if cfg.input_kind == "stats":
+        _check_stats(cfg)
+        want = stats_size()[1]
+        if int(np.prod(inp.shape)) != want:
+            raise tflm.ModelError(f"model input has {int(np.prod(inp.shape))} values, the "
+                                  f"firmware feeds the {want} clip statistics of the stats input")
+    else:
+        want = cfg.window_frames * FEATURES.n_mels
+        if int(np.prod(inp.shape)) != want:
+            raise tflm.ModelError(f"model input has {int(np.prod(inp.shape))} values, the "
+                                  f"firmware feeds {cfg.window_frames} frames x "
+                                  f"{FEATURES.n_mels} mels = {want}")
+    if cfg.score_kind == "embedding" and np.asarray(cfg.centres).shape[1:] != \
+            (int(np.prod(out.shape)),):
+        raise tflm.ModelError(f"centres of shape {np.asarray(cfg.centres).shape} do not match "
+                              f"the model's {int(np.prod(out.shape))} outputs")
+
+
+def _check_stats(cfg: DeviceConfig) -> None:
+    """The constants the stats input needs: present, finite, of the right size."""
+    n = stats_size()[1]
+    if cfg.score_kind != "embedding":
+        raise tflm.ModelError("the stats input is scored as an embedding (score_kind embedding)")
+    for name in ("stats_mean", "stats_std"):
+        v = getattr(cfg, name)
+        if v is None or np.asarray(v).shape != (n,) or not np.isfinite(v).all():
+            raise tflm.ModelError(f"stats input: {name} must be {n} finite values")
+    if not (np.asarray(cfg.stats_std, np.float32) > 0).all():
+        raise tflm.ModelError("stats input: stats_std must be positive")
+    if cfg.frame_scale is None or not np.isfinite(cfg.frame_scale) or cfg.frame_scale <= 0:
+        raise tflm.ModelError("stats input: frame_scale must be a positive float")
+    if cfg.frame_zero is None or not -128 <= int(cfg.frame_zero) <= 127:
+        raise tflm.ModelError("stats input: frame_zero must be an int8 zero point")
 
 
 def _array_text(name: str, data: bytes) -> str:
@@ -104,9 +151,26 @@ def config_text(model: bytes, cfg: DeviceConfig, arena: int) -> str:
         f"#define FS_MODEL_ARENA_BYTES {arena_with_margin(arena)}u",
         f'#define FS_MODEL_OPS "{",".join(ops)}"',
         f"#define FS_MODEL_N_OPS {len(ops)}u", "",
-        "/* Model input: FS_MODEL_WINDOW_FRAMES log-mel frames, frame-major, one every HOP frames. */",
-        f"#define FS_MODEL_WINDOW_FRAMES {cfg.window_frames}",
-        f"#define FS_MODEL_WINDOW_HOP {cfg.window_hop}",
+    ]
+    if cfg.input_kind == "stats":
+        lines += [
+            "/* Model input (FS_MODEL_INPUT_KIND 1 = FS_INPUT_STATS): one per clip, its statistics",
+            "   (firmware/app/stats.c): the log-mel frames quantized with FS_MODEL_FRAME_SCALE and",
+            "   _ZERO_POINT, summed per pair of mel bands (FS_MODEL_STATS_BANDS bands), band means",
+            "   then stds standardised with model_stats.h, quantized with the input scale below. */",
+            f"#define FS_MODEL_INPUT_KIND {INPUT_KINDS['stats']}",
+            f"#define FS_MODEL_STATS_BANDS {stats_size()[0]}",
+            f"#define FS_MODEL_FRAME_SCALE {_float_literal(np.float32(cfg.frame_scale))}",
+            f"#define FS_MODEL_FRAME_ZERO_POINT {int(cfg.frame_zero)}",
+        ]
+    else:
+        lines += [
+            "/* Model input: FS_MODEL_WINDOW_FRAMES log-mel frames, frame-major, one every HOP "
+            "frames. */",
+            f"#define FS_MODEL_WINDOW_FRAMES {cfg.window_frames}",
+            f"#define FS_MODEL_WINDOW_HOP {cfg.window_hop}",
+        ]
+    lines += [
         f"#define FS_MODEL_INPUT_SCALE {_float_literal(np.float32(inp.scale))}",
         f"#define FS_MODEL_INPUT_ZERO_POINT {inp.zero_point}",
         f"#define FS_MODEL_OUTPUT_SCALE {_float_literal(np.float32(out.scale))}",
@@ -148,6 +212,27 @@ static const float fs_model_centre_inv_scale[FS_MODEL_N_CENTRES] = {{{inv}}};
 """
 
 
+def stats_text(cfg: DeviceConfig) -> str:
+    mean = _floats(cfg.stats_mean)
+    std = _floats(cfg.stats_std)
+    return f"""/* Generated by export/carray.py. Do not edit. */
+#ifndef FS_MODEL_STATS_H
+#define FS_MODEL_STATS_H
+#include "model_config.h"
+
+/* Standardisation of the clip statistics (band means, then band stds, in dB):
+   z[i] = (s[i] - fs_model_stats_mean[i]) / fs_model_stats_std[i], in double. */
+static const float fs_model_stats_mean[2 * FS_MODEL_STATS_BANDS] = {{
+    {mean}
+}};
+static const float fs_model_stats_std[2 * FS_MODEL_STATS_BANDS] = {{
+    {std}
+}};
+
+#endif
+"""
+
+
 def write(out_dir: Path, model: bytes, cfg: DeviceConfig) -> dict:
     """Write the firmware files; returns facts for export.json (sha256, bytes, arena, ops)."""
     check_model(model, cfg)
@@ -162,6 +247,8 @@ def write(out_dir: Path, model: bytes, cfg: DeviceConfig) -> dict:
     }
     if cfg.score_kind == "embedding":
         files["model_scoring.h"] = scoring_text(cfg)
+    if cfg.input_kind == "stats":
+        files["model_stats.h"] = stats_text(cfg)
     for name, text in files.items():
         (out_dir / name).write_text(text)
     write_headers(out_dir)

@@ -44,18 +44,30 @@ class ExportFailed(UsageError):
     """The int8 model lost more than the allowed bound; files were still written for inspection."""
 
 
+def _centres(c: dict) -> dict:
+    """The embedding scoring's constants for the chip (cls and stats score alike)."""
+    return dict(centres=np.asarray(c["centres"], np.float32),
+                centre_offset=np.zeros(len(c["scales"]), np.float32),
+                centre_inv_scale=(1.0 / np.asarray(c["scales"])).astype(np.float32))
+
+
 def device_config(run: Run, macs: int) -> DeviceConfig:
     cfg = run.config
     if cfg.model == "ae":
         return DeviceConfig(cfg.machine, "ae", "mse", 5, 1, run.threshold, macs)
     if cfg.model == "cls":
-        c = run.constants
         return DeviceConfig(cfg.machine, "cls", "embedding", cfg.patch_frames, cfg.patch_hop,
-                            run.threshold, macs, centres=np.asarray(c["centres"], np.float32),
-                            centre_offset=np.zeros(len(c["scales"]), np.float32),
-                            centre_inv_scale=(1.0 / np.asarray(c["scales"])).astype(np.float32))
-    raise UsageError(f"{cfg.model}: only ae and cls export to the chip (ae-maha's two 640x640 "
-                     f"inverse covariances, 3.3 MB in float32, do not fit an STM32)")
+                            run.threshold, macs, **_centres(run.constants))
+    if cfg.model == "stats":   # one input per clip: no window (0, 0)
+        c = run.constants
+        return DeviceConfig(cfg.machine, "stats", "embedding", 0, 0, run.threshold, macs,
+                            **_centres(c), input_kind="stats",
+                            stats_mean=np.asarray(c["stats_mean"], np.float32),
+                            stats_std=np.asarray(c["stats_std"], np.float32),
+                            frame_scale=float(np.float32(c["frame_scale"])),
+                            frame_zero=int(c["frame_zero"]))
+    raise UsageError(f"{cfg.model}: only ae, cls and stats export to the chip (ae-maha's two "
+                     f"640x640 inverse covariances, 3.3 MB in float32, do not fit an STM32)")
 
 
 def _representative(run: Run, logmels: list[np.ndarray], n: int, seed: int) -> np.ndarray:
@@ -99,6 +111,9 @@ def run_export(opts: ExportOptions) -> dict:
     if run.config.machine != opts.machine:
         raise UsageError(f"{opts.run_dir} was trained on {run.config.machine}, not {opts.machine}")
     device_config(run, 0)  # refuse ae-maha before any work
+    if run.config.model == "stats" and opts.prune is not None:
+        raise UsageError("--prune: the stats model is one 128x128 whitening Linear (16,384 MACs "
+                         "per clip); there is nothing to prune. Export it without --prune")
     out_dir = Path(opts.out_dir or Path("firmware/models") / opts.machine)
     work = Path(opts.run_dir) / "export"
     data = load_training(opts.data_root, opts.machine, opts.cache_dir, opts.progress)
@@ -159,14 +174,21 @@ def _device_json(d: DeviceConfig) -> dict:
         out.update(centres=np.asarray(d.centres).tolist(),
                    centre_offset=np.asarray(d.centre_offset).tolist(),
                    centre_inv_scale=np.asarray(d.centre_inv_scale).tolist())
+    if d.input_kind != "window":  # ae and cls exports keep their keys (and bytes) unchanged
+        out.update(input_kind=d.input_kind, stats_mean=np.asarray(d.stats_mean).tolist(),
+                   stats_std=np.asarray(d.stats_std).tolist(), frame_scale=d.frame_scale,
+                   frame_zero=d.frame_zero)
     return out
 
 
+DEVICE_ARRAYS = ("centres", "centre_offset", "centre_inv_scale", "stats_mean", "stats_std")
+
+
 def device_config_from_json(d: dict) -> DeviceConfig:
-    arrays = {k: np.asarray(d[k], np.float32) for k in ("centres", "centre_offset",
-                                                        "centre_inv_scale") if k in d}
+    arrays = {k: np.asarray(d[k], np.float32) for k in DEVICE_ARRAYS if k in d}
+    extra = {k: d[k] for k in ("input_kind", "frame_scale", "frame_zero") if k in d}
     return DeviceConfig(d["machine"], d["model_kind"], d["score_kind"], d["window_frames"],
-                        d["window_hop"], d["threshold"], d["macs"], **arrays)
+                        d["window_hop"], d["threshold"], d["macs"], **arrays, **extra)
 
 
 def check_drop(report: dict, max_drop: float, out_dir: Path) -> None:

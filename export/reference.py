@@ -1,5 +1,10 @@
 """The int8 reference of the device pipeline, on the host: host log-mel -> int8 frames ->
-model windows -> TFLite Micro -> the same scoring the firmware does (firmware/app/scoring.c).
+model inputs -> TFLite Micro -> the same scoring the firmware does (firmware/app/scoring.c).
+
+Two input kinds, as firmware/app/clip.c: "window" (ae, cls) feeds windows of int8 frames,
+quantized with the model's input quantization; "stats" feeds one input per clip, the clip's
+statistics computed from int8 frames quantized with the frame constants (firmware/app/stats.c,
+whose arithmetic is train.models.stats.device_stats).
 
 Used by export (int8 AUC) and by the bench (int8 reference column).
 """
@@ -12,8 +17,15 @@ from export import tflm
 from export.carray import DeviceConfig
 
 def int8_frames(logmel: np.ndarray, in_scale: float, in_zero: int) -> np.ndarray:
-    """(n_frames, n_mels) float dB -> int8 with the model's input quantization."""
+    """(n_frames, n_mels) float dB -> int8 with the given (frame) quantization."""
     return quantize(logmel, in_scale, in_zero)
+
+def frame_quant(cfg: DeviceConfig, in_q: tflm.TensorQuant) -> tuple[float, int]:
+    """(scale, zero point) of the device's int8 log-mel frames, also those the host sends in
+    FEATURES mode: the model's input quantization for windows, the frame constants for stats."""
+    if cfg.input_kind == "stats":
+        return cfg.frame_scale, cfg.frame_zero
+    return in_q.scale, in_q.zero_point
 
 def windows(frames: np.ndarray, cfg: DeviceConfig) -> np.ndarray:
     """Model inputs, frame-major: one every window_hop frames once window_frames are in."""
@@ -21,6 +33,17 @@ def windows(frames: np.ndarray, cfg: DeviceConfig) -> np.ndarray:
     starts = range(0, n - cfg.window_frames + 1, cfg.window_hop)
     return np.stack([frames[s:s + cfg.window_frames].reshape(-1) for s in starts]) \
         if n >= cfg.window_frames else np.zeros((0, cfg.window_frames * frames.shape[1]), np.int8)
+
+def stats_input(frames: np.ndarray, cfg: DeviceConfig, in_q: tflm.TensorQuant) -> np.ndarray:
+    """The stats model's one int8 input (1, 128) from a clip's int8 frames, as the firmware
+    computes it: exact integer sums -> statistics in double -> standardised (float32) -> the
+    model's input quantization."""
+    from train.models.stats import device_stats, standardise
+    if len(frames) == 0:
+        raise ValueError("clip too short for one inference (no frames)")
+    s = device_stats(frames, cfg.frame_scale, cfg.frame_zero)
+    z = standardise(s, cfg.stats_mean, cfg.stats_std)
+    return quantize(z, in_q.scale, in_q.zero_point)[None]
 
 def score_from_outputs(inputs: np.ndarray, outputs: np.ndarray, cfg: DeviceConfig,
                        in_q: tflm.TensorQuant, out_q: tflm.TensorQuant) -> float:
@@ -37,6 +60,20 @@ def score_from_outputs(inputs: np.ndarray, outputs: np.ndarray, cfg: DeviceConfi
         np.asarray(cfg.centre_inv_scale, np.float64)
     return float(d.min())
 
+def score_in_device_order(outputs: np.ndarray, cfg: DeviceConfig,
+                          out_q: tflm.TensorQuant) -> float:
+    """The embedding score of int8 outputs in the firmware's order of operations, bit for bit:
+    float32 dequantization, double mean, each squared distance summed left to right in double
+    (fs_scoring_score), the result rounded to float32 as the device reports it. Used for the
+    stats input, whose device score equals this exactly."""
+    y = dequantize(outputs, out_q.scale, out_q.zero_point).astype(np.float64)
+    e = y.sum(axis=0) / float(len(y))        # rows added in order; one row for stats
+    d = e[None, :] - np.asarray(cfg.centres, np.float32).astype(np.float64)
+    sq = np.cumsum(d * d, axis=1)[:, -1]     # a running sum: the C loop's order
+    dist = (sq - np.asarray(cfg.centre_offset, np.float32).astype(np.float64)) * \
+        np.asarray(cfg.centre_inv_scale, np.float32).astype(np.float64)
+    return float(np.float32(dist.min()))
+
 class Int8Reference:
     """Scores clips with TFLite Micro's interpreter exactly as the device pipeline does."""
 
@@ -46,17 +83,23 @@ class Int8Reference:
         self.in_q, self.out_q = tflm.io_quant(model)
         self._it = tflm.interpreter(model)
         self._shape = self.in_q.shape
+        self.frame_scale, self.frame_zero = frame_quant(cfg, self.in_q)
 
     def frames(self, logmel: np.ndarray) -> np.ndarray:
-        return int8_frames(logmel, self.in_q.scale, self.in_q.zero_point)
+        """The int8 frames the device computes from a clip (and FEATURES mode sends)."""
+        return int8_frames(logmel, self.frame_scale, self.frame_zero)
+
+    def _invoke(self, x: np.ndarray) -> np.ndarray:
+        self._it.set_input(x.reshape(self._shape), 0)
+        self._it.invoke()
+        return np.array(self._it.get_output(0)).reshape(-1)
 
     def score_frames(self, frames: np.ndarray) -> float:
+        if self.cfg.input_kind == "stats":
+            x = stats_input(frames, self.cfg, self.in_q)
+            return score_in_device_order(self._invoke(x)[None], self.cfg, self.out_q)
         inputs = windows(frames, self.cfg)
-        outputs = []
-        for x in inputs:
-            self._it.set_input(x.reshape(self._shape), 0)
-            self._it.invoke()
-            outputs.append(np.array(self._it.get_output(0)).reshape(-1))
+        outputs = [self._invoke(x) for x in inputs]
         return score_from_outputs(inputs, np.stack(outputs) if outputs else inputs, self.cfg,
                                   self.in_q, self.out_q)
 
@@ -64,6 +107,8 @@ class Int8Reference:
         return self.score_frames(self.frames(logmel))
 
 def n_inferences(n_frames: int, cfg: DeviceConfig) -> int:
+    if cfg.input_kind == "stats":
+        return 1 if n_frames > 0 else 0
     return 0 if n_frames < cfg.window_frames else 1 + (n_frames - cfg.window_frames) // cfg.window_hop
 
 
@@ -80,8 +125,16 @@ class FloatReference:
         self.cfg = cfg
         self._shape = tuple(self._sess.get_inputs()[0].shape)
 
+    def inputs(self, logmel: np.ndarray) -> np.ndarray:
+        """The float network's inputs: windows of the float log-mel, or for stats the clip's
+        float statistics (train.models.stats.clip_stats) standardised."""
+        if self.cfg.input_kind == "stats":
+            from train.models.stats import clip_stats, standardise
+            return standardise(clip_stats(logmel), self.cfg.stats_mean, self.cfg.stats_std)[None]
+        return windows(np.asarray(logmel, np.float32), self.cfg)
+
     def score(self, logmel: np.ndarray) -> float:
-        inputs = windows(np.asarray(logmel, np.float32), self.cfg)
+        inputs = self.inputs(logmel)
         outputs = np.stack([self._sess.run(None, {"x": x.reshape(self._shape)})[0].reshape(-1)
                             for x in inputs])
         identity = tflm.TensorQuant((), 1.0, 0, "float32")  # dequantize(x, 1, 0) is x

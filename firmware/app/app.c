@@ -156,7 +156,7 @@ static void on_clip_end(fs_app *app, const fs_frame *f) {
     if (st != FS_OK) {
         model_error(app, f->seq, st);
     } else if (fs_clip_inferences(&app->clip) == 0) {
-        send_error(app, f->seq, FS_PROTOCOL_CLIP_TOO_SHORT, "clip too short for one inference");
+        send_error(app, f->seq, FS_PROTOCOL_CLIP_TOO_SHORT, FS_CLIP_TOO_SHORT_TEXT);
     } else {
         send_result(app, f->seq);
     }

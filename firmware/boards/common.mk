@@ -6,7 +6,7 @@ MODEL_DIR ?= models/$(MACHINE)
 include dsp/dsp.mk
 include app/app.mk
 
-APP_SRC := $(APP_PROTOCOL_SRC) app/app.c app/clip.c app/scoring.c
+APP_SRC := $(APP_PROTOCOL_SRC) $(APP_DEVICE_SRC)
 FW_SRC  := $(RUNTIME_SRC) $(DSP_SRC) $(APP_SRC) $(BOARD_SRC) $(MODEL_DIR)/model_data.c
 FW_INC  := -I$(RUNTIME_DIR) -Idsp -Iapp -Iboards/$(BOARD) -I$(MODEL_DIR)
 FW_OBJ  := $(patsubst %.c,$(FW_OUT)/obj/%.o,$(notdir $(FW_SRC)))
