@@ -44,7 +44,7 @@ def test_machine_absent_and_empty_train(tiny_root, tmp_path):
                 "--model", "ae", "--out", str(tmp_path / "r"))
     _fails_cleanly(r, "no training clips")
     r = run_cli("-m", "train", "--data-root", str(root), "--machine", "fan",
-                "--out", str(tmp_path / "r"))             # the default model too
+                "--out", str(tmp_path / "r2"))            # the default model too
     _fails_cleanly(r, "no training clips")
 
 
