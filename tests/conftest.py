@@ -43,3 +43,23 @@ def exports(data_root, runs, tmp_path_factory) -> dict[str, tuple[Path, dict]]:
                              cache_dir=None, progress=False)
         out[model] = (base / model, run_export(opts))
     return out
+
+
+@pytest.fixture(scope="session")
+def stats_run(data_root, tmp_path_factory) -> Path:
+    """A tiny stats run (no epochs: nothing is trained by gradient descent)."""
+    out = tmp_path_factory.mktemp("export-runs-stats") / "stats"
+    r = run_py("-m", "train", "--data-root", str(data_root), "--machine", MACHINE,
+               "--model", "stats", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def stats_export(data_root, stats_run, tmp_path_factory) -> tuple[Path, dict]:
+    """The stats run exported (model directory, report), built on first use (~10 s)."""
+    from export.pipeline import ExportOptions, run_export
+    out = tmp_path_factory.mktemp("export-models-stats") / "stats"
+    opts = ExportOptions(stats_run, MACHINE, data_root, out, calibration=100, cache_dir=None,
+                         progress=False)
+    return out, run_export(opts)

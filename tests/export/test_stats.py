@@ -1,0 +1,231 @@
+"""The stats model through the chain on the tiny set: export (int8 within bound, the constants in
+model_config.h / model_stats.h / model_scoring.h, refusals), and the emulated firmware scoring
+every test clip exactly as the host's int8 reference does, in FEATURES and PCM mode, plain and
+ASan+UBSan builds, with a clip of no frames answered by an error."""
+import json
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+from asd.dataset import list_clips, load_pcm16
+from asd.features import FEATURES, logmel
+from export import carray, tflm
+from export.pipeline import check_drop, load_export
+from export.reference import Int8Reference, n_inferences
+from train.run import load_run
+
+from tests.support import AD01, MACHINE, ROOT, run_py
+
+
+def test_export_report_and_int8_bound(stats_export):
+    out, report = stats_export
+    # the export's bound (1 point of official score); on these 20 clips one swapped pair of
+    # scores moves it by about 0.7 points, so the 0.5-point figure is measured on data-all
+    # (docs/export.md); here the int8 scores must also rank the clips almost exactly as float
+    check_drop(report, 1.0, out)
+    assert report["model"] == "stats" and report["ops"] == ["FULLY_CONNECTED"]
+    assert report["macs_per_inference"] == report["macs_int8_graph"] == 128 * 128
+    assert report["inferences_per_10s_clip"] == 1
+    assert report["score_correlation"]["int8"] > 0.99
+    saved = json.loads((out / "export.json").read_text())
+    dev = saved["device"]
+    assert dev["input_kind"] == "stats" and dev["score_kind"] == "embedding"
+    assert (dev["window_frames"], dev["window_hop"]) == (0, 0)
+    for f in ("model_config.h", "model_scoring.h", "model_stats.h", "model_data.c"):
+        assert (out / f).exists(), f
+
+
+def test_device_config_round_trips_the_run_constants(stats_export, stats_run):
+    out, _ = stats_export
+    _, tfl, cfg = load_export(out)
+    c = load_run(stats_run).constants
+    assert cfg.input_kind == "stats" and cfg.model_kind == "stats"
+    assert np.float32(cfg.frame_scale) == np.float32(c["frame_scale"])
+    assert cfg.frame_zero == int(c["frame_zero"])
+    np.testing.assert_array_equal(cfg.stats_mean, np.asarray(c["stats_mean"], np.float32))
+    np.testing.assert_array_equal(cfg.stats_std, np.asarray(c["stats_std"], np.float32))
+    np.testing.assert_array_equal(cfg.centres, np.asarray(c["centres"], np.float32))
+    np.testing.assert_array_equal(cfg.centre_inv_scale,
+                                  (1.0 / np.asarray(c["scales"])).astype(np.float32))
+    assert not cfg.centre_offset.any()
+    assert (n_inferences(0, cfg), n_inferences(1, cfg), n_inferences(313, cfg)) == (0, 1, 1)
+
+
+PROBE = r"""
+#include <stdio.h>
+#include "model_config.h"
+#include "model_stats.h"
+#include "model_scoring.h"
+int main(void) {
+#ifdef FS_MODEL_WINDOW_FRAMES
+    printf("window defined\n");
+#endif
+    printf("input_kind %d\nbands %d\nframe_scale %.9g\nframe_zero %d\nkind %s\n",
+           FS_MODEL_INPUT_KIND, FS_MODEL_STATS_BANDS, (double)FS_MODEL_FRAME_SCALE,
+           FS_MODEL_FRAME_ZERO_POINT, FS_MODEL_KIND);
+    printf("in_scale %.9g\nin_zero %d\nout_size %d\nscore_kind %d\ncentres %d\n",
+           (double)FS_MODEL_INPUT_SCALE, FS_MODEL_INPUT_ZERO_POINT, FS_MODEL_OUTPUT_SIZE,
+           FS_MODEL_SCORE_KIND, FS_MODEL_N_CENTRES);
+    printf("mean");
+    for (int i = 0; i < 2 * FS_MODEL_STATS_BANDS; i++) printf(" %.9g", (double)fs_model_stats_mean[i]);
+    printf("\nstd");
+    for (int i = 0; i < 2 * FS_MODEL_STATS_BANDS; i++) printf(" %.9g", (double)fs_model_stats_std[i]);
+    printf("\ncentre");
+    for (int i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) printf(" %.9g", (double)fs_model_centres[1][i]);
+    printf("\n");
+    (void)fs_model_centre_offset;
+    (void)fs_model_centre_inv_scale;
+    return 0;
+}
+"""
+
+
+def test_model_headers_hold_the_stats_constants(stats_export, tmp_path):
+    out, _ = stats_export
+    _, tfl, cfg = load_export(out)
+    (tmp_path / "probe.c").write_text(PROBE)
+    exe = tmp_path / "probe"
+    subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{out}",
+                    str(tmp_path / "probe.c"), "-o", str(exe)], check=True)
+    text = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    got = dict(line.split(" ", 1) for line in text.strip().splitlines())
+    assert "window" not in got  # no window in a stats model
+    inp, outq = tflm.io_quant(tfl)
+    assert (int(got["input_kind"]), int(got["bands"])) == (1, FEATURES.n_mels // 2)
+    assert np.float32(got["frame_scale"]) == np.float32(cfg.frame_scale)
+    assert int(got["frame_zero"]) == cfg.frame_zero and got["kind"] == "stats"
+    assert np.float32(got["in_scale"]) == np.float32(inp.scale)
+    assert int(got["in_zero"]) == inp.zero_point and int(got["out_size"]) == 128
+    assert int(got["score_kind"]) == 1 and int(got["centres"]) == len(cfg.centres)
+    np.testing.assert_array_equal(np.float32(got["mean"].split()), cfg.stats_mean)
+    np.testing.assert_array_equal(np.float32(got["std"].split()), cfg.stats_std)
+    np.testing.assert_array_equal(np.float32(got["centre"].split()), cfg.centres[1])
+
+
+def test_refusals(stats_export, stats_run, data_root, tmp_path):
+    r = run_py("-m", "export", "--run", str(stats_run), "--machine", MACHINE, "--data-root",
+               str(data_root), "--out", str(tmp_path / "pruned"), "--prune", "0.5")
+    assert r.returncode == 2 and "nothing to prune" in r.stderr and "Traceback" not in r.stderr
+    out, _ = stats_export
+    _, tfl, cfg = load_export(out)
+    with pytest.raises(tflm.ModelError, match="128 clip statistics"):
+        carray.write(tmp_path / "a", AD01.read_bytes(), cfg)  # a window model (640 inputs)
+    from dataclasses import replace
+    with pytest.raises(tflm.ModelError, match="stats_mean"):
+        carray.write(tmp_path / "b", tfl, replace(cfg, stats_mean=None))
+    with pytest.raises(tflm.ModelError, match="frame_zero"):
+        carray.write(tmp_path / "c", tfl, replace(cfg, frame_zero=200))
+
+
+# ---- the emulated firmware -----------------------------------------------------------------
+
+def _build(model_dir, sanitize: bool):
+    machine = "test-export-stats"
+    subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), "BOARD=emu", f"MACHINE={machine}",
+                    f"MODEL_DIR={model_dir}"] + (["SANITIZE=1"] if sanitize else []),
+                   check=True, stdout=subprocess.DEVNULL)
+    return ROOT / "firmware/build" / ("emu-san" if sanitize else "emu") / machine / "firmware-emu"
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "asan-ubsan"])
+def stats_device(request, stats_export):
+    from host.device import Device
+    from host.link import Emulator
+    out, report = stats_export
+    with Emulator(_build(out, request.param)) as emu:
+        link = emu.link()
+        dev = Device(link, timeout=20)
+        assert dev.info().model_sha256.hex() == report["sha256"]
+        yield dev
+        link.close()
+        assert emu.proc.poll() is None, "the emulator died"
+
+
+@pytest.fixture(scope="module")
+def logmel_tool():
+    subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), "-f", "dsp/dsp.mk",
+                    "logmel-tool"], check=True)
+    return ROOT / "firmware/build/tools/logmel-tool"
+
+
+def _device_logmel(tool, pcm) -> np.ndarray:
+    """The firmware front end's own float32 log-mel (the same C code the emulator runs)."""
+    r = subprocess.run([str(tool), "1024"], input=pcm.astype("<i2").tobytes(),
+                       capture_output=True, check=True)
+    return np.frombuffer(r.stdout, np.float32).reshape(-1, FEATURES.n_mels)
+
+
+def test_emulator_scores_every_clip_exactly_as_the_reference(stats_export, data_root,
+                                                             stats_device, logmel_tool):
+    from host.device import feature_chunks, pcm_chunks
+    from host.protocol import ClipMode
+    out, _ = stats_export
+    _, tfl, cfg = load_export(out)
+    ref = Int8Reference(tfl, cfg)
+    in_q, _ = tflm.io_quant(tfl)
+    assert (ref.frame_scale, ref.frame_zero) == (cfg.frame_scale, cfg.frame_zero) != \
+        (in_q.scale, in_q.zero_point)  # FEATURES frames: the frame constants, not the input's
+    clips = list_clips(data_root, MACHINE, "test")
+    assert len(clips) >= 10
+    for clip in clips:
+        pcm = load_pcm16(clip.path)
+        frames = ref.frames(logmel(pcm.astype(np.float32) / 32768))
+        feat = stats_device.score(ClipMode.FEATURES, feature_chunks(frames))
+        assert feat.score == ref.score_frames(frames), clip.name          # bit for bit
+        assert (feat.frames, feat.inferences) == (len(frames), 1)
+        assert feat.decision == int(np.float32(feat.score) > np.float32(cfg.threshold))
+        assert feat.inference_cycles > 0
+        got = stats_device.score(ClipMode.PCM, pcm_chunks(pcm))
+        # the device's own front end gives the device's frames: with those, exact as well
+        assert got.score == ref.score(_device_logmel(logmel_tool, pcm)), clip.name
+        assert got.score == pytest.approx(feat.score, rel=1e-3)  # a rare frame one step off
+        assert (got.frames, got.inferences) == (FEATURES.n_frames(len(pcm)), 1)
+
+
+def test_clip_without_frames_is_an_error_not_a_crash(stats_export, stats_device, logmel_tool):
+    from host.device import DeviceError, feature_chunks, pcm_chunks
+    from host.protocol import ClipMode
+    with pytest.raises(DeviceError, match="clip_too_short.*no log-mel frames"):
+        stats_device.score(ClipMode.FEATURES, [])
+    # still responsive: one frame is a clip (its std is 0)
+    _, tfl, cfg = load_export(stats_export[0])
+    ref = Int8Reference(tfl, cfg)
+    one = ref.frames(np.full((1, FEATURES.n_mels), -20.0, np.float32))
+    r = stats_device.score(ClipMode.FEATURES, feature_chunks(one))
+    assert (r.frames, r.inferences) == (1, 1) and r.score == ref.score_frames(one)
+    # PCM without a sample still gives the front end's one zero-padded frame
+    empty = np.zeros(0, np.int16)
+    r = stats_device.score(ClipMode.PCM, pcm_chunks(empty))
+    assert (r.frames, r.inferences) == (1, 1)
+    assert r.score == ref.score(_device_logmel(logmel_tool, empty))
+    with pytest.raises(ValueError, match="no frames"):
+        ref.score_frames(np.zeros((0, FEATURES.n_mels), np.int8))
+
+
+def test_model_check_at_start_up_refuses_a_window_model(stats_export, tmp_path):
+    """A stats build whose model is not a 128-value int8 input (MLPerf Tiny's ad01, 640 values):
+    every clip gets a model error that says why."""
+    import shutil
+    from host.device import Device, DeviceError
+    from host.link import Emulator
+    from host.protocol import ClipMode
+    out, _ = stats_export
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    ad01 = AD01.read_bytes()
+    (bad / "model_data.c").write_text(carray._array_text("fs_model_data", ad01))
+    (bad / "model_data.h").write_text(carray._data_header(len(ad01), carray.sha256(ad01)))
+    arena = carray.arena_with_margin(tflm.arena_bytes(ad01))
+    c = bad / "model_config.h"
+    c.write_text(re.sub(r"#define FS_MODEL_ARENA_BYTES \d+u", f"#define FS_MODEL_ARENA_BYTES {arena}u",
+                        c.read_text()))
+    subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), "BOARD=emu",
+                    "MACHINE=test-export-stats-bad", f"MODEL_DIR={bad}"], check=True,
+                   stdout=subprocess.DEVNULL)
+    with Emulator(ROOT / "firmware/build/emu/test-export-stats-bad/firmware-emu") as emu:
+        dev = Device(emu.link(), timeout=20)
+        dev.info()
+        with pytest.raises(DeviceError, match="model.*model input 640 / output 640 bytes"):
+            dev.score(ClipMode.FEATURES, [bytes(128)])

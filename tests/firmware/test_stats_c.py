@@ -1,0 +1,151 @@
+"""The stats input's accumulator (firmware/app/stats.c) against train.models.stats: a small C
+driver feeds int8 frames to fs_stats_add and prints fs_stats_finish's z; every float32 must be
+bit-identical to device_stats + standardise (the host's int8 reference), on a case computed by
+hand (3 frames x 4 mels), on random and extreme frames at the real size (128 mels), and with
+no frame at all (an error, no output). Plain and ASan+UBSan builds."""
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asd.features import dequantize
+from train.models.stats import clip_stats, device_stats, standardise
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "firmware/app"
+
+DRIVER = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "stats.h"
+
+/* stdin: u32 n_frames | f32 scale | i32 zero | f32 mean[S] | f32 std[S] | int8 frames[n][N]
+ * stdout: i32 status, then (status 0) S float32 z. Frames are added twice around a reset, so a
+ * reset must forget everything. */
+static void get(void *p, size_t n) {
+    if (fread(p, 1, n, stdin) != n) exit(3);
+}
+
+int main(void) {
+    uint32_t n;
+    float scale, mean[FS_STATS_SIZE], std[FS_STATS_SIZE], z[FS_STATS_SIZE];
+    int32_t zero;
+    get(&n, 4);
+    get(&scale, 4);
+    get(&zero, 4);
+    get(mean, sizeof mean);
+    get(std, sizeof std);
+    int8_t *frames = malloc((size_t)n * FS_FEAT_N_MELS + 1);
+    get(frames, (size_t)n * FS_FEAT_N_MELS);
+    static fs_stats s;
+    fs_stats_reset(&s);
+    for (uint32_t t = 0; t < n; t++) fs_stats_add(&s, frames + (size_t)t * FS_FEAT_N_MELS);
+    fs_stats_reset(&s);
+    for (uint32_t t = 0; t < n; t++) fs_stats_add(&s, frames + (size_t)t * FS_FEAT_N_MELS);
+    int32_t st = fs_stats_finish(&s, scale, zero, mean, std, z);
+    fwrite(&st, 4, 1, stdout);
+    if (st == 0) fwrite(z, sizeof z, 1, stdout);
+    free(frames);
+    return 0;
+}
+"""
+
+FLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-Wdouble-promotion",
+         "-Wfloat-conversion", "-Wshadow"]
+SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+
+
+@pytest.fixture(scope="module", params=[(4, False), (128, False), (128, True)],
+                ids=["4mels", "128mels", "128mels-asan-ubsan"])
+def driver(request, tmp_path_factory):
+    n_mels, sanitize = request.param
+    d = tmp_path_factory.mktemp(f"stats-c-{n_mels}")
+    (d / "feature_config.h").write_text(f"#define FS_FEAT_N_MELS {n_mels}\n")
+    (d / "driver.c").write_text(DRIVER)
+    exe = d / "stats-driver"
+    subprocess.run(["gcc", *FLAGS, *(SAN if sanitize else []), f"-I{d}", f"-I{APP}",
+                    str(d / "driver.c"), str(APP / "stats.c"), "-o", str(exe), "-lm"],
+                   check=True)
+    return n_mels, exe
+
+
+def _run(exe: Path, frames: np.ndarray, scale: float, zero: int, mean, std):
+    body = struct.pack("<Ifi", len(frames), scale, zero) + \
+        np.asarray(mean, "<f4").tobytes() + np.asarray(std, "<f4").tobytes() + \
+        np.ascontiguousarray(frames, np.int8).tobytes()
+    r = subprocess.run([str(exe)], input=body, capture_output=True, check=True)
+    status = struct.unpack("<i", r.stdout[:4])[0]
+    return status, np.frombuffer(r.stdout[4:], "<f4")
+
+
+def _python(frames, scale, zero, mean, std) -> np.ndarray:
+    return standardise(device_stats(frames, scale, zero), mean, std)
+
+
+def _assert_bits(got: np.ndarray, want: np.ndarray) -> None:
+    assert got.shape == want.shape and got.dtype == want.dtype == np.float32
+    bad = np.nonzero(got.view(np.uint32) != want.view(np.uint32))[0]
+    assert not len(bad), f"{len(bad)} values differ, e.g. z[{bad[0]}] C {got[bad[0]]!r} " \
+                         f"Python {want[bad[0]]!r}"
+
+
+def test_hand_computed_case():
+    # 3 frames x 4 mels, scale 0.5, zero -1: pair sums u are 4, 12, 20 (band 0) and -2, 0, 2
+    # (band 1); S1 = 36, 0; S2 = 560, 8; so m = 12, 0 and var = 560/3 - 144 = 128/3, 8/3.
+    q = np.array([[1, 3, -2, 0], [5, 7, -2, 2], [9, 11, -2, 4]], np.int8)
+    scale, zero = 0.5, -1
+    # mean_b = 0.5 * (m / 2 + 1); std_b = 0.5 / 2 * sqrt(var)
+    want = [3.5, 0.5, 0.25 * np.sqrt(128 / 3), 0.25 * np.sqrt(8 / 3)]
+    np.testing.assert_allclose(device_stats(q, scale, zero), want, rtol=1e-15)
+    # the float definition on the dequantized frames: pooled band 0 = 1.5, 3.5, 5.5 (mean 3.5,
+    # std sqrt(8/3)); band 1 = 0, 0.5, 1 (mean 0.5, std sqrt(1/6))
+    lm = dequantize(q, scale, zero)
+    np.testing.assert_allclose(clip_stats(lm), [3.5, 0.5, np.sqrt(8 / 3), np.sqrt(1 / 6)],
+                               rtol=1e-12)
+    np.testing.assert_allclose(device_stats(q, scale, zero), clip_stats(lm), rtol=1e-12)
+
+
+def test_c_matches_python_bit_for_bit_by_hand(driver):
+    n_mels, exe = driver
+    if n_mels != 4:
+        pytest.skip("the hand case has 4 mels")
+    q = np.array([[1, 3, -2, 0], [5, 7, -2, 2], [9, 11, -2, 4]], np.int8)
+    mean, std = np.float32([1, 0, 1, 0]), np.float32([2, 1, 0.5, 1])
+    status, z = _run(exe, q, 0.5, -1, mean, std)
+    assert status == 0
+    want = np.float32([(3.5 - 1) / 2, 0.5, (np.sqrt(8 / 3) - 1) / 0.5, np.sqrt(1 / 6)])
+    np.testing.assert_allclose(z, want, rtol=1e-6)
+    _assert_bits(z, _python(q, 0.5, -1, mean, std))
+
+
+CASES = ["random", "extremes", "one-frame", "long", "constant"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_c_matches_python_bit_for_bit(driver, case):
+    n_mels, exe = driver
+    rng = np.random.default_rng(CASES.index(case))
+    n = {"one-frame": 1, "long": 20000}.get(case, 313)
+    if case == "extremes":    # u = -256 or 254: the largest sums and squares
+        frames = rng.choice(np.int8([-128, 127]), size=(n, n_mels))
+    elif case == "constant":  # zero variance in every band
+        frames = np.full((n, n_mels), -77, np.int8)
+    else:
+        frames = rng.integers(-128, 128, size=(n, n_mels)).astype(np.int8)
+    scale = float(np.float32(rng.uniform(0.05, 1.0)))
+    zero = int(rng.integers(-128, 128))
+    s = device_stats(frames, scale, zero)
+    mean = (s + rng.normal(0, 3, s.shape)).astype(np.float32)
+    std = rng.uniform(0.01, 5.0, s.shape).astype(np.float32)
+    status, z = _run(exe, frames, scale, zero, mean, std)
+    assert status == 0
+    _assert_bits(z, _python(frames, scale, zero, mean, std))
+
+
+def test_no_frames_is_an_error(driver):
+    n_mels, exe = driver
+    n = 2 * (n_mels // 2)
+    status, z = _run(exe, np.zeros((0, n_mels), np.int8), 0.5, 0, np.zeros(n), np.ones(n))
+    assert status == -1 and len(z) == 0
