@@ -263,7 +263,8 @@ def fit_scoring(cfg: TrainConfig, model, data: TrainData) -> tuple[dict, np.ndar
     clips, lms = data.train.clips, data.train.logmels
     is_target = np.array([c.domain == "target" for c in clips])
     if cfg.model == "stats":
-        gaussian, constants, held_out = fit_stats(lms, is_target, cfg.seed)
+        gaussian, constants, held_out = fit_stats(lms, is_target, cfg.seed,
+                                                  cfg.false_alarm_rate)
         model.set_whitening(gaussian.matrix, np.zeros(len(gaussian.matrix)))
         return constants, held_out
     ins = [network_inputs(cfg, lm) for lm in lms]

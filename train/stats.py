@@ -57,12 +57,22 @@ def _median(d: np.ndarray) -> float:
     return float(max(np.median(d), 1e-6)) if len(d) else 1.0
 
 
-def fit_stats(logmels: list[np.ndarray], is_target: np.ndarray, seed: int):
+def fit_stats(logmels: list[np.ndarray], is_target: np.ndarray, seed: int,
+              false_alarm_rate: float = 0.1):
     """Returns (gaussian, constants, held-out training scores in the order of logmels).
 
     constants: centres (the source mean, 0, then every target clip, in whitened coordinates),
-    scales (the median held-out distance of each centre's domain), centre_domain, and what the
-    device needs to compute the network input: stats_mean, stats_std, frame_scale, frame_zero.
+    scales (per centre, from its domain's held-out scores: see below), centre_domain, and what
+    the device needs to compute the network input: stats_mean, stats_std, frame_scale,
+    frame_zero.
+
+    Scales, in two steps: the median held-out distance of each domain puts both domains on one
+    scale (the score a clip gets is the smaller of the two); then each domain's scale is
+    multiplied by the (1 - false_alarm_rate) quantile of its own held-out scores, so that each
+    domain's held-out scores cross 1 at the design rate. One threshold (about 1) then keeps the
+    rate in both domains, although the target's 10 clips spread far more than the source's
+    Gaussian (a chi-square-like distance is tight around its median, a nearest-neighbour one
+    is not).
     """
     is_target = np.asarray(is_target, bool)
     stats = np.stack([clip_stats(lm) for lm in logmels])
@@ -83,9 +93,17 @@ def fit_stats(logmels: list[np.ndarray], is_target: np.ndarray, seed: int):
     scale_src = _median(src_own)
     scale_tgt = _median(tgt_own[np.isfinite(tgt_own)]) if len(t) > 1 else scale_src
 
-    held_out = np.empty(len(stats))
-    held_out[~is_target] = np.minimum(src_own / scale_src, src_to_tgt / scale_tgt)
-    held_out[is_target] = np.minimum(_sq_norm(t) / scale_src, tgt_own / scale_tgt)
+    def held_out_scores(s_src: float, s_tgt: float) -> np.ndarray:
+        out = np.empty(len(stats))
+        out[~is_target] = np.minimum(src_own / s_src, src_to_tgt / s_tgt)
+        out[is_target] = np.minimum(_sq_norm(t) / s_src, tgt_own / s_tgt)
+        return out
+
+    first = held_out_scores(scale_src, scale_tgt)
+    q = 1.0 - false_alarm_rate
+    scale_src *= float(np.quantile(first[~is_target], q))
+    scale_tgt = scale_tgt * float(np.quantile(first[is_target], q)) if len(t) > 1 else scale_src
+    held_out = held_out_scores(scale_src, scale_tgt)
 
     frame_scale, frame_zero = frame_quantization(logmels)
     dim = stats.shape[1]
