@@ -30,12 +30,12 @@ class Fault:
 
 # level of the added component relative to the machine's RMS at severity 0 (None: no component)
 NOMINAL_DB = {
-    "valve_leak": -20.0, "rod_knock": -16.0, "intake_restriction": None,
-    "roller_wear": -20.0, "belt_slip": -22.0, "edge_rub": -22.0,
-    "discharge": -24.0, "loose_core": -20.0, "dc_bias": -16.0,
-    "missed_steps": None, "dry_rail": -22.0, "loose_platen": -20.0,
-    "cavitation": -22.0, "internal_leak": -24.0, "relief_chatter": -18.0,
-    "scale": -16.0, "lid_rattle": -20.0, "sizzle": -24.0,
+    "valve_leak": -14.0, "rod_knock": -18.0, "intake_restriction": None,
+    "roller_wear": -23.0, "belt_slip": -22.0, "edge_rub": -19.0,
+    "discharge": -24.0, "loose_core": -23.0, "dc_bias": -13.0,
+    "missed_steps": None, "dry_rail": -27.0, "loose_platen": -22.0,
+    "cavitation": -20.0, "internal_leak": -17.0, "relief_chatter": -22.0,
+    "scale": -14.0, "lid_rattle": -13.0, "sizzle": -16.0,
 }
 
 DESCRIPTION = {
@@ -85,7 +85,7 @@ def before(f: Fault, p: dict, n: int) -> dict:
     p = dict(p)
     r, k = f.rng, f.kind
     if k == "intake_restriction":
-        p["intake"] = min(2.0, 0.6 * f.factor)
+        p["intake"] = min(2.0, 0.45 * f.factor)
     elif k == "belt_slip":
         t = np.arange(n) / SR
         centres = r.uniform(0.1, 0.9, 3) * n / SR
@@ -96,10 +96,10 @@ def before(f: Fault, p: dict, n: int) -> dict:
         p["speed"] = 1.0 - min(0.5, 0.05 * f.factor) * dip
         p["slip"] = dip
     elif k == "missed_steps":
-        p["stall"] = dict(prob=min(0.9, 0.3 * f.factor), u=r.random(64),
-                          dur=r.uniform(0.04, 0.15, 64))
+        p["stall"] = dict(prob=min(0.9, 0.35 * f.factor), u=r.random(64),
+                          dur=np.minimum(0.4, r.uniform(0.04, 0.15, 64) * f.factor ** 0.5))
     elif k == "internal_leak":
-        p["slow"] = 1.0 + 0.3 * f.factor
+        p["slow"] = 1.0 + 0.5 * f.factor
         p["pmax"] = max(0.6, 1.0 - 0.05 * f.factor)
     elif k == "scale":
         p["crackle"] = max(0.3, 1.0 - 0.15 * f.factor)

@@ -183,11 +183,11 @@ class Compressor(Machine):
              "re-expansion), piston slap at the dead centres, intake and discharge flow noise "
              "during the open phases, discharge-pipe pulsation through quarter-wave modes, "
              "motor hum")
-    shift = "discharge pressure: source 6/8 bar, target 10 bar (later discharge, stronger valves)"
+    shift = "discharge pressure: source 6/8 bar, target 9 bar (later discharge, stronger valves)"
 
     def condition(self, rng, domain):
         rpm = pick(rng, (600, 720))
-        bar = pick(rng, (6, 8)) if domain == "source" else 10
+        bar = pick(rng, (6, 8)) if domain == "source" else 9
         return [("rpm", str(rpm)), ("bar", str(bar))], dict(rpm=rpm, bar=bar)
 
     def render(self, rng, n, p):
@@ -225,8 +225,9 @@ class Compressor(Machine):
         slap = ring(pulses(n, np.r_[t5, t6], np.r_[a5, a6]),
                     modes(rng, [(320, 4, 1.0), (610, 4, 0.6)]))
         shift = p.get("intake", 0.0)      # a restricted intake (fault): a whistle, lower modes
-        f_in = rng.uniform(1300, 1500) * (1 - 0.25 * min(shift, 2.0))
+        f_in = rng.uniform(1300, 1500) * (1 - 0.15 * min(shift, 2.0))
         intake = noise(rng, n, lambda fr: band(fr, 400, 2500) * hump(fr, f_in, 0.2, 9 * shift))
+        intake *= 1.0 + shift                      # faster flow through the restriction
         intake *= window(frac, th_so, 0.52, 0.04) * (1 + 0.2 * wander(rng, n, 20))
         flow = noise(rng, n, lambda fr: band(fr, 900, 5000) * hump(fr, 2500, 0.6, 4))
         flow *= window(frac, th_do, 1.0, 0.02) * (1 + 0.2 * wander(rng, n, 25))
@@ -508,12 +509,12 @@ class Kettle(Machine):
     def render(self, rng, n, p):
         t = axis(n)
         vol = p["vol"]
-        s = np.clip(rng.uniform(0.2, 0.8) + 0.012 * t, 0, 1)
+        s = np.clip(rng.uniform(0.3, 0.7) + 0.012 * t, 0, 1)
         lam = 2400 * 4 * s * (1 - s) * (1 + 0.3 * wander(rng, n, 3.0)) * p.get("crackle", 1.0)
         hit = rng.random(n) < np.maximum(lam, 0) / SR
         amps = np.zeros(n)
         amps[hit] = np.minimum(rng.pareto(2.2, int(hit.sum())) + 1, 30) * (0.6 + 0.6 * s[hit])
-        mf = 1.15 - 0.15 * vol
+        mf = 1.1 - 0.1 * vol
         crackle = ring(amps, modes(rng, [(1400 * mf, 8, 1.0), (2600 * mf, 6, 0.8),
                                          (4100 * mf, 5, 0.5)]))
         mu = (20 + 500 * s ** 3)
