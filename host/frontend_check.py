@@ -2,7 +2,8 @@
 firmware's front end (C, float32, built as firmware/build/tools/logmel-tool) reproduces the
 host's librosa log-mel on real clips, and how often the int8 model inputs are identical.
 
-The int8 comparison uses the input quantization of the exported model in firmware/models/X/.
+The int8 comparison uses the frame quantization of the exported model in firmware/models/X/: its
+input quantization (ae, cls), or the frame constants of a stats model.
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import numpy as np
 from asd import cli
 from asd.dataset import list_clips, load_pcm16
 from asd.features import FEATURES, logmel, quantize
-from export import tflm
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "firmware/build/tools/logmel-tool"
@@ -37,7 +37,11 @@ def main() -> int:
     subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), "-f", "dsp/dsp.mk",
                     "logmel-tool"], check=True)
     model_dir = a.model_dir or ROOT / "firmware/models" / a.machine
-    inq, _ = tflm.io_quant((model_dir / "model.tflite").read_bytes())
+    from export import tflm
+    from export.pipeline import load_export
+    from export.reference import frame_quant
+    _, model, cfg = load_export(model_dir)
+    scale, zero = frame_quant(cfg, tflm.io_quant(model)[0])
     clips = list_clips(a.data_root, a.machine, "test")[:a.limit]
     worst = worst_loud = 0.0
     same = total = max_step = 0
@@ -47,16 +51,15 @@ def main() -> int:
         diff = np.abs(dev - ref)
         worst = max(worst, float(diff.max()))
         worst_loud = max(worst_loud, float(diff[ref >= ref.max() - 80].max()))
-        q_dev, q_ref = quantize(dev, inq.scale, inq.zero_point), quantize(ref, inq.scale,
-                                                                          inq.zero_point)
+        q_dev, q_ref = quantize(dev, scale, zero), quantize(ref, scale, zero)
         same += int(np.sum(q_dev == q_ref))
         max_step = max(max_step, int(np.abs(q_dev.astype(int) - q_ref.astype(int)).max()))
         total += q_ref.size
     print(f"{a.machine}: {len(clips)} test clips, {total:,} log-mel values")
     print(f"  max |device - librosa| {worst:.2e} dB (within 80 dB of each clip's maximum: "
           f"{worst_loud:.2e} dB)")
-    print(f"  int8 inputs identical: {same / total:.6%} (scale {inq.scale:.4f} dB per step, "
-          f"zero point {inq.zero_point}); {total - same} differ, by at most {max_step} step(s)")
+    print(f"  int8 inputs identical: {same / total:.6%} (scale {scale:.4f} dB per step, "
+          f"zero point {zero}); {total - same} differ, by at most {max_step} step(s)")
     return 0
 
 

@@ -72,9 +72,12 @@ def summarize(rows: Rows, export: dict, info: dict, memory: dict) -> dict:
         "max_abs_device_minus_int8_ref": float(np.max(np.abs(dev - ref))) if len(dev) else None,
         "max_rel_device_minus_int8_ref": float(np.max(np.abs(dev - ref) / np.maximum(
             np.abs(ref), 1e-12))) if len(dev) else None,
+        "clips_device_equal_int8_ref": int(np.sum(dev == ref)),
         "rank_correlation_device_vs_float": float(spearmanr(dev, flt).statistic)
         if len(dev) > 2 else None,
         "decisions_anomalous": int(rows.col("decision").sum()) if rows.rows else 0,
+        "model_kind": export.get("model"),
+        "inferences_per_clip": inferences / len(rows.rows) if rows.rows else None,
         "macs_per_inference": macs, "macs_per_inference_int8_graph": export.get("macs_int8_graph"),
         "macs_per_clip": macs * inferences / len(rows.rows) if rows.rows else None,
         "cycles_per_inference": per_inf,
@@ -131,6 +134,13 @@ def table(summary: dict) -> str:
     lines.append(f"clips {summary['clips']}   max |device - int8 ref| "
                  f"{_fmt(summary['max_abs_device_minus_int8_ref'], 6)}   rank corr. device/float "
                  f"{_fmt(summary['rank_correlation_device_vs_float'])}")
+    if summary.get("clips_device_equal_int8_ref") is not None:
+        lines.append(f"device score == int8 ref score on {summary['clips_device_equal_int8_ref']} "
+                     f"of {summary['clips']} clips")
+    if summary.get("model_kind") and summary.get("inferences_per_clip") is not None:
+        lines.append(f"model {summary['model_kind']}: {summary['inferences_per_clip']:.4g} "
+                     f"inference(s) per clip, {_fmt(round(summary['macs_per_clip']))} MACs "
+                     f"per clip")
     lines.append(f"MACs/inference {_fmt(summary['macs_per_inference'])}   cycles/inference "
                  f"{_fmt(summary['cycles_per_inference'], 0)} at {summary['core_hz']:,} Hz = "
                  f"{_fmt(summary['ms_per_inference'], 3)} ms   cycles/MAC "

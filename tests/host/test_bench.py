@@ -65,6 +65,32 @@ def test_bench_report_and_agreement(exports, data_root, tmp_path, model, mode):
     assert "device" in (out / "report.md").read_text() and "official" in r.stdout
 
 
+@pytest.mark.parametrize("mode", ["features", "pcm"])
+def test_bench_stats_model(stats_export, data_root, tmp_path, mode):
+    """The stats model: one inference per clip; in FEATURES mode (frames quantized with the
+    frame constants) every device score equals the int8 reference's bit for bit."""
+    out = tmp_path / "report"
+    r = run_py(*bench_args({"stats": stats_export}, data_root, out, "--mode", mode,
+                           model="stats"))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    rows = _rows(out)
+    assert len(rows) == summary["clips"] >= 10
+    assert {int(r["inferences"]) for r in rows} == {1}
+    assert summary["model_kind"] == "stats" and summary["inferences_per_clip"] == 1
+    assert summary["macs_per_inference"] == summary["macs_per_clip"] == 128 * 128
+    dev = np.array([float(r["device_score"]) for r in rows])
+    ref = np.array([float(r["int8_ref_score"]) for r in rows])
+    if mode == "features":
+        np.testing.assert_array_equal(dev, ref)
+        assert summary["clips_device_equal_int8_ref"] == len(rows)
+        assert summary["max_abs_device_minus_int8_ref"] == 0.0
+    else:  # the device's float32 front end: a log-mel value may land one int8 step away
+        np.testing.assert_allclose(dev, ref, rtol=1e-3)
+    assert summary["device"] == summary["int8_ref"] or mode == "pcm"
+    assert f"int8 ref score on {summary['clips_device_equal_int8_ref']} of" in r.stdout
+
+
 class FaultyLink:
     """Wraps a Link: drops chosen outgoing frames or incoming bytes, injects garbage."""
 
