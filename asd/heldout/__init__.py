@@ -19,8 +19,8 @@ from asd.heldout.write import Clip, clip_seeds
 
 # Per-type severity offset (dB) added to each fault's nominal level, calibrated with
 # `python -m asd.heldout.calibrate --sweep ...` (docs/heldout.md).
-SEVERITY_DB = {"Compressor": 0.0, "Conveyor": 0.0, "Transformer": 0.0, "Printer": 0.0,
-               "HydraulicPress": 0.0, "Kettle": 0.0}
+SEVERITY_DB = {"Compressor": -3.0, "Conveyor": 2.0, "Transformer": -2.0, "Printer": 1.0,
+               "HydraulicPress": 1.0, "Kettle": -1.0}
 SPREAD_DB = 2.0         # per-clip severity spread, uniform +-
 GAIN_SPREAD_DB = 1.5    # recording gain spread, uniform +-
 KNEE, CEILING = 0.5, 0.98

@@ -88,8 +88,8 @@ def score_root(root: Path, machine: str) -> dict:
     from asd.features import extract
     train = list_clips(root, machine, "train")
     test = list_clips(root, machine, "test")
-    x_train = np.array([clip_stats(lm) for lm in extract([c.path for c in train])])
-    x_test = np.array([clip_stats(lm) for lm in extract([c.path for c in test])])
+    x_train = np.array([clip_stats(x) for x in extract([c.path for c in train], progress=False)])
+    x_test = np.array([clip_stats(x) for x in extract([c.path for c in test], progress=False)])
     kinds = None
     meta = Path(root) / "heldout.json"
     if meta.exists():

@@ -250,7 +250,8 @@ class Conveyor(Machine):
     sound = ("belt conveyor: idler-roller bearing noise rippling at each roller's rotation, belt "
              "rolling noise, the belt splice bumping over each idler once per belt revolution, "
              "items dropped onto the belt at random (soft thuds, some metallic), drive rumble")
-    shift = "site: source indoor hall at 1.0/1.4 m/s, target outdoor yard (wind, traffic) at 1.2 m/s"
+    shift = ("site and speed: source indoor hall at 1.0/1.4 m/s, target outdoor yard (wind, "
+             "traffic) at 1.2 m/s")
     LENGTH = 6.0            # belt loop, m
     DIAMETER = 0.089        # idler, m
     IDLERS = (0.0, 0.8, 1.6, 2.4, 3.5, 5.0)   # positions along the loop that the mic hears

@@ -1,8 +1,10 @@
 """Names, per-clip seeds and CSVs of the held-out set, in the DCASE 2025 Task 2 evaluation layout
 that asd/dataset.py reads (every held-out type behaves like an unseen evaluation type):
 
-    DIR/eval_data/raw/<machine>/train/         section_00_<source|target>_train_normal_<NNNN>_<attrs>.wav
-    DIR/eval_data/raw/<machine>/supplemental/  section_00_<source|target>_supplemental_<clean|noise>_<NNNN>_<attrs>.wav
+    DIR/eval_data/raw/<machine>/train/
+        section_00_<source|target>_train_normal_<NNNN>_<attrs>.wav
+    DIR/eval_data/raw/<machine>/supplemental/
+        section_00_<source|target>_supplemental_<clean|noise>_<NNNN>_<attrs>.wav
     DIR/eval_data/raw/<machine>/test/          section_00_<NNNN>.wav (shuffled, labels hidden)
     DIR/eval_data/raw/<machine>/attributes_00.csv                       file_name,d1p,d1v,...
     DIR/eval_data/ground_truth_data/ground_truth_<machine>_section_00_test.csv    file,1=anomaly

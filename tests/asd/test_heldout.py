@@ -14,7 +14,7 @@ import soundfile as sf
 from asd.cli import UsageError
 from asd.dataset import list_clips, load_wav, read_attributes_csv
 from asd.features import logmel
-from asd.heldout import MODELS, fault_of, render
+from asd.heldout import MODELS, SEVERITY_DB, fault_of, render
 from asd.heldout.__main__ import main
 from asd.heldout.calibrate import clip_stats, reference_scores, score_root
 from asd.heldout.faults import DESCRIPTION, NOMINAL_DB
@@ -112,8 +112,8 @@ def _stats(y_int16) -> np.ndarray:
 def test_every_fault_kind_is_measurable(machine):
     """Distance = mean of the 8 largest |differences| of the reference detector's 256 clip
     statistics, each divided by its spread over 8 normal clips of one condition. The same clip
-    with its fault at +10 dB and at -60 dB (identical machine, background and gain: only the
-    fault differs) is farther apart than two normal clips are (1.5 x the median pair); at the
+    with its fault at severity +10 dB and at about -70 dB (identical machine, background and
+    gain: only the fault differs) is farther apart than two normal clips are (1.5 x the median pair); at the
     calibrated severity the fault still moves the clip."""
     model = MODELS[machine]
     n = 4 * 16000
@@ -134,8 +134,9 @@ def test_every_fault_kind_is_measurable(machine):
     for kind in model.kinds:
         strong, default = [], []
         for a in anomalies:
-            twin = _stats(render(a, 11, n, offset_db=-60, kind=kind))
-            strong.append(distance(_stats(render(a, 11, n, offset_db=10, kind=kind)), twin))
+            twin = _stats(render(a, 11, n, offset_db=-70, kind=kind))
+            strong.append(distance(_stats(render(a, 11, n, offset_db=10 - SEVERITY_DB[machine],
+                                                 kind=kind)), twin))
             default.append(distance(_stats(render(a, 11, n, kind=kind)), twin))
         print(f"{machine} {kind}: +10 dB {np.mean(strong):.2f}, calibrated "
               f"{np.mean(default):.2f}, normal pairs {normal_gap:.2f}")
