@@ -72,8 +72,8 @@ def device_config(run: Run, macs: int) -> DeviceConfig:
 
 # The stats model sees one input per training clip (~210): the int8 ranges calibrated on them
 # alone are tight, and anomalous clips' whitened statistics saturate the output (bearing on
-# data-all lost 1.33 points of official score). Every calibration row is also given scaled by 2:
-# at most 0.28 points lost on the 7 data-all types (x1, x2 and x4 lost up to 1.15: the coarser
+# data-all lost 1.27 points of official score). Every calibration row is also given scaled by 2:
+# at most 0.18 points lost on the 7 data-all types (x1, x2 and x4 lost up to 0.90: the coarser
 # steps cost more than the range gains). docs/export.md has the measurement.
 STATS_CALIBRATION_SCALES = (1.0, 2.0)
 
