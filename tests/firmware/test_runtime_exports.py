@@ -1,5 +1,5 @@
-"""The C runtime on the project's own models: the ae and cls models trained and exported by the
-shared test fixtures (tests/conftest.py, the full `python -m export` path), and (with
+"""The C runtime on the project's own models: the ae, cls and stats models trained and exported by
+the shared test fixtures (tests/conftest.py, the full `python -m export` path), and (with
 FIRSTSHOT_LONG=1) both architectures freshly converted from PyTorch with random weights.
 Byte-exact against TFLite Micro, arena <= TFLM's."""
 import os
@@ -26,6 +26,10 @@ def _check(path: Path, run_model, compare, op_models, n: int = 4) -> None:
 @pytest.mark.parametrize("model", ["ae", "cls"])
 def test_exported_model(model, exports, run_model, compare, op_models):
     _check(exports[model][0] / "model.tflite", run_model, compare, op_models)
+
+
+def test_exported_stats_model(stats_export, run_model, compare, op_models):
+    _check(stats_export[0] / "model.tflite", run_model, compare, op_models)
 
 
 @pytest.mark.skipif(not LONG, reason="converts PyTorch models; runs with FIRSTSHOT_LONG=1")
