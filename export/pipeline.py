@@ -101,8 +101,8 @@ def _scores(run: Run, onnx_path: Path, ref: Int8Reference, logmels) -> dict[str,
     out = {k: [] for k in STAGES}
     for lm in logmels:
         x = run.inputs(lm)
-        out["float"].append(run.score_outputs(x, run.outputs(x)))
-        out["onnx"].append(run.score_outputs(x, convert.onnx_outputs(onnx_path, x)))
+        out["float"].append(run.score_outputs(x, run.outputs(x), lm))
+        out["onnx"].append(run.score_outputs(x, convert.onnx_outputs(onnx_path, x), lm))
         out["int8"].append(ref.score(lm))
     return {k: np.asarray(v) for k, v in out.items()}
 

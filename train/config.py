@@ -42,6 +42,11 @@ class TrainConfig:
     bn_eps: float = 1e-3
     maha_ridge: float = 1e-3         # ridge added to covariances, relative to their mean variance
 
+    # --- clip statistics (stats, the default) ---
+    pca_components: int = 20         # the residual scorer joined to the Gaussian (train/stats.py):
+                                     # residual outside this many principal components of the
+                                     # 256 band statistics; 0 = the Gaussian alone
+
     # --- classification model (cls) ---
     patch_frames: int = 32           # 32 frames x 32 ms hop ~ 1 s
     patch_hop: int = 16              # hop between patches of one clip at scoring time

@@ -264,7 +264,7 @@ def fit_scoring(cfg: TrainConfig, model, data: TrainData) -> tuple[dict, np.ndar
     is_target = np.array([c.domain == "target" for c in clips])
     if cfg.model == "stats":
         gaussian, constants, held_out = fit_stats(lms, is_target, cfg.seed,
-                                                  cfg.false_alarm_rate)
+                                                  cfg.false_alarm_rate, cfg.pca_components)
         model.set_whitening(gaussian.matrix, np.zeros(len(gaussian.matrix)))
         return constants, held_out
     ins = [network_inputs(cfg, lm) for lm in lms]

@@ -20,15 +20,11 @@ from asd import cli
 from asd.dataset import available_machines, machine_dir
 from asd.metrics import section_metrics, write_scores
 from train.data import load_split
+from train.models.stats import band_stats
 from train.run import METRICS, RUN_INFO, write_json
 
 COMPONENTS = 20
 NAME = "reference-pca"
-
-
-def band_stats(logmel: np.ndarray) -> np.ndarray:
-    x = np.asarray(logmel, np.float64)
-    return np.concatenate([x.mean(axis=0), x.std(axis=0)])
 
 
 def fit_scores(train: list[np.ndarray], test: list[np.ndarray]) -> np.ndarray:

@@ -12,6 +12,7 @@ from train import score as scoring
 from train.config import TrainConfig
 from train.fit import network_inputs, network_outputs
 from train.models import build
+from train.models.stats import band_stats
 
 CONFIG = "config.json"
 MODEL = "model.pt"
@@ -43,13 +44,15 @@ class Run:
         """Float network outputs for a batch of inputs (ae (N, 640); cls (P, emb_dim))."""
         return network_outputs(self.model, inputs)
 
-    def score_outputs(self, inputs: np.ndarray, outputs: np.ndarray) -> float:
+    def score_outputs(self, inputs: np.ndarray, outputs: np.ndarray,
+                      logmel: np.ndarray | None = None) -> float:
         """Clip score from the network's inputs and outputs (e.g. dequantized int8 ones)."""
-        return scoring.score_outputs(self.config.model, inputs, outputs, self.constants)
+        band = band_stats(logmel) if logmel is not None and self.config.model == "stats" else None
+        return scoring.score_outputs(self.config.model, inputs, outputs, self.constants, band)
 
     def score(self, logmel: np.ndarray) -> float:
         x = self.inputs(logmel)
-        return self.score_outputs(x, self.outputs(x))
+        return self.score_outputs(x, self.outputs(x), logmel)
 
     def decide(self, score: float) -> bool:
         """True = anomaly."""

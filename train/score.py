@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.cluster import KMeans
 
+from train.models.stats import pca_residual
+
 MAHA_EPS = 1e-12
 
 
@@ -71,13 +73,31 @@ def cls_score(outputs: np.ndarray, constants: dict) -> float:
     return float(np.min(d / constants["scales"]))
 
 
-def score_outputs(model: str, inputs: np.ndarray, outputs: np.ndarray, constants: dict) -> float:
-    """A clip's anomaly score from its network inputs and outputs (inputs unused by cls)."""
+def stats_score(outputs: np.ndarray, constants: dict, band: np.ndarray | None = None) -> float:
+    """stats: the Gaussian score (cls_score's formula on the whitened statistics), times, when
+    the run has the residual scorer, the clip's PCA residual of its band statistics scaled for
+    the domain of the winning centre (train/stats.py)."""
+    d = centre_distances(clip_embedding(outputs), constants["centres"]) / constants["scales"]
+    k = int(np.argmin(d))
+    if "pca_components" not in constants:
+        return float(d[k])
+    if band is None:
+        raise ValueError("the stats score needs the clip's band statistics (pass its log-mel)")
+    r = pca_residual(band, constants["pca_mean"], constants["pca_components"])
+    return float(d[k] * r * float(constants["pca_inv_scale"][int(constants["centre_domain"][k])]))
+
+
+def score_outputs(model: str, inputs: np.ndarray, outputs: np.ndarray, constants: dict,
+                  band: np.ndarray | None = None) -> float:
+    """A clip's anomaly score from its network inputs and outputs (inputs unused by cls; stats
+    also needs the clip's band statistics)."""
     if model == "ae":
         return ae_score(inputs, outputs)
     if model == "ae-maha":
         return maha_score(inputs, outputs, constants)
-    if model in ("cls", "stats"):   # stats: one "patch", the clip's whitened statistics
+    if model == "stats":
+        return stats_score(outputs, constants, band)
+    if model == "cls":
         return cls_score(outputs, constants)
     raise ValueError(f"unknown model {model!r}")
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.covariance import LedoitWolf
+from sklearn.decomposition import PCA
 
-from train.models.stats import clip_stats, frame_quantization
+from train.models.stats import band_stats, clip_stats, frame_quantization, pca_residual
 
 FOLDS = 5
 STD_FLOOR = 1e-2   # dB: a statistic constant over the training clips still gets a finite scale
@@ -58,7 +59,7 @@ def _median(d: np.ndarray) -> float:
 
 
 def fit_stats(logmels: list[np.ndarray], is_target: np.ndarray, seed: int,
-              false_alarm_rate: float = 0.1):
+              false_alarm_rate: float = 0.1, pca_components: int = 0):
     """Returns (gaussian, constants, held-out training scores in the order of logmels).
 
     constants: centres (the source mean, 0, then every target clip, in whitened coordinates),
@@ -93,17 +94,19 @@ def fit_stats(logmels: list[np.ndarray], is_target: np.ndarray, seed: int,
     scale_src = _median(src_own)
     scale_tgt = _median(tgt_own[np.isfinite(tgt_own)]) if len(t) > 1 else scale_src
 
-    def held_out_scores(s_src: float, s_tgt: float) -> np.ndarray:
-        out = np.empty(len(stats))
-        out[~is_target] = np.minimum(src_own / s_src, src_to_tgt / s_tgt)
-        out[is_target] = np.minimum(_sq_norm(t) / s_src, tgt_own / s_tgt)
-        return out
+    def held_out_scores(s_src: float, s_tgt: float, winner: bool = False) -> np.ndarray:
+        """Held-out scores (or, winner=True, the domain of the centre that gave them)."""
+        pairs = np.empty((len(stats), 2))
+        pairs[~is_target] = np.stack([src_own / s_src, src_to_tgt / s_tgt], axis=1)
+        pairs[is_target] = np.stack([_sq_norm(t) / s_src, tgt_own / s_tgt], axis=1)
+        return np.argmin(pairs, axis=1) if winner else np.min(pairs, axis=1)
 
     first = held_out_scores(scale_src, scale_tgt)
     q = 1.0 - false_alarm_rate
     scale_src *= float(np.quantile(first[~is_target], q))
     scale_tgt = scale_tgt * float(np.quantile(first[is_target], q)) if len(t) > 1 else scale_src
     held_out = held_out_scores(scale_src, scale_tgt)
+    winner = held_out_scores(scale_src, scale_tgt, winner=True)
 
     frame_scale, frame_zero = frame_quantization(logmels)
     dim = stats.shape[1]
@@ -113,4 +116,40 @@ def fit_stats(logmels: list[np.ndarray], is_target: np.ndarray, seed: int,
         "centre_domain": np.array([0] + [1] * len(t), np.int8),
         "stats_mean": g.mean, "stats_std": g.std,
         "frame_scale": np.float32(frame_scale), "frame_zero": np.int32(frame_zero)}
+    if pca_components:
+        held_out = _fit_residual(logmels, winner, held_out, pca_components, seed,
+                                 false_alarm_rate, constants)
     return g, constants, held_out
+
+
+def _fit_residual(logmels, winner: np.ndarray, held_out: np.ndarray, k: int, seed: int,
+                  false_alarm_rate: float, constants: dict) -> np.ndarray:
+    """Join the residual scorer: the energy of a clip's 256 band statistics outside the first k
+    principal components of the training clips' (all of them), FOLDS-fold cross-fitted. The
+    clip score becomes (Gaussian score) x (residual) x inv_scale[domain of the winning centre],
+    inv_scale making each domain's held-out products cross 1 at the design rate. Adds
+    pca_mean (256), pca_components (k, 256) and pca_inv_scale (2,) to constants; returns the
+    held-out ensemble scores."""
+    bands = np.stack([band_stats(lm) for lm in logmels])
+    k = max(1, min(k, len(bands) - 1))
+    pca = PCA(n_components=k).fit(bands)
+    residual = np.empty(len(bands))
+    fold = _folds(len(bands), seed)
+    for f in np.unique(fold):
+        rest = bands[fold != f]
+        if len(rest) <= k:
+            rest = bands                               # too few clips to hold any out
+        pf = PCA(n_components=min(k, len(rest) - 1)).fit(rest)
+        residual[fold == f] = [pca_residual(b, pf.mean_, pf.components_) for b in bands[fold == f]]
+    q = 1.0 - false_alarm_rate
+    scale = np.ones(2)
+    for d in (0, 1):
+        pick = winner == d
+        if pick.any():
+            r = residual[pick] / _median(residual[pick])
+            scale[d] = _median(residual[pick]) * float(np.quantile(held_out[pick] * r, q))
+    scale = np.maximum(scale, 1e-12)
+    constants.update(pca_mean=pca.mean_.astype(np.float32),
+                     pca_components=pca.components_.astype(np.float32),
+                     pca_inv_scale=(1.0 / scale).astype(np.float32))
+    return held_out * residual / scale[winner]

@@ -55,6 +55,32 @@ def device_stats(frames: np.ndarray, frame_scale: float, frame_zero: int) -> np.
     return np.concatenate([mean, std])
 
 
+def band_stats(logmel: np.ndarray) -> np.ndarray:
+    """(n_frames, n_mels) float dB -> (2 * n_mels,) float64: every band's time mean, then its
+    time std (the residual scorer's input: all 128 bands, not standardised)."""
+    x = np.asarray(logmel, np.float64)
+    return np.concatenate([x.mean(axis=0), x.std(axis=0)])
+
+
+def device_band_stats(frames: np.ndarray, frame_scale: float, frame_zero: int) -> np.ndarray:
+    """band_stats from int8 frames as the firmware computes them: integer sums S1 = sum q and
+    S2 = sum q^2 per band, then in double m = S1/N, mean = scale * (m - zero),
+    std = scale * sqrt(max(S2/N - m^2, 0))."""
+    q = np.asarray(frames, np.int64)
+    n = float(q.shape[0])
+    m = q.sum(axis=0).astype(np.float64) / n
+    var = (q * q).sum(axis=0).astype(np.float64) / n - m * m
+    scale = float(np.float32(frame_scale))
+    return np.concatenate([scale * (m - float(frame_zero)), scale * np.sqrt(np.maximum(var, 0.0))])
+
+
+def pca_residual(band: np.ndarray, mean: np.ndarray, components: np.ndarray) -> float:
+    """Energy of (band - mean) outside the span of the (orthonormal) principal components."""
+    z = np.asarray(band, np.float64) - np.asarray(mean, np.float32).astype(np.float64)
+    p = np.asarray(components, np.float32).astype(np.float64) @ z
+    return float(z @ z - p @ p)
+
+
 def standardise(stats: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """(stats - mean) / std in double with the float32 constants the device holds, as float32."""
     m = np.asarray(mean, np.float32).astype(np.float64)
