@@ -2,8 +2,11 @@
 
 model_data.c/.h   the .tflite bytes exactly, alignas(16), with a length constant
 model_config.h    everything the firmware needs and nothing it must guess (see DeviceConfig)
-model_scoring.h   the centres and normalisation of the embedding scoring (cls and stats)
-model_stats.h     the standardisation of the clip statistics (stats input only)
+model_scoring.h   the centres and normalisation of the embedding scoring (cls and stats); for a
+                  stats model with the residual scorer also its per-domain scales and each
+                  centre's domain
+model_stats.h     the standardisation of the clip statistics (stats input only); with the
+                  residual scorer also the PCA mean and components of the 256 band statistics
 feature_*.h       the front end's parameters and tables, from asd.features (the single source)
 
 No timestamps or paths go into the files: the same model and config give byte-identical output.
@@ -54,6 +57,18 @@ class DeviceConfig:
     stats_std: np.ndarray | None = field(default=None, compare=False)   # (128,) float32
     frame_scale: float | None = None   # float32 value
     frame_zero: int | None = None
+    # The residual scorer of the stats input (absent: the score is the nearest distance alone):
+    # score = d[k] * r * pca_inv_scale[centre_domain[k]], r the PCA residual of the clip's 256
+    # band statistics (firmware/app/stats.c) outside the rows of pca_components.
+    pca_mean: np.ndarray | None = field(default=None, compare=False)        # (256,) float32
+    pca_components: np.ndarray | None = field(default=None, compare=False)  # (k, 256) float32
+    pca_inv_scale: np.ndarray | None = field(default=None, compare=False)   # (2,) float32
+    centre_domain: np.ndarray | None = field(default=None, compare=False)   # (C,) 0 src, 1 tgt
+
+    @property
+    def n_pca(self) -> int:
+        """Principal components of the residual scorer (0: none)."""
+        return 0 if self.pca_components is None else int(np.asarray(self.pca_components).shape[0])
 
 
 def sha256(data: bytes) -> str:
@@ -109,6 +124,30 @@ def _check_stats(cfg: DeviceConfig) -> None:
         raise tflm.ModelError("stats input: frame_scale must be a positive float")
     if cfg.frame_zero is None or not -128 <= int(cfg.frame_zero) <= 127:
         raise tflm.ModelError("stats input: frame_zero must be an int8 zero point")
+    _check_residual(cfg)
+
+
+def _check_residual(cfg: DeviceConfig) -> None:
+    """The residual scorer's constants: all four or none, finite, of the right shapes."""
+    names = ("pca_mean", "pca_components", "pca_inv_scale", "centre_domain")
+    given = [getattr(cfg, n) is not None for n in names]
+    if not any(given):
+        return
+    if not all(given):
+        raise tflm.ModelError("stats input: the residual scorer needs pca_mean, pca_components, "
+                              "pca_inv_scale and centre_domain together")
+    n = 2 * FEATURES.n_mels
+    shapes = {"pca_mean": (n,), "pca_inv_scale": (2,)}
+    for name, shape in shapes.items():
+        v = np.asarray(getattr(cfg, name))
+        if v.shape != shape or not np.isfinite(v).all():
+            raise tflm.ModelError(f"stats input: {name} must be {shape[0]} finite values")
+    p = np.asarray(cfg.pca_components)
+    if p.ndim != 2 or p.shape[1] != n or not 1 <= p.shape[0] <= n or not np.isfinite(p).all():
+        raise tflm.ModelError(f"stats input: pca_components must be (k, {n}) finite values")
+    dom = np.asarray(cfg.centre_domain)
+    if dom.shape != (len(cfg.centres),) or not np.isin(dom, (0, 1)).all():
+        raise tflm.ModelError("stats input: centre_domain must be 0 or 1 for every centre")
 
 
 def _array_text(name: str, data: bytes) -> str:
@@ -162,6 +201,9 @@ def config_text(model: bytes, cfg: DeviceConfig, arena: int) -> str:
             f"#define FS_MODEL_STATS_BANDS {stats_size()[0]}",
             f"#define FS_MODEL_FRAME_SCALE {_float_literal(np.float32(cfg.frame_scale))}",
             f"#define FS_MODEL_FRAME_ZERO_POINT {int(cfg.frame_zero)}",
+            "/* The residual scorer (0 = none): principal components of the 256 band statistics",
+            "   (model_stats.h); the score is multiplied by the clip's residual. */",
+            f"#define FS_MODEL_PCA_COMPONENTS {cfg.n_pca}",
         ]
     else:
         lines += [
@@ -207,8 +249,21 @@ static const float fs_model_centres[FS_MODEL_N_CENTRES][FS_MODEL_OUTPUT_SIZE] = 
 }};
 static const float fs_model_centre_offset[FS_MODEL_N_CENTRES] = {{{off}}};
 static const float fs_model_centre_inv_scale[FS_MODEL_N_CENTRES] = {{{inv}}};
-
+{_residual_scoring_text(cfg)}
 #endif
+"""
+
+
+def _residual_scoring_text(cfg: DeviceConfig) -> str:
+    if not cfg.n_pca:
+        return ""
+    inv = ", ".join(_float_literal(v) for v in np.asarray(cfg.pca_inv_scale, np.float32))
+    dom = ", ".join(str(int(v)) for v in np.asarray(cfg.centre_domain))
+    return f"""
+/* The residual scorer: score = (d * r) * pca_inv_scale[centre_domain[c]] in double, c the
+   nearest centre, d its distance above, r the clip's PCA residual. */
+static const float fs_model_pca_inv_scale[2] = {{{inv}}};
+static const unsigned char fs_model_centre_domain[FS_MODEL_N_CENTRES] = {{{dom}}};
 """
 
 
@@ -228,8 +283,25 @@ static const float fs_model_stats_mean[2 * FS_MODEL_STATS_BANDS] = {{
 static const float fs_model_stats_std[2 * FS_MODEL_STATS_BANDS] = {{
     {std}
 }};
-
+{_residual_stats_text(cfg)}
 #endif
+"""
+
+
+def _residual_stats_text(cfg: DeviceConfig) -> str:
+    if not cfg.n_pca:
+        return ""
+    rows = ",\n    ".join("{" + _floats(row) + "}"
+                          for row in np.asarray(cfg.pca_components, np.float32))
+    return f"""
+/* The residual scorer: z = b - fs_model_pca_mean for the clip's 256 band statistics b (128
+   band means, then 128 band stds, dB), r = |z|^2 - sum_j (fs_model_pca_components[j] . z)^2. */
+static const float fs_model_pca_mean[2 * FS_FEAT_N_MELS] = {{
+    {_floats(cfg.pca_mean)}
+}};
+static const float fs_model_pca_components[FS_MODEL_PCA_COMPONENTS][2 * FS_FEAT_N_MELS] = {{
+    {rows}
+}};
 """
 
 

@@ -65,9 +65,19 @@ def device_config(run: Run, macs: int) -> DeviceConfig:
                             stats_mean=np.asarray(c["stats_mean"], np.float32),
                             stats_std=np.asarray(c["stats_std"], np.float32),
                             frame_scale=float(np.float32(c["frame_scale"])),
-                            frame_zero=int(c["frame_zero"]))
+                            frame_zero=int(c["frame_zero"]), **_residual(c))
     raise UsageError(f"{cfg.model}: only ae, cls and stats export to the chip (ae-maha's two "
                      f"640x640 inverse covariances, 3.3 MB in float32, do not fit an STM32)")
+
+
+def _residual(c: dict) -> dict:
+    """The residual scorer's constants of a stats run (none for pca_components = 0)."""
+    if "pca_components" not in c:
+        return {}
+    return dict(pca_mean=np.asarray(c["pca_mean"], np.float32),
+                pca_components=np.asarray(c["pca_components"], np.float32),
+                pca_inv_scale=np.asarray(c["pca_inv_scale"], np.float32),
+                centre_domain=np.asarray(c["centre_domain"], np.uint8))
 
 
 # The stats model sees one input per training clip (~210): the int8 ranges calibrated on them
@@ -189,15 +199,23 @@ def _device_json(d: DeviceConfig) -> dict:
         out.update(input_kind=d.input_kind, stats_mean=np.asarray(d.stats_mean).tolist(),
                    stats_std=np.asarray(d.stats_std).tolist(), frame_scale=d.frame_scale,
                    frame_zero=d.frame_zero)
+    if d.n_pca:
+        out.update(pca_mean=np.asarray(d.pca_mean).tolist(),
+                   pca_components=np.asarray(d.pca_components).tolist(),
+                   pca_inv_scale=np.asarray(d.pca_inv_scale).tolist(),
+                   centre_domain=np.asarray(d.centre_domain).astype(int).tolist())
     return out
 
 
-DEVICE_ARRAYS = ("centres", "centre_offset", "centre_inv_scale", "stats_mean", "stats_std")
+DEVICE_ARRAYS = ("centres", "centre_offset", "centre_inv_scale", "stats_mean", "stats_std",
+                 "pca_mean", "pca_components", "pca_inv_scale")
 
 
 def device_config_from_json(d: dict) -> DeviceConfig:
     arrays = {k: np.asarray(d[k], np.float32) for k in DEVICE_ARRAYS if k in d}
     extra = {k: d[k] for k in ("input_kind", "frame_scale", "frame_zero") if k in d}
+    if "centre_domain" in d:
+        extra["centre_domain"] = np.asarray(d["centre_domain"], np.uint8)
     return DeviceConfig(d["machine"], d["model_kind"], d["score_kind"], d["window_frames"],
                         d["window_hop"], d["threshold"], d["macs"], **arrays, **extra)
 

@@ -60,19 +60,53 @@ def score_from_outputs(inputs: np.ndarray, outputs: np.ndarray, cfg: DeviceConfi
         np.asarray(cfg.centre_inv_scale, np.float64)
     return float(d.min())
 
+def residual_in_device_order(band: np.ndarray, cfg: DeviceConfig) -> float:
+    """train.models.stats.pca_residual in the firmware's order (fs_stats_residual): z = band -
+    (double)mean_f32; |z|^2 and every projection p_j = sum_i P[j][i] z_i summed left to right in
+    double, then sum_j p_j^2 likewise; r = |z|^2 - sum p_j^2."""
+    z = np.asarray(band, np.float64) - np.asarray(cfg.pca_mean, np.float32).astype(np.float64)
+    zz = np.cumsum(z * z)[-1]
+    p = np.cumsum(np.asarray(cfg.pca_components, np.float32).astype(np.float64) * z[None, :],
+                  axis=1)[:, -1]
+    pp = np.cumsum(p * p)[-1]
+    return float(zz - pp)
+
+
+def stats_residual(frames: np.ndarray, cfg: DeviceConfig) -> float:
+    """The clip's PCA residual from its int8 frames as the device computes it: the band
+    statistics of train.models.stats.device_band_stats, then residual_in_device_order."""
+    from train.models.stats import device_band_stats
+    return residual_in_device_order(device_band_stats(frames, cfg.frame_scale, cfg.frame_zero),
+                                    cfg)
+
+
 def score_in_device_order(outputs: np.ndarray, cfg: DeviceConfig,
-                          out_q: tflm.TensorQuant) -> float:
+                          out_q: tflm.TensorQuant, residual: float | None = None) -> float:
     """The embedding score of int8 outputs in the firmware's order of operations, bit for bit:
     float32 dequantization, double mean, each squared distance summed left to right in double
     (fs_scoring_score), the result rounded to float32 as the device reports it. Used for the
-    stats input, whose device score equals this exactly."""
+    stats input, whose device score equals this exactly. With the residual scorer (cfg.n_pca,
+    `residual` the clip's r) the nearest distance d[k] becomes (d[k] * r) * inv_scale[domain
+    of centre k] in double before the rounding."""
     y = dequantize(outputs, out_q.scale, out_q.zero_point).astype(np.float64)
     e = y.sum(axis=0) / float(len(y))        # rows added in order; one row for stats
     d = e[None, :] - np.asarray(cfg.centres, np.float32).astype(np.float64)
     sq = np.cumsum(d * d, axis=1)[:, -1]     # a running sum: the C loop's order
     dist = (sq - np.asarray(cfg.centre_offset, np.float32).astype(np.float64)) * \
         np.asarray(cfg.centre_inv_scale, np.float32).astype(np.float64)
-    return float(np.float32(dist.min()))
+    return _final(dist, cfg, residual)
+
+
+def _final(dist: np.ndarray, cfg: DeviceConfig, residual: float | None) -> float:
+    """The device's last step: the nearest centre (the first on ties, as the C loop), times the
+    residual and the domain scale when the model has the residual scorer, rounded to float32."""
+    k = int(np.argmin(dist))
+    if not cfg.n_pca:
+        return float(np.float32(dist[k]))
+    if residual is None:
+        raise ValueError("the model has the residual scorer: pass the clip's residual")
+    inv = float(np.float32(np.asarray(cfg.pca_inv_scale, np.float32)[int(cfg.centre_domain[k])]))
+    return float(np.float32(dist[k] * residual * inv))
 
 class Int8Reference:
     """Scores clips with TFLite Micro's interpreter exactly as the device pipeline does."""
@@ -97,7 +131,8 @@ class Int8Reference:
     def score_frames(self, frames: np.ndarray) -> float:
         if self.cfg.input_kind == "stats":
             x = stats_input(frames, self.cfg, self.in_q)
-            return score_in_device_order(self._invoke(x)[None], self.cfg, self.out_q)
+            r = stats_residual(frames, self.cfg) if self.cfg.n_pca else None
+            return score_in_device_order(self._invoke(x)[None], self.cfg, self.out_q, r)
         inputs = windows(frames, self.cfg)
         outputs = [self._invoke(x) for x in inputs]
         return score_from_outputs(inputs, np.stack(outputs) if outputs else inputs, self.cfg,
@@ -138,4 +173,8 @@ class FloatReference:
         outputs = np.stack([self._sess.run(None, {"x": x.reshape(self._shape)})[0].reshape(-1)
                             for x in inputs])
         identity = tflm.TensorQuant((), 1.0, 0, "float32")  # dequantize(x, 1, 0) is x
+        if self.cfg.n_pca:  # the float band statistics, the device's order and final rounding
+            from train.models.stats import band_stats
+            r = residual_in_device_order(band_stats(logmel), self.cfg)
+            return score_in_device_order(outputs, self.cfg, identity, r)
         return score_from_outputs(inputs, outputs, self.cfg, identity, identity)

@@ -82,8 +82,22 @@ static fs_status add_frame(fs_clip *clip, const int8_t *frame) {
     return FS_OK;
 }
 
-/* End of clip: the statistics (counted as front-end cycles), then the one inference. A clip
- * without frames has none: fs_clip_inferences() stays 0 and the app answers clip_too_short. */
+#if FS_MODEL_PCA_COMPONENTS > 0
+/* The residual scorer's input: the clip's 256 band statistics and their PCA residual (its own
+ * function, so that the 2 KB of doubles leave the stack before the inference). */
+static void residual(fs_clip *clip) {
+    double band[FS_STATS_BAND_SIZE];
+    if (fs_stats_bands(&clip->stats, FS_MODEL_FRAME_SCALE, FS_MODEL_FRAME_ZERO_POINT, band))
+        return;
+    fs_scoring_set_residual(&clip->scoring,
+                            fs_stats_residual(band, fs_model_pca_mean, &fs_model_pca_components[0][0],
+                                              FS_MODEL_PCA_COMPONENTS));
+}
+#endif
+
+/* End of clip: the statistics (and, with the residual scorer, the band statistics and their
+ * residual), counted as front-end cycles, then the one inference. A clip without frames has
+ * none: fs_clip_inferences() stays 0 and the app answers clip_too_short. */
 static fs_status run_stats(fs_clip *clip) {
     uint32_t start = board_cycles();
     float z[FS_STATS_SIZE];
@@ -92,6 +106,9 @@ static fs_status run_stats(fs_clip *clip) {
     if (!none)
         for (size_t i = 0; i < FS_STATS_SIZE; i++)
             clip->input[i] = quantize(z[i], FS_MODEL_INPUT_SCALE, FS_MODEL_INPUT_ZERO_POINT);
+#if FS_MODEL_PCA_COMPONENTS > 0
+    if (!none) residual(clip);
+#endif
     clip->frontend_cycles += (uint32_t)(board_cycles() - start);
     return none ? FS_OK : infer(clip);
 }

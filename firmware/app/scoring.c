@@ -14,6 +14,9 @@ void fs_scoring_reset(fs_scoring *ctx, float in_scale, int32_t in_zero, float ou
     ctx->out_zero = out_zero;
     ctx->sum = 0.0;
     ctx->count = 0;
+#if FS_MODEL_PCA_COMPONENTS > 0
+    ctx->residual = 0.0;
+#endif
 #if FS_MODEL_SCORE_KIND == FS_SCORE_EMBEDDING
     for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) ctx->embedding[i] = 0.0;
 #endif
@@ -57,6 +60,7 @@ float fs_scoring_score(const fs_scoring *ctx) {
     for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++)
         mean[i] = ctx->embedding[i] / (double)ctx->count;
     double best = INFINITY;
+    size_t winner = 0;
     for (size_t c = 0; c < FS_MODEL_N_CENTRES; c++) {
         const float *centre = fs_model_centres[c];
         double sq = 0.0;
@@ -66,8 +70,22 @@ float fs_scoring_score(const fs_scoring *ctx) {
         }
         double dist =
             (sq - (double)fs_model_centre_offset[c]) * (double)fs_model_centre_inv_scale[c];
-        if (dist < best) best = dist;
+        if (dist < best) {
+            best = dist;
+            winner = c;
+        }
     }
+#if FS_MODEL_PCA_COMPONENTS > 0
+    /* (d * r) * inv_scale, left to right, in double; one rounding to float32 at the end */
+    return (float)(best * ctx->residual *
+                   (double)fs_model_pca_inv_scale[fs_model_centre_domain[winner]]);
+#else
+    (void)winner;
     return (float)best;
+#endif
 }
+
+#if FS_MODEL_PCA_COMPONENTS > 0
+void fs_scoring_set_residual(fs_scoring *ctx, double residual) { ctx->residual = residual; }
+#endif
 #endif

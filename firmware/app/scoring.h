@@ -3,13 +3,20 @@
  *              the dequantized int8 input and the dequantized int8 output;
  *   EMBEDDING  classifier: mean of the dequantized (whitened) embeddings, squared Euclidean
  *              distance to the nearest centre, normalised by that centre's constants (one
- *              threshold for both domains). */
+ *              threshold for both domains). With the residual scorer (stats,
+ *              FS_MODEL_PCA_COMPONENTS > 0) the nearest centre's distance d is multiplied, in
+ *              double, by the clip's PCA residual r (fs_scoring_set_residual) and by the
+ *              residual scale of the centre's domain: score = (float)(d * r * inv_scale[dom]). */
 #ifndef FS_SCORING_H
 #define FS_SCORING_H
 #include <stddef.h>
 #include <stdint.h>
 
 #include "model_config.h"
+
+#ifndef FS_MODEL_PCA_COMPONENTS /* every export without the residual scorer */
+#define FS_MODEL_PCA_COMPONENTS 0
+#endif
 
 #define FS_SCORE_MSE 0
 #define FS_SCORE_EMBEDDING 1
@@ -22,6 +29,9 @@ typedef struct {
     double embedding[FS_MODEL_OUTPUT_SIZE]; /* sum of patch embeddings (double: see .c) */
 #endif
     uint32_t count;    /* inferences scored */
+#if FS_MODEL_PCA_COMPONENTS > 0
+    double residual;   /* the clip's PCA residual (stats.c) */
+#endif
 } fs_scoring;
 
 void fs_scoring_reset(fs_scoring *ctx, float in_scale, int32_t in_zero, float out_scale,
@@ -29,6 +39,9 @@ void fs_scoring_reset(fs_scoring *ctx, float in_scale, int32_t in_zero, float ou
 /* One inference: its int8 input (n_in) and output (n_out). */
 void fs_scoring_add(fs_scoring *ctx, const int8_t *input, size_t n_in, const int8_t *output,
                     size_t n_out);
+#if FS_MODEL_PCA_COMPONENTS > 0
+void fs_scoring_set_residual(fs_scoring *ctx, double residual);
+#endif
 /* The clip's score; count must be > 0. */
 float fs_scoring_score(const fs_scoring *ctx);
 
