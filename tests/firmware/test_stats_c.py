@@ -2,7 +2,11 @@
 driver feeds int8 frames to fs_stats_add and prints fs_stats_finish's z; every float32 must be
 bit-identical to device_stats + standardise (the host's int8 reference), on a case computed by
 hand (3 frames x 4 mels), on random and extreme frames at the real size (128 mels), and with
-no frame at all (an error, no output). Plain and ASan+UBSan builds."""
+no frame at all (an error, no output). The residual scorer's input likewise: fs_stats_bands and
+fs_stats_residual against device_band_stats and export.reference.residual_in_device_order (bit
+for bit, and close to pca_residual), by hand (2 components in 4 dims) and on random frames; the
+pooled sums derived from the per-band sums and pair cross products equal the direct ones.
+Plain and ASan+UBSan builds."""
 import struct
 import subprocess
 from pathlib import Path
@@ -11,7 +15,8 @@ import numpy as np
 import pytest
 
 from asd.features import dequantize
-from train.models.stats import clip_stats, device_stats, standardise
+from train.models.stats import (clip_stats, device_band_stats, device_stats, pca_residual,
+                                standardise)
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "firmware/app"
@@ -149,3 +154,154 @@ def test_no_frames_is_an_error(driver):
     n = 2 * (n_mels // 2)
     status, z = _run(exe, np.zeros((0, n_mels), np.int8), 0.5, 0, np.zeros(n), np.ones(n))
     assert status == -1 and len(z) == 0
+
+
+# ---- the residual scorer's input: band statistics and PCA residual ---------------------------
+
+RESIDUAL_DRIVER = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "stats.h"
+
+/* stdin: u32 n_frames | f32 scale | i32 zero | u32 k | f32 mean[B] | f32 components[k][B] |
+ * int8 frames[n][N]   stdout: i32 status, then (status 0) f64 band[B], f64 r, and the pooled
+ * sums as the accumulator derives them: i64 sum_u[N/2], i64 sum_u2[N/2]. */
+static void get(void *p, size_t n) {
+    if (n && fread(p, 1, n, stdin) != n) exit(3);
+}
+
+int main(void) {
+    uint32_t n, k;
+    float scale, mean[FS_STATS_BAND_SIZE];
+    int32_t zero;
+    double band[FS_STATS_BAND_SIZE];
+    get(&n, 4);
+    get(&scale, 4);
+    get(&zero, 4);
+    get(&k, 4);
+    get(mean, sizeof mean);
+    float *comp = malloc((size_t)k * FS_STATS_BAND_SIZE * sizeof(float) + 1);
+    get(comp, (size_t)k * FS_STATS_BAND_SIZE * sizeof(float));
+    int8_t *frames = malloc((size_t)n * FS_FEAT_N_MELS + 1);
+    get(frames, (size_t)n * FS_FEAT_N_MELS);
+    static fs_stats s;
+    fs_stats_reset(&s);
+    for (uint32_t t = 0; t < n; t++) fs_stats_add(&s, frames + (size_t)t * FS_FEAT_N_MELS);
+    fs_stats_reset(&s);
+    for (uint32_t t = 0; t < n; t++) fs_stats_add(&s, frames + (size_t)t * FS_FEAT_N_MELS);
+    int32_t st = fs_stats_bands(&s, scale, zero, band);
+    fwrite(&st, 4, 1, stdout);
+    if (st == 0) {
+        fwrite(band, sizeof band, 1, stdout);
+        double r = fs_stats_residual(band, mean, comp, k);
+        fwrite(&r, 8, 1, stdout);
+        for (size_t b = 0; b < FS_STATS_BANDS; b++) {
+            int64_t u = s.sum[2 * b] + s.sum[2 * b + 1];
+            fwrite(&u, 8, 1, stdout);
+        }
+        for (size_t b = 0; b < FS_STATS_BANDS; b++) {
+            int64_t u2 = s.sum_sq[2 * b] + s.sum_sq[2 * b + 1] + 2 * s.cross[b];
+            fwrite(&u2, 8, 1, stdout);
+        }
+    }
+    free(comp);
+    free(frames);
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module", params=[(2, False), (128, False), (128, True)],
+                ids=["2mels", "128mels", "128mels-asan-ubsan"])
+def residual_driver(request, tmp_path_factory):
+    n_mels, sanitize = request.param
+    d = tmp_path_factory.mktemp(f"stats-residual-{n_mels}")
+    (d / "feature_config.h").write_text(f"#define FS_FEAT_N_MELS {n_mels}\n")
+    (d / "driver.c").write_text(RESIDUAL_DRIVER)
+    exe = d / "residual-driver"
+    subprocess.run(["gcc", *FLAGS, *(SAN if sanitize else []), f"-I{d}", f"-I{APP}",
+                    str(d / "driver.c"), str(APP / "stats.c"), "-o", str(exe), "-lm"],
+                   check=True)
+    return n_mels, exe
+
+
+def _run_residual(exe: Path, frames, scale: float, zero: int, mean, comps):
+    comps = np.asarray(comps, "<f4").reshape(-1, len(mean))
+    body = struct.pack("<IfiI", len(frames), scale, zero, len(comps)) + \
+        np.asarray(mean, "<f4").tobytes() + comps.tobytes() + \
+        np.ascontiguousarray(frames, np.int8).tobytes()
+    r = subprocess.run([str(exe)], input=body, capture_output=True, check=True)
+    status = struct.unpack("<i", r.stdout[:4])[0]
+    if status:
+        return status, None, None, None
+    nb = len(mean)
+    band = np.frombuffer(r.stdout[4:4 + 8 * nb], "<f8")
+    res = struct.unpack("<d", r.stdout[4 + 8 * nb:12 + 8 * nb])[0]
+    pooled = np.frombuffer(r.stdout[12 + 8 * nb:], "<i8").reshape(2, -1)
+    return status, band, res, pooled
+
+
+def _cfg(mean, comps):
+    from types import SimpleNamespace
+    return SimpleNamespace(pca_mean=np.float32(mean), pca_components=np.float32(comps))
+
+
+def test_residual_by_hand(residual_driver):
+    from export.reference import residual_in_device_order
+    n_mels, exe = residual_driver
+    if n_mels != 2:
+        pytest.skip("the hand case has 2 mels (4 band statistics)")
+    # frames (0, 2), (2, 6): band means 1, 4, stds 1, 2; mean (1, 0, 0, 0): z = (0, 4, 1, 2),
+    # |z|^2 = 21; components e2 and (0, 0, .6, .8): projections 4 and 2.2, r = 21 - 20.84 = .16
+    # (up to the float32 rounding of .6 and .8)
+    q = np.array([[0, 2], [2, 6]], np.int8)
+    mean = np.float32([1, 0, 0, 0])
+    comps = np.float32([[0, 1, 0, 0], [0, 0, 0.6, 0.8]])
+    band = device_band_stats(q, 1.0, 0)
+    np.testing.assert_array_equal(band, [1, 4, 1, 2])
+    assert pca_residual(band, mean, comps) == pytest.approx(0.16, rel=1e-5)
+    want = residual_in_device_order(band, _cfg(mean, comps))
+    assert want == pytest.approx(0.16, rel=1e-5)
+    status, got_band, got_r, pooled = _run_residual(exe, q, 1.0, 0, mean, comps)
+    assert status == 0
+    np.testing.assert_array_equal(got_band, band)
+    assert got_r == want                                    # bit for bit
+    np.testing.assert_array_equal(pooled, [[10], [2 ** 2 + 8 ** 2]])  # u = 2, 8
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_residual_c_matches_python_bit_for_bit(residual_driver, case):
+    from export.reference import residual_in_device_order
+    n_mels, exe = residual_driver
+    rng = np.random.default_rng(100 + CASES.index(case))
+    n = {"one-frame": 1, "long": 20000}.get(case, 313)
+    if case == "extremes":
+        frames = rng.choice(np.int8([-128, 127]), size=(n, n_mels))
+    elif case == "constant":
+        frames = np.full((n, n_mels), -77, np.int8)
+    else:
+        frames = rng.integers(-128, 128, size=(n, n_mels)).astype(np.int8)
+    scale = float(np.float32(rng.uniform(0.05, 1.0)))
+    zero = int(rng.integers(-128, 128))
+    band = device_band_stats(frames, scale, zero)
+    nb = 2 * n_mels
+    mean = (band + rng.normal(0, 3, nb)).astype(np.float32)
+    k = min(20, nb - 1)
+    comps = np.linalg.qr(rng.normal(size=(nb, k)))[0].T.astype(np.float32)  # orthonormal rows
+    status, got_band, got_r, pooled = _run_residual(exe, frames, scale, zero, mean, comps)
+    assert status == 0
+    assert got_band.tobytes() == band.tobytes()
+    want = residual_in_device_order(band, _cfg(mean, comps))
+    assert got_r == want, (got_r, want)
+    assert want == pytest.approx(pca_residual(band, mean, comps), rel=1e-9, abs=1e-9)
+    # the pooled sums the accumulator derives are the direct sums of u and u^2
+    u = frames.astype(np.int64).reshape(n, -1, 2).sum(axis=2)
+    np.testing.assert_array_equal(pooled, [u.sum(axis=0), (u * u).sum(axis=0)])
+
+
+def test_residual_without_frames_is_an_error(residual_driver):
+    n_mels, exe = residual_driver
+    nb = 2 * n_mels
+    status, *_ = _run_residual(exe, np.zeros((0, n_mels), np.int8), 0.5, 0, np.zeros(nb),
+                               np.zeros((1, nb)))
+    assert status == -1
