@@ -1,7 +1,10 @@
 """The stats model through the chain on the tiny set: export (int8 within bound, the constants in
 model_config.h / model_stats.h / model_scoring.h, refusals), and the emulated firmware scoring
 every test clip exactly as the host's int8 reference does, in FEATURES and PCM mode, plain and
-ASan+UBSan builds, with a clip of no frames answered by an error."""
+ASan+UBSan builds, with a clip of no frames answered by an error. The default run has the
+residual scorer (pca_components = 20): its constants reach the headers and the score is the
+distance times the residual; a run without it (pca_components = 0) still exports and the
+emulator matches its reference."""
 import json
 import re
 import subprocess
@@ -121,8 +124,7 @@ def test_refusals(stats_export, stats_run, data_root, tmp_path):
 
 # ---- the emulated firmware -----------------------------------------------------------------
 
-def _build(model_dir, sanitize: bool):
-    machine = "test-export-stats"
+def _build(model_dir, sanitize: bool, machine: str = "test-export-stats"):
     subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), "BOARD=emu", f"MACHINE={machine}",
                     f"MODEL_DIR={model_dir}"] + (["SANITIZE=1"] if sanitize else []),
                    check=True, stdout=subprocess.DEVNULL)
@@ -229,3 +231,131 @@ def test_model_check_at_start_up_refuses_a_window_model(stats_export, tmp_path):
         dev.info()
         with pytest.raises(DeviceError, match="model.*model input 640 / output 640 bytes"):
             dev.score(ClipMode.FEATURES, [bytes(128)])
+
+
+# ---- the residual scorer (pca_components) ----------------------------------------------------
+
+PCA_PROBE = r"""
+#include <stdio.h>
+#include "model_config.h"
+#include "model_stats.h"
+#include "model_scoring.h"
+int main(void) {
+    printf("k %d\n", FS_MODEL_PCA_COMPONENTS);
+#if FS_MODEL_PCA_COMPONENTS > 0
+    printf("mean");
+    for (int i = 0; i < 2 * FS_FEAT_N_MELS; i++) printf(" %.9g", (double)fs_model_pca_mean[i]);
+    printf("\nlast");
+    for (int i = 0; i < 2 * FS_FEAT_N_MELS; i++)
+        printf(" %.9g", (double)fs_model_pca_components[FS_MODEL_PCA_COMPONENTS - 1][i]);
+    printf("\ninv %.9g %.9g\ndomain", (double)fs_model_pca_inv_scale[0],
+           (double)fs_model_pca_inv_scale[1]);
+    for (int c = 0; c < FS_MODEL_N_CENTRES; c++) printf(" %d", fs_model_centre_domain[c]);
+    printf("\n");
+#endif
+    (void)fs_model_stats_mean;
+    (void)fs_model_stats_std;
+    (void)fs_model_centres;
+    (void)fs_model_centre_offset;
+    (void)fs_model_centre_inv_scale;
+    return 0;
+}
+"""
+
+
+def _pca_probe(out, tmp_path) -> dict:
+    (tmp_path / "pca_probe.c").write_text(PCA_PROBE)
+    exe = tmp_path / "pca_probe"
+    subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{out}",
+                    str(tmp_path / "pca_probe.c"), "-o", str(exe)], check=True)
+    text = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    return dict(line.split(" ", 1) for line in text.strip().splitlines())
+
+
+def test_export_carries_the_residual_scorer(stats_export, stats_run, tmp_path):
+    out, _ = stats_export
+    _, tfl, cfg = load_export(out)
+    c = load_run(stats_run).constants
+    assert "pca_components" in c and cfg.n_pca == len(c["pca_components"]) > 0
+    np.testing.assert_array_equal(cfg.pca_mean, np.asarray(c["pca_mean"], np.float32))
+    np.testing.assert_array_equal(cfg.pca_components, np.asarray(c["pca_components"], np.float32))
+    np.testing.assert_array_equal(cfg.pca_inv_scale, np.asarray(c["pca_inv_scale"], np.float32))
+    np.testing.assert_array_equal(cfg.centre_domain, np.asarray(c["centre_domain"]))
+    got = _pca_probe(out, tmp_path)
+    assert int(got["k"]) == cfg.n_pca
+    np.testing.assert_array_equal(np.float32(got["mean"].split()), cfg.pca_mean)
+    np.testing.assert_array_equal(np.float32(got["last"].split()), cfg.pca_components[-1])
+    np.testing.assert_array_equal(np.float32(got["inv"].split()), cfg.pca_inv_scale)
+    np.testing.assert_array_equal(np.int64(got["domain"].split()), cfg.centre_domain)
+    from dataclasses import replace
+    with pytest.raises(tflm.ModelError, match="together"):
+        carray.write(tmp_path / "d", tfl, replace(cfg, pca_inv_scale=None))
+    with pytest.raises(tflm.ModelError, match="pca_components"):
+        carray.write(tmp_path / "e", tfl, replace(cfg, pca_components=cfg.pca_components[:, :9]))
+    with pytest.raises(tflm.ModelError, match="centre_domain"):
+        carray.write(tmp_path / "f", tfl, replace(cfg, centre_domain=cfg.centre_domain[:1] + 2))
+
+
+def test_int8_reference_is_distance_times_residual(stats_export, data_root):
+    """The reference's score is the device-order product of the Gaussian distance, the residual
+    of the int8 frames' band statistics and the winning domain's scale; the residual is close to
+    train's pca_residual, and the int8 score close to the float run's."""
+    from dataclasses import replace
+    from export.reference import score_in_device_order, stats_input, stats_residual
+    from train.models.stats import device_band_stats, pca_residual
+    out, _ = stats_export
+    _, tfl, cfg = load_export(out)
+    ref = Int8Reference(tfl, cfg)
+    plain = Int8Reference(tfl, replace(cfg, pca_mean=None, pca_components=None,
+                                       pca_inv_scale=None, centre_domain=None))
+    for clip in list_clips(data_root, MACHINE, "test")[:4]:
+        frames = ref.frames(logmel(load_pcm16(clip.path).astype(np.float32) / 32768))
+        r = stats_residual(frames, cfg)
+        band = device_band_stats(frames, cfg.frame_scale, cfg.frame_zero)
+        assert r == pytest.approx(pca_residual(band, cfg.pca_mean, cfg.pca_components), rel=1e-9)
+        y = ref._invoke(stats_input(frames, cfg, ref.in_q))[None]
+        d = plain.score_frames(frames)        # the Gaussian score alone, as float32
+        s = ref.score_frames(frames)
+        assert s == score_in_device_order(y, cfg, ref.out_q, r)
+        assert s != d
+        # the product, up to the float32 rounding of d, with one of the two domain scales
+        assert any(s == pytest.approx(d * r * float(v), rel=1e-6) for v in cfg.pca_inv_scale)
+
+
+@pytest.fixture(scope="module")
+def plain_stats_export(data_root, tmp_path_factory):
+    """A stats run without the residual scorer (pca_components = 0), exported."""
+    from export.pipeline import ExportOptions, run_export
+    from train.config import make_config
+    from train.pipeline import fit_run
+    base = tmp_path_factory.mktemp("export-stats-pca0")
+    fit_run(make_config(MACHINE, "stats", pca_components=0), data_root, base / "run", None,
+            progress=False)
+    out = base / "model"
+    opts = ExportOptions(base / "run", MACHINE, data_root, out, calibration=100, cache_dir=None,
+                         progress=False)
+    return out, run_export(opts)
+
+
+def test_run_without_residual_exports_and_the_emulator_matches(plain_stats_export, data_root,
+                                                               tmp_path):
+    from host.device import Device, feature_chunks
+    from host.link import Emulator
+    from host.protocol import ClipMode
+    out, report = plain_stats_export
+    check_drop(report, 1.0, out)
+    _, tfl, cfg = load_export(out)
+    assert cfg.n_pca == 0 and "pca_components" not in json.loads(
+        (out / "export.json").read_text())["device"]
+    assert _pca_probe(out, tmp_path) == {"k": "0"}
+    assert "fs_model_pca" not in (out / "model_stats.h").read_text() + \
+        (out / "model_scoring.h").read_text()
+    ref = Int8Reference(tfl, cfg)
+    with Emulator(_build(out, False, "test-export-stats-pca0")) as emu:
+        link = emu.link()
+        dev = Device(link, timeout=20)
+        for clip in list_clips(data_root, MACHINE, "test"):
+            frames = ref.frames(logmel(load_pcm16(clip.path).astype(np.float32) / 32768))
+            r = dev.score(ClipMode.FEATURES, feature_chunks(frames))
+            assert r.score == ref.score_frames(frames), clip.name
+        link.close()
