@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import hmean, spearmanr
 
-from asd.metrics import section_metrics
+from asd.metrics import decision_rates, section_metrics
 
 STAGES = ("float", "int8_ref", "device")
 COLUMNS = ("file", "domain", "label", "float_score", "int8_ref_score", "device_score",
@@ -60,6 +60,28 @@ def stage_metrics(rows: Rows, stage: str) -> dict | None:
     return out
 
 
+RATES = ("false_alarm_source", "false_alarm_target", "detection_source", "detection_target")
+
+
+def stage_decision_rates(rows: Rows, stage: str, threshold: float) -> dict | None:
+    """False-alarm rate (normal clips flagged) and detection rate (anomalies flagged) per domain
+    of a stage's decisions on the labelled clips: the device's own decisions (score > the
+    threshold of model_config.h, compared in float32 on the chip), for the other stages their
+    scores against the same float32 threshold. None without labels; a domain without normal
+    (or anomalous) clips gives None for that rate."""
+    sub = [r for r in rows.rows if r["label"] and r["domain"]]
+    if not sub:
+        return None
+    if stage == "device":
+        decisions = [bool(r["decision"]) for r in sub]
+    else:
+        thr = np.float32(threshold)
+        decisions = [bool(np.float32(r[f"{stage}_score"]) > thr) for r in sub]
+    rates = decision_rates(decisions, [r["label"] == "anomaly" for r in sub],
+                           [r["domain"] for r in sub])
+    return {k: (None if np.isnan(v) else float(v)) for k, v in rates.items()}
+
+
 def summarize(rows: Rows, export: dict, info: dict, memory: dict) -> dict:
     dev, ref, flt = rows.scores("device"), rows.scores("int8_ref"), rows.scores("float")
     inferences = int(rows.col("inferences").sum()) if rows.rows else 0
@@ -67,6 +89,8 @@ def summarize(rows: Rows, export: dict, info: dict, memory: dict) -> dict:
     macs = int(export["macs_per_inference"])
     per_inf = cycles / inferences if inferences else None
     out = {stage: stage_metrics(rows, stage) for stage in STAGES}
+    out["decision_rates"] = {stage: stage_decision_rates(rows, stage, export["threshold"])
+                             for stage in STAGES}
     out.update({
         "clips": len(rows.rows),
         "max_abs_device_minus_int8_ref": float(np.max(np.abs(dev - ref))) if len(dev) else None,
@@ -125,12 +149,18 @@ def _fmt(v, digits=4) -> str:
 
 
 def table(summary: dict) -> str:
-    lines = [f"{'stage':9s} {'AUC src':>8s} {'AUC tgt':>8s} {'pAUC':>8s} {'official':>9s}"]
+    lines = [f"{'stage':9s} {'AUC src':>8s} {'AUC tgt':>8s} {'pAUC':>8s} {'official':>9s}   "
+             f"{'FA src':>7s} {'FA tgt':>7s} {'det src':>7s} {'det tgt':>7s}"]
     for stage in STAGES:
         m = summary.get(stage) or {}
+        d = (summary.get("decision_rates") or {}).get(stage) or {}
         lines.append(f"{stage:9s} " + " ".join(f"{_fmt(m.get(k)):>8s}" for k in
                                               ("auc_source", "auc_target", "pauc")) +
-                     f" {_fmt(m.get('official_score')):>9s}")
+                     f" {_fmt(m.get('official_score')):>9s}   " +
+                     " ".join(f"{_fmt(d.get(k), 3):>7s}" for k in RATES))
+    lines.append(f"FA = false-alarm rate (normal clips flagged), det = detection rate (anomalies "
+                 f"flagged), per domain, at threshold {_fmt(summary.get('threshold'), 6)} "
+                 f"(model_config.h; device: its own decisions)")
     lines.append(f"clips {summary['clips']}   max |device - int8 ref| "
                  f"{_fmt(summary['max_abs_device_minus_int8_ref'], 6)}   rank corr. device/float "
                  f"{_fmt(summary['rank_correlation_device_vs_float'])}")

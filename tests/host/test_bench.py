@@ -89,6 +89,18 @@ def test_bench_stats_model(stats_export, data_root, tmp_path, mode):
         np.testing.assert_allclose(dev, ref, rtol=1e-3)
     assert summary["device"] == summary["int8_ref"] or mode == "pcm"
     assert f"int8 ref score on {summary['clips_device_equal_int8_ref']} of" in r.stdout
+    # decision rates of the device's decisions (and the references'), per domain, in [0, 1]
+    rates = summary["decision_rates"]
+    for stage in ("float", "int8_ref", "device"):
+        assert set(rates[stage]) == {"false_alarm_source", "false_alarm_target",
+                                     "detection_source", "detection_target"}
+        assert all(0.0 <= v <= 1.0 for v in rates[stage].values()), rates[stage]
+    want = np.array([float(r["device_score"]) for r in rows], np.float32) > \
+        np.float32(summary["threshold"])
+    assert [int(r["decision"]) for r in rows] == want.astype(int).tolist()
+    if mode == "features":
+        assert rates["device"] == rates["int8_ref"]
+    assert "FA src" in r.stdout and "det tgt" in r.stdout
 
 
 class FaultyLink:
