@@ -117,19 +117,20 @@ def fit_stats(logmels: list[np.ndarray], is_target: np.ndarray, seed: int,
         "stats_mean": g.mean, "stats_std": g.std,
         "frame_scale": np.float32(frame_scale), "frame_zero": np.int32(frame_zero)}
     if pca_components:
-        held_out = _fit_residual(logmels, winner, held_out, pca_components, seed,
-                                 false_alarm_rate, constants)
+        held_out = _fit_residual(logmels, winner, held_out, pca_components, seed, constants)
     return g, constants, held_out
 
 
 def _fit_residual(logmels, winner: np.ndarray, held_out: np.ndarray, k: int, seed: int,
-                  false_alarm_rate: float, constants: dict) -> np.ndarray:
+                  constants: dict) -> np.ndarray:
     """Join the residual scorer: the energy of a clip's 256 band statistics outside the first k
     principal components of the training clips' (all of them), FOLDS-fold cross-fitted. The
     clip score becomes (Gaussian score) x (residual) x inv_scale[domain of the winning centre],
-    inv_scale making each domain's held-out products cross 1 at the design rate. Adds
-    pca_mean (256), pca_components (k, 256) and pca_inv_scale (2,) to constants; returns the
-    held-out ensemble scores."""
+    inv_scale being 1 / the median held-out residual of the clips that domain's centres won
+    (target clips lie further from the mostly-source components; without it the target's
+    false alarms doubled on the development types). Adds pca_mean (256), pca_components
+    (k, 256) and pca_inv_scale (2,) to constants; returns the held-out ensemble scores, on
+    which the threshold is fitted (the product of two held-out scores is a held-out score)."""
     bands = np.stack([band_stats(lm) for lm in logmels])
     k = max(1, min(k, len(bands) - 1))
     pca = PCA(n_components=k).fit(bands)
@@ -141,14 +142,8 @@ def _fit_residual(logmels, winner: np.ndarray, held_out: np.ndarray, k: int, see
             rest = bands                               # too few clips to hold any out
         pf = PCA(n_components=min(k, len(rest) - 1)).fit(rest)
         residual[fold == f] = [pca_residual(b, pf.mean_, pf.components_) for b in bands[fold == f]]
-    q = 1.0 - false_alarm_rate
-    scale = np.ones(2)
-    for d in (0, 1):
-        pick = winner == d
-        if pick.any():
-            r = residual[pick] / _median(residual[pick])
-            scale[d] = _median(residual[pick]) * float(np.quantile(held_out[pick] * r, q))
-    scale = np.maximum(scale, 1e-12)
+    scale = np.array([_median(residual[winner == d]) if np.any(winner == d)
+                      else _median(residual) for d in (0, 1)])
     constants.update(pca_mean=pca.mean_.astype(np.float32),
                      pca_components=pca.components_.astype(np.float32),
                      pca_inv_scale=(1.0 / scale).astype(np.float32))

@@ -86,3 +86,40 @@ def test_held_out_threshold_keeps_the_false_alarm_rate_in_both_domains():
     # in-sample scores would have put the threshold lower: more false alarms
     in_sample = _score(g, constants, src + tgt)
     assert np.quantile(in_sample, 0.9) < threshold
+
+
+def test_residual_is_the_pca_reconstruction_error():
+    from sklearn.decomposition import PCA
+
+    from train.models.stats import pca_residual
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(50, 12)) @ rng.normal(size=(12, 12))
+    pca = PCA(n_components=4).fit(x)
+    y = rng.normal(size=(3, 12)) * 2.0
+    want = np.sum((y - pca.inverse_transform(pca.transform(y))) ** 2, axis=1)
+    got = [pca_residual(v, pca.mean_, pca.components_) for v in y]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_the_ensemble_score_and_its_threshold():
+    """stats_score = Gaussian score x residual x the winning centre's domain scale, and the
+    held-out threshold still keeps the design rate on fresh normal clips of both domains."""
+    from train.models.stats import band_stats, pca_residual
+    from train.score import stats_score
+    rng = np.random.default_rng(4)
+    src, tgt = _clips(rng, 200, 0.0), _clips(rng, 10, 3.0)
+    is_target = np.array([False] * 200 + [True] * 10)
+    g, c, held_out = fit_stats(src + tgt, is_target, seed=0, pca_components=3)
+    assert c["pca_components"].shape == (3, 16) and c["pca_inv_scale"].shape == (2,)
+    lm = _clips(rng, 1, 3.0)[0]
+    z = g.whiten(clip_stats(lm))
+    d = np.sum((z[None] - c["centres"]) ** 2, axis=1) / c["scales"]
+    k = int(np.argmin(d))
+    want = d[k] * pca_residual(band_stats(lm), c["pca_mean"], c["pca_components"]) * \
+        c["pca_inv_scale"][c["centre_domain"][k]]
+    assert stats_score(z[None], c, band_stats(lm)) == pytest.approx(want, rel=1e-9)
+    threshold = fit_threshold(held_out, 0.9, held_out=True)["threshold"]
+    for shift, lo, hi in ((0.0, 0.05, 0.15), (3.0, 0.03, 0.22)):
+        fresh = _clips(rng, 600, shift)
+        s = np.array([stats_score(g.whiten(clip_stats(x))[None], c, band_stats(x)) for x in fresh])
+        assert lo <= np.mean(s > threshold) <= hi, (shift, np.mean(s > threshold))

@@ -15,6 +15,7 @@ import soundfile as sf
 import torch
 
 import train
+import train.models.stats
 import train.fit
 import train.score
 from asd.cli import UsageError
@@ -86,8 +87,12 @@ def test_load_run_reproduces_the_csv_and_scores_from_outputs(runs, tiny_root, mo
     assert x.shape[1:] == {"cls": (1, 32, 128), "stats": (128,)}.get(model, (640,))
     # the score as a function of network outputs: what export feeds dequantized int8 outputs into
     y = run.outputs(x)
-    assert run.score_outputs(x, y) == pytest.approx(s, rel=1e-9)
-    assert train.score_outputs(model, x, y, run.constants) == pytest.approx(s, rel=1e-9)
+    assert run.score_outputs(x, y, lm) == pytest.approx(s, rel=1e-9)
+    band = train.models.stats.band_stats(lm) if model == "stats" else None
+    assert train.score_outputs(model, x, y, run.constants, band) == pytest.approx(s, rel=1e-9)
+    if model == "stats":   # the residual scorer is on by default and needs the band statistics
+        with pytest.raises(ValueError, match="band statistics"):
+            run.score_outputs(x, y)
     if model == "cls":
         c = run.constants
         assert c["centres"].shape[0] <= 32 and c["centres"].shape[1] <= 128

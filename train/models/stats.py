@@ -1,4 +1,12 @@
-"""Clip statistics and the Gaussian model of them (`stats`, the default model kind).
+"""Clip statistics, the Gaussian model of them and a residual scorer (`stats`, the default).
+
+Two scorers of the same clip statistics, multiplied (an ensemble of a whitened and an
+unwhitened view; train/stats.py fits both, train/score.py `stats_score` combines them):
+* the Gaussian (below): pooled 64-band means and stds, Ledoit-Wolf whitened, distance to the
+  source mean and to the target clips;
+* the residual: the 256 unpooled band means and stds, raw dB, energy outside their first 20
+  principal components (`band_stats`, `pca_residual`; the issue's clip-statistics detector).
+On the development types the product beat either alone (docs/results.md).
 
 A clip is summarised by 128 numbers: the time mean and the time standard deviation of its log-mel
 in 64 bands (adjacent pairs of the 128 mel bands averaged). Standardised with the source
