@@ -58,10 +58,12 @@ def trained(root, tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("any-runs")
     cache = base / "cache"
     runs = {}
-    for machine, model in (("Pump", "ae"), ("Pump", "cls"), ("Press", "ae")):
+    for machine, model in (("Pump", "ae"), ("Pump", "cls"), ("Press", "ae"), ("Pump", "stats")):
         out = base / machine / model
-        r = run_py("-m", "train", "--data-root", str(root), "--machine", machine, "--model", model,
-                   "--epochs", "1", "--no-progress", "--cache-dir", str(cache), "--out", str(out))
+        # stats is the default: trained without --model (and it takes no epochs)
+        how = ["--model", model, "--epochs", "1"] if model != "stats" else []
+        r = run_py("-m", "train", "--data-root", str(root), "--machine", machine, *how,
+                   "--no-progress", "--cache-dir", str(cache), "--out", str(out))
         assert r.returncode == 0, r.stderr
         runs[f"{machine}/{model}"] = out
     return runs
@@ -167,9 +169,10 @@ def test_report_orders_dev_before_eval(trained, tmp_path):
     assert rows == ["Pump", "Press"]         # Pump is dev, Press is eval: not alphabetical
 
 
-def test_export_and_bench_any_machine(root, trained, tmp_path):
+@pytest.mark.parametrize("model", ["ae", "stats"])
+def test_export_and_bench_any_machine(root, trained, tmp_path, model):
     model_dir = tmp_path / "models" / "Pump"
-    r = run_py("-m", "export", "--run", str(trained["Pump/ae"]), "--machine", "Pump",
+    r = run_py("-m", "export", "--run", str(trained[f"Pump/{model}"]), "--machine", "Pump",
                "--data-root", str(root), "--out", str(model_dir), "--calibration", "50",
                "--max-drop", "100")
     assert r.returncode == 0, r.stderr
