@@ -5,7 +5,9 @@ DATA ?= data
 MACHINE ?= Polisher
 # the default model kind (train/config.py DEFAULT_MODEL; docs/results.md says why)
 MODEL ?= stats
-DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang libclang-rt-14-dev
+# openocd (0.12) and stlink-tools (st-flash 1.7): the flashing tools `make flash` looks for.
+DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang libclang-rt-14-dev \
+                openocd stlink-tools
 
 PORT ?= emu
 PRUNE ?=
@@ -22,7 +24,7 @@ setup: .venv/.installed debs
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
-# Debian packages for the firmware builds, QEMU and fuzzing: installed when root, else the command.
+# Debian packages for the firmware builds, QEMU, fuzzing and flashing: installed when root, else the command.
 debs:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \

@@ -78,3 +78,11 @@ def test_missing_image_and_wrong_board(tmp_path, fw):
     r = subprocess.run(["make", "-s", "-f", "firmware/boards/flash.mk", "flash", "BOARD=qemu",
                         "MACHINE=x", "FLASH_DEPS="], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode != 0 and "BOARD=nucleo-f446re or BOARD=nucleo-l4r5zi" in r.stderr
+
+
+def test_setup_installs_the_flashing_tools():
+    """`make setup` (its `debs` step) installs Debian's openocd and stlink-tools with the rest."""
+    r = subprocess.run(["make", "-n", "-s", "debs"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    packages = r.stdout.split("for p in", 1)[1].split(";", 1)[0].split()
+    assert {"openocd", "stlink-tools"} <= set(packages)
