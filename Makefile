@@ -92,7 +92,7 @@ export-study: setup data
 	done; done
 	$(PY) -m export.table runs/study | tee runs/study/table.md
 
-# Stream the test clips to a device (PORT=emu | /dev/ttyACM0 | socket://127.0.0.1:4444).
+# Stream the test clips to a device (PORT=emu | qemu | /dev/ttyACM0 | socket://127.0.0.1:4444).
 bench: setup
 	$(PY) host/bench.py --port $(PORT) --machine $(MACHINE) --data-root $(DATA) $(BENCH_ARGS)
 

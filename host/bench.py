@@ -5,8 +5,11 @@ references.
         [--model-dir firmware/models/NAME] [--mode pcm|features] [--baud 921600] [--limit N]
         [--out DIR] [--resume]
 
-PORT: a serial device (/dev/ttyACM0), any pyserial URL (socket://127.0.0.1:4444 for QEMU), or
-`emu`, which builds and starts the x86 emulated firmware for the machine.
+PORT: a serial device (/dev/ttyACM0), any pyserial URL (socket://127.0.0.1:4444 for a QEMU
+started by hand), `emu`, which builds and starts the x86 emulated firmware for the machine, or
+`qemu`, which builds the qemu board image for the machine and runs it in QEMU (netduinoplus2,
+-icount shift=0) on a free local TCP port; QEMU is stopped at the end, on Ctrl-C and on errors.
+Under QEMU the cycle counts are instructions executed.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import argparse
 import csv
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -96,6 +100,22 @@ def build_emulator(machine: str, model_dir: Path) -> Path:
     if r.returncode != 0:
         raise UsageError(f"building the emulator failed:\n{r.stderr.strip()[-2000:]}")
     return ROOT / "firmware/build/emu" / machine / "firmware-emu"
+
+
+def build_qemu_image(machine: str, model_dir: Path) -> Path:
+    """The qemu board firmware for the machine (make rebuilds only what changed)."""
+    r = subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), "BOARD=qemu",
+                        f"MACHINE={machine}", f"MODEL_DIR={model_dir.resolve()}"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise UsageError(f"building the qemu board image failed:\n"
+                         f"{(r.stderr or r.stdout).strip()[-2000:]}")
+    return ROOT / "firmware/build/qemu" / machine / "firmware.elf"
+
+
+def cycle_unit(board: str) -> str:
+    """What the device's cycle counter counts (docs/boards.md)."""
+    return {"emu": "host nanoseconds", "qemu": "instructions"}.get(board, "core cycles")
 
 
 def default_elf(board: str, machine: str) -> Path:
@@ -184,14 +204,25 @@ class Bench:
         elf = self.args.elf or default_elf(info.board, self.args.machine)
         info_d = {"core_hz": info.core_hz, "board": info.board, "arena_bytes": info.arena_bytes}
         summary = report.summarize(rows, self.export, info_d, report.elf_memory(elf))
-        summary.update(mode=self.args.mode, port=self.args.port, machine=self.args.machine, **extra)
+        summary.update(mode=self.args.mode, port=self.args.port, machine=self.args.machine,
+                       cycle_unit=cycle_unit(info.board), **extra)
         report.write(self.args.out, rows, summary,
                      f"{self.args.machine} on {info.board} ({self.args.mode})")
         return summary
 
 
 def open_device(args: argparse.Namespace):
-    """(Device, closer): the emulator is built and started for `--port emu`."""
+    """(Device, closer): the emulator (`--port emu`) or QEMU (`--port qemu`) is built and
+    started here; the closer stops it."""
+    if args.port == "qemu":
+        from host.qemu import QemuBoard, QemuError
+        elf = build_qemu_image(args.machine, args.model_dir)
+        args.elf = args.elf or elf
+        try:
+            board = QemuBoard(elf)   # stops QEMU itself when it cannot connect
+        except QemuError as e:
+            raise LinkError(str(e)) from None
+        return Device(board.link, args.timeout, args.retries), board.close
     if args.port == "emu":
         emu = Emulator(build_emulator(args.machine, args.model_dir))
         link = emu.link()
@@ -208,6 +239,9 @@ def main(argv=None) -> int:
         raise UsageError(f"{args.model_dir}: no exported model; run `make export "
                          f"MACHINE={args.machine}`")
     bench = Bench(args)
+    # SIGTERM ends the run like Ctrl-C's SystemExit path: the `finally` below stops QEMU or the
+    # emulator, so no child process outlives the bench.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         dev, close = open_device(args)
     except LinkError as e:

@@ -65,14 +65,21 @@ class QemuBoard:
         self.link = None
         self._mon = None
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.link = Link.open(f"socket://127.0.0.1:{self.port}", connect_timeout=0)
-                break
-            except LinkError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise QemuError(f"QEMU did not start: {' '.join(self.cmd)}\n{self.close()}")
-                time.sleep(0.05)
+        try:
+            while True:
+                try:
+                    self.link = Link.open(f"socket://127.0.0.1:{self.port}", connect_timeout=0)
+                    break
+                except LinkError:
+                    if self.proc.poll() is not None or time.monotonic() > deadline:
+                        raise QemuError(f"QEMU did not start: {' '.join(self.cmd)}\n"
+                                        f"{self.close()}") from None
+                    time.sleep(0.05)
+        except QemuError:
+            raise
+        except BaseException:   # Ctrl-C while connecting: no QEMU left behind
+            self.close()
+            raise
 
     def _monitor(self) -> socket.socket:
         if self._mon is None:

@@ -177,6 +177,9 @@ def table(summary: dict) -> str:
                  f"{_fmt(summary['cycles_per_mac'], 2)}")
     if summary["board"] == "emu":
         lines.append("(emu: the counter is the x86 host's nanoseconds, not MCU cycles)")
+    elif summary["board"] == "qemu":
+        lines.append("(qemu: under -icount shift=0 the \"cycles\" are instructions executed, "
+                     "deterministic, not Cortex-M4 cycles; the Hz and ms are QEMU's virtual time)")
     lines.append(f"flash {_fmt(summary['flash_bytes'])} B   RAM {_fmt(summary['ram_bytes'])} B   "
                  f"arena {_fmt(summary['arena_bytes'])} B   model {_fmt(summary['model_bytes'])} B")
     return "\n".join(lines)
