@@ -33,6 +33,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--seeds", type=int, default=1, help="train seeds K..K+N-1")
     ap.add_argument("--supplemental", choices=SUPPLEMENTAL_MODES, default=None,
                     help="cls only; default from train/config.py (experiments, not tuning)")
+    ap.add_argument("--pca-components", type=int, default=None,
+                    help="stats only; default from train/config.py, 0 = the Gaussian scorer "
+                         "alone (experiments, not tuning)")
     ap.add_argument("--cache-dir", type=Path, default=Path(".cache/features"))
     ap.add_argument("--no-progress", action="store_true")
     return ap.parse_args(argv)
@@ -44,6 +47,8 @@ def main(argv=None) -> int:
         raise cli.UsageError("--seeds and --epochs must be >= 1")
     machine_dir(a.data_root, a.machine)  # DataError for a bad name, a missing root or machine
     extra = {"supplemental": a.supplemental} if a.supplemental else {}
+    if a.pca_components is not None:
+        extra["pca_components"] = a.pca_components
     results = []
     for k in range(a.seed, a.seed + a.seeds):
         try:

@@ -2,7 +2,8 @@
 
 First-shot rule: the defaults below are the ONE configuration used for every machine type; nothing
 here may depend on the machine or on test data. The CLI only overrides `epochs` and `seed`
-(and, for experiments, `supplemental`); anything else is changed here, for all machines at once.
+(and, for experiments, `supplemental` and `pca_components`); anything else is changed here,
+for all machines at once.
 """
 from __future__ import annotations
 
