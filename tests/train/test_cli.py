@@ -97,3 +97,20 @@ def test_refuses_to_reuse_a_run_on_changed_training_data(tiny_root, tmp_path):
     sf.write(first, y // 2, sr, subtype="PCM_16")    # the same file name, other content
     r = run_cli("-m", "train", *args)
     _fails_cleanly(r, "trained on other training data")
+
+
+def test_pca_components_zero_is_the_gaussian_alone(tiny_root, tmp_path):
+    import json
+
+    import numpy as np
+    out = tmp_path / "g"
+    assert train_main(["--data-root", str(tiny_root), "--machine", "fan", "--pca-components", "0",
+                       "--no-progress", "--cache-dir", str(tmp_path / "c"), "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["pca_components"] == 0
+    with np.load(out / "scoring.npz") as z:
+        assert "pca_components" not in z.files and "centres" in z.files
+    full = tmp_path / "full"
+    assert train_main(["--data-root", str(tiny_root), "--machine", "fan", "--no-progress",
+                       "--cache-dir", str(tmp_path / "c"), "--out", str(full)]) == 0
+    with np.load(full / "scoring.npz") as z:
+        assert z["pca_components"].shape[1] == 256
