@@ -9,6 +9,15 @@ that asd/dataset.py reads (every held-out type behaves like an unseen evaluation
     DIR/eval_data/raw/<machine>/attributes_00.csv                       file_name,d1p,d1v,...
     DIR/eval_data/ground_truth_data/ground_truth_<machine>_section_00_test.csv    file,1=anomaly
     DIR/eval_data/ground_truth_domain/ground_truth_<machine>_section_00_test.csv  file,1=target
+    DIR/eval_data/ground_truth_attributes/ground_truth_<machine>_section_00_test.csv
+        evaluation name,labelled name without .wav[,labelled name with the true attributes.wav]
+
+The ground-truth CSVs follow nttcslab's official DCASE 2024/2025 Task 2 evaluator: no header,
+rows sorted by the evaluation name; renamed test clips are numbered from 0001
+(section_00_0001.wav); the labelled name of a renamed clip carries the same number and, as
+released, `noAttribute` for machines whose attributes are hidden; the third column (hidden
+attributes only) is the name with the true attributes, as the evaluator's own files have it for
+the machines whose attributes were published later.
 
 Each clip's randomness: numpy SeedSequence([seed, sha256("heldout", machine, domain, split,
 label, index)]), four children (condition, machine, fault, ambience): independent of --jobs.
@@ -83,10 +92,12 @@ def machine_root(out: Path, machine: str) -> Path:
     return Path(out) / "eval_data" / "raw" / machine
 
 
-def ground_truth_files(out: Path, machine: str) -> tuple[Path, Path]:
+def ground_truth_files(out: Path, machine: str) -> tuple[Path, Path, Path]:
+    """ground_truth_data/, ground_truth_domain/, ground_truth_attributes/ CSVs."""
     name = f"ground_truth_{machine}_section_{SECTION}_test.csv"
     base = Path(out) / "eval_data"
-    return base / "ground_truth_data" / name, base / "ground_truth_domain" / name
+    return (base / "ground_truth_data" / name, base / "ground_truth_domain" / name,
+            base / "ground_truth_attributes" / name)
 
 
 def plan(model, counts: Counts, seed: int) -> list[Clip]:
@@ -112,12 +123,12 @@ def plan(model, counts: Counts, seed: int) -> list[Clip]:
         np.random.SeedSequence([seed, stable_int("heldout", model.name, "test-order")])
     ).permutation(len(tests))
     for new_index, j in enumerate(order):
-        tests[j].name = f"section_{SECTION}_{new_index:04d}.wav"
+        tests[j].name = f"section_{SECTION}_{new_index + 1:04d}.wav"   # 0001 first
     return clips
 
 
 def write_csvs(out: Path, model, clips: list[Clip]) -> list[Path]:
-    """attributes_00.csv and the two ground-truth CSVs (no header, `file,0|1`)."""
+    """attributes_00.csv and the three ground-truth CSVs (no header)."""
     root = machine_root(out, model.name)
     width = 1 if model.hidden else max(1, max(len(c.attrs) for c in clips))
     header = ["file_name"] + [f"d{i}{c}" for i in range(1, width + 1) for c in "pv"]
@@ -130,10 +141,23 @@ def write_csvs(out: Path, model, clips: list[Clip]) -> list[Path]:
     attributes = root / "attributes_00.csv"
     _write_rows(attributes, [header] + rows)
     tests = sorted((c for c in clips if c.split == "test"), key=lambda c: c.name)
-    gt_label, gt_domain = ground_truth_files(out, model.name)
+    gt_label, gt_domain, gt_attrs = ground_truth_files(out, model.name)
     _write_rows(gt_label, [[c.name, int(c.label == "anomaly")] for c in tests])
     _write_rows(gt_domain, [[c.name, int(c.domain == "target")] for c in tests])
-    return [attributes, gt_label, gt_domain]
+    _write_rows(gt_attrs, [attribute_row(model.hidden, c) for c in tests])
+    return [attributes, gt_label, gt_domain, gt_attrs]
+
+
+def attribute_row(hidden: bool, c: Clip) -> list[str]:
+    """One ground_truth_attributes row of a renamed test clip, in the official evaluator's
+    shape: evaluation name, labelled name (same number, without .wav), and for hidden
+    attributes the labelled name with the true ones."""
+    number = int(c.name[-8:-4])
+    row = [c.name, labelled_name(hidden, c.domain, "test", c.label, number, c.attrs)[:-4]]
+    if hidden and c.attrs:
+        true = "_".join(f"{k}_{v}" for k, v in c.attrs)
+        row.append(f"section_{SECTION}_{c.domain}_test_{c.label}_{number:04d}_{true}.wav")
+    return row
 
 
 def _write_rows(path: Path, rows) -> None:

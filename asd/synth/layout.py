@@ -4,6 +4,15 @@
     DIR/eval_data/raw/<machine>/{train,test,supplemental}/*.wav, attributes_00.csv
     DIR/eval_data/ground_truth_data/ground_truth_<machine>_section_00_test.csv    file,1=anomaly
     DIR/eval_data/ground_truth_domain/ground_truth_<machine>_section_00_test.csv  file,1=target
+    DIR/eval_data/ground_truth_attributes/ground_truth_<machine>_section_00_test.csv
+        evaluation name,labelled name without .wav[,labelled name with the true attributes.wav]
+
+The ground-truth CSVs follow nttcslab's official DCASE 2024/2025 Task 2 evaluator: no header,
+rows sorted by the evaluation name; renamed test clips are numbered from 0001
+(section_00_0001.wav); the labelled name of a renamed clip carries the same number and, as
+released, `noAttribute` for machines whose attributes are hidden; the third column (hidden
+attributes only) is the name with the true attributes, as the evaluator's own files have it for
+the machines whose attributes were published later.
 
 Every clip's randomness comes from (seed, machine, domain, split, label, index) through a SHA-256
 hash into numpy's SeedSequence, so the output never depends on --jobs or scheduling.
@@ -78,10 +87,12 @@ def machine_root(out: Path, machine: str) -> Path:
     return Path(out) / f"{dataset_of(machine)}_data" / "raw" / machine
 
 
-def ground_truth_files(out: Path, machine: str) -> tuple[Path, Path]:
+def ground_truth_files(out: Path, machine: str) -> tuple[Path, Path, Path]:
+    """ground_truth_data/, ground_truth_domain/, ground_truth_attributes/ CSVs."""
     name = f"ground_truth_{machine}_section_{SECTION}_test.csv"
     base = Path(out) / "eval_data"
-    return base / "ground_truth_data" / name, base / "ground_truth_domain" / name
+    return (base / "ground_truth_data" / name, base / "ground_truth_domain" / name,
+            base / "ground_truth_attributes" / name)
 
 
 def plan_machine(machine: str, counts: Counts, seed: int) -> list[ClipSpec]:
@@ -108,12 +119,12 @@ def plan_machine(machine: str, counts: Counts, seed: int) -> list[ClipSpec]:
             np.random.SeedSequence([seed, stable_int(machine, "eval-test-order")])
         ).permutation(len(tests))
         for new_index, j in enumerate(order):
-            tests[j].name = f"section_{SECTION}_{new_index:04d}.wav"
+            tests[j].name = f"section_{SECTION}_{new_index + 1:04d}.wav"   # 0001 first
     return specs
 
 
 def write_csvs(out: Path, machine: str, specs: list[ClipSpec]) -> list[Path]:
-    """attributes_00.csv, and for evaluation types the two ground-truth CSVs."""
+    """attributes_00.csv, and for evaluation types the three ground-truth CSVs."""
     root = machine_root(out, machine)
     hidden = machine in HIDDEN_ATTRIBUTES
     width = 1 if hidden else max(len(s.attrs) for s in specs)
@@ -130,11 +141,24 @@ def write_csvs(out: Path, machine: str, specs: list[ClipSpec]) -> list[Path]:
     _write_rows(written[0], [header] + rows)
     if dataset_of(machine) == "eval":
         tests = sorted((s for s in specs if s.split == "test"), key=lambda s: s.name)
-        gt_label, gt_domain = ground_truth_files(out, machine)
+        gt_label, gt_domain, gt_attrs = ground_truth_files(out, machine)
         _write_rows(gt_label, [[s.name, int(s.label == "anomaly")] for s in tests])
         _write_rows(gt_domain, [[s.name, int(s.domain == "target")] for s in tests])
-        written += [gt_label, gt_domain]
+        _write_rows(gt_attrs, [attribute_row(machine, s) for s in tests])
+        written += [gt_label, gt_domain, gt_attrs]
     return written
+
+
+def attribute_row(machine: str, s: ClipSpec) -> list[str]:
+    """One ground_truth_attributes row of a renamed test clip, in the official evaluator's
+    shape: evaluation name, labelled name (same number, without .wav), and for hidden
+    attributes the labelled name with the true ones."""
+    number = int(s.name[-8:-4])
+    row = [s.name, labelled_name(machine, s.domain, "test", s.label, number, s.attrs)[:-4]]
+    if machine in HIDDEN_ATTRIBUTES and s.attrs:
+        true = "_".join(f"{k}_{v}" for k, v in s.attrs)
+        row.append(f"section_{SECTION}_{s.domain}_test_{s.label}_{number:04d}_{true}.wav")
+    return row
 
 
 def _write_rows(path: Path, rows) -> None:

@@ -1,5 +1,6 @@
 """asd.heldout: layout read back by asd.dataset, counts, ground truth, determinism across --jobs,
 every fault kind measurable, independence from asd.synth, bad arguments."""
+import csv
 import hashlib
 import re
 import subprocess
@@ -59,7 +60,15 @@ def test_tree_reads_back_with_counts_and_ground_truth(data):
         assert all(c.label == "normal" for c in train)
         test = list_clips(data, m, "test")
         names = [c.name for c in test]
-        assert names == [f"section_00_{i:04d}.wav" for i in range(12)]
+        assert names == [f"section_00_{i:04d}.wav" for i in range(1, 13)]  # official: 0001 first
+        gt_attrs = data / f"eval_data/ground_truth_attributes/ground_truth_{m}_section_00_test.csv"
+        rows = list(csv.reader(gt_attrs.open()))
+        assert [r[0] for r in rows] == names
+        assert all(len(r) == 2 or (len(r) == 3 and model.hidden) for r in rows)
+        truth = {c.name: c for c in plan(model, Counts(6, 2, 3, 10), 3) if c.split == "test"}
+        for name, labelled, *_ in rows:      # the labelled name carries the same number
+            c = truth[name]
+            assert labelled.startswith(f"section_00_{c.domain}_test_{c.label}_{name[11:15]}_")
         assert Counter((c.domain, c.label) for c in test) == \
             {(d, l): 3 for d in ("source", "target") for l in ("normal", "anomaly")}
         # shuffled, and the joined ground truth is what the plan wrote

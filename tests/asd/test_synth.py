@@ -75,7 +75,7 @@ def test_eval_type_renamed_tests_and_ground_truth(data):
     train = sorted(p.name for p in (root / "train").iterdir())
     assert len(train) == 24 and all(n.endswith("_noAttribute.wav") for n in train)
     test = sorted(p.name for p in (root / "test").iterdir())
-    assert test == [f"section_00_{i:04d}.wav" for i in range(40)]
+    assert test == [f"section_00_{i:04d}.wav" for i in range(1, 41)]  # official: 0001 first
     gt = data / "eval_data/ground_truth_data/ground_truth_Polisher_section_00_test.csv"
     dom = data / "eval_data/ground_truth_domain/ground_truth_Polisher_section_00_test.csv"
     rows = list(csv.reader(gt.open()))
@@ -96,9 +96,31 @@ def test_eval_type_renamed_tests_and_ground_truth(data):
     # attributes_00.csv: noAttribute rows, renamed test names listed
     text = (root / "attributes_00.csv").read_text().splitlines()
     assert text[0] == "file_name,d1p,d1v"
-    assert "Polisher/test/section_00_0000.wav,noAttribute," in text
+    assert "Polisher/test/section_00_0001.wav,noAttribute," in text
     assert f"Polisher/train/{train[0]},noAttribute," in text
     assert len(text) == 1 + 24 + 40 + 5
+
+
+def test_eval_type_ground_truth_attributes_match_the_renamed_clips(data):
+    """ground_truth_attributes/ in the official evaluator's shape: no header, one row per renamed
+    clip sorted by name: evaluation name, the labelled name with the same number and
+    `noAttribute` (Polisher hides its attributes) without .wav, then the name with the true
+    attributes."""
+    path = data / "eval_data/ground_truth_attributes/ground_truth_Polisher_section_00_test.csv"
+    rows = list(csv.reader(path.open()))
+    test = sorted(p.name for p in (data / "eval_data/raw/Polisher/test").iterdir())
+    assert [r[0] for r in rows] == test
+    plan = {s.name: s for s in plan_machine("Polisher", Counts(20, 4, 10, 5), 7)}
+    for name, labelled, true in rows:
+        s, n = plan[name], name[len("section_00_"):-len(".wav")]
+        assert labelled == f"section_00_{s.domain}_test_{s.label}_{n}_noAttribute"
+        attrs = "_".join(f"{k}_{v}" for k, v in s.attrs)
+        assert true == f"section_00_{s.domain}_test_{s.label}_{n}_{attrs}.wav"
+    label = dict(csv.reader((path.parent.parent / "ground_truth_data" / path.name).open()))
+    domain = dict(csv.reader((path.parent.parent / "ground_truth_domain" / path.name).open()))
+    for name, labelled, _ in rows:
+        assert ("_anomaly_" in labelled) == (label[name] == "1")
+        assert ("_target_" in labelled) == (domain[name] == "1")
 
 
 def test_wav_format(data):
