@@ -158,7 +158,7 @@ def main() -> int:
                 archive.unlink()
             print(f"{name}: unpacked into {args.data_root / folder / m}")
     print("ground truth for the evaluation types is published with the official evaluator; put its "
-          "ground_truth_data/ and ground_truth_domain/ folders into "
+          "ground_truth_data/, ground_truth_domain/ and ground_truth_attributes/ folders into "
           f"{args.data_root / 'eval_data'}/ (see docs/data.md)")
     return 0
 
