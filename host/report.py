@@ -171,9 +171,10 @@ def table(summary: dict) -> str:
         lines.append(f"model {summary['model_kind']}: {summary['inferences_per_clip']:.4g} "
                      f"inference(s) per clip, {_fmt(round(summary['macs_per_clip']))} MACs "
                      f"per clip")
-    lines.append(f"MACs/inference {_fmt(summary['macs_per_inference'])}   cycles/inference "
+    unit = "instructions" if summary["board"] == "qemu" else "cycles"
+    lines.append(f"MACs/inference {_fmt(summary['macs_per_inference'])}   {unit}/inference "
                  f"{_fmt(summary['cycles_per_inference'], 0)} at {summary['core_hz']:,} Hz = "
-                 f"{_fmt(summary['ms_per_inference'], 3)} ms   cycles/MAC "
+                 f"{_fmt(summary['ms_per_inference'], 3)} ms   {unit}/MAC "
                  f"{_fmt(summary['cycles_per_mac'], 2)}")
     if summary["board"] == "emu":
         lines.append("(emu: the counter is the x86 host's nanoseconds, not MCU cycles)")

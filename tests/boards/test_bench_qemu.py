@@ -69,7 +69,8 @@ def test_bench_on_qemu_equals_emulator(exports, data_root, tmp_path, mode):
     assert summary["cycle_unit"] == "instructions" and summary["cycles_per_inference"] > 0
     assert summary["elf"] == str(ELF)
     assert summary["flash_bytes"] > summary["model_bytes"]  # from the ELF, model included
-    assert "instructions executed" in (tmp_path / "qemu" / "report.md").read_text()
+    report_md = (tmp_path / "qemu" / "report.md").read_text()
+    assert "instructions executed" in report_md and "instructions/inference" in report_md
 
 
 def test_bench_qemu_limit_2_and_report_folder(exports, data_root, tmp_path):
@@ -105,6 +106,6 @@ def test_bench_qemu_ctrl_c_stops_qemu(exports, data_root, tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
-    assert p.returncode in (130, 2), err
+    assert p.returncode == 130, err
     time.sleep(0.2)
     assert qemu_pids() - before == set(), "QEMU left running after Ctrl-C"
