@@ -10,6 +10,8 @@ The signal primitives at the top are shared with faults.py and ambience.py.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 import scipy.fft
 
@@ -157,7 +159,8 @@ def modes(rng, spec, spread: float = 0.05):
 
 # ---------------------------------------------------------------------------------------------
 
-class Machine:
+class Machine(ABC):
+    """One held-out machine type: draws an operating condition, renders its normal sound."""
     name = ""
     hidden = False                         # noAttribute in file names
     supplemental = "clean"                 # clean machine or noise-only supplemental clips
@@ -168,11 +171,13 @@ class Machine:
     sound = ""
     shift = ""
 
+    @abstractmethod
     def condition(self, rng, domain: str):
-        raise NotImplementedError
+        """(attribute pairs for the file name, hidden parameters) of one clip's condition."""
 
+    @abstractmethod
     def render(self, rng, n: int, p: dict):
-        raise NotImplementedError
+        """n samples of the normal machine sound for condition p."""
 
 
 class Compressor(Machine):
