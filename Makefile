@@ -109,12 +109,11 @@ train: setup
 	$(PY) -m train --data-root $(DATA) --machine $(MACHINE) --model $(MODEL) --out runs/$(MACHINE)/$(MODEL)
 
 # Every machine type under $(DATA) with every model and the reference detector, then the table.
+# The runs go in parallel on local Ray, one per core (python -m train.fleet, docs/fleet.md);
+# WORKERS=N to use fewer cores.
 train-all: setup
-	@set -e; for m in $$($(PY) -c "from asd.dataset import available_machines as a; print(' '.join(a('$(DATA)')))"); do \
-	  for model in stats ae ae-maha cls; do \
-	    $(PY) -m train --data-root $(DATA) --machine $$m --model $$model --out runs/$$m/$$model; \
-	  done; \
-	done; \
+	@set -e; $(PY) -m train.fleet --data-root $(DATA) --machines all --models all --out runs \
+	  $(if $(WORKERS),--workers $(WORKERS)) > /dev/null; \
 	$(PY) -m train.reference_pca --data-root $(DATA) --out runs; \
 	$(PY) -m train.report runs --out runs/results.md
 

@@ -108,7 +108,7 @@ def plan(a: argparse.Namespace) -> list[dict]:
                               "data_root": str(a.data_root), "cache_dir": str(a.cache_dir),
                               "run_dir": str(base if a.seeds == 1 else base / f"seed_{k}"),
                               "export": a.export, "bench": a.bench,
-                              "blas_threads": blas_threads(),
+                              "blas_threads": blas_threads() if model == "stats" else 1,
                               "crash_once": os.environ.get(CRASH_ONCE_ENV)})
     return specs
 
@@ -117,7 +117,10 @@ def blas_threads() -> int:
     """The BLAS threads a `python -m train` started like this process would use. Its clip
     statistics (numpy/scipy linear algebra) round differently with another thread count, and a
     Ray worker is started with one thread (OMP_NUM_THREADS=1), so each task sets this count back
-    for its short BLAS calls: a fleet run is byte-identical to the `python -m train` run."""
+    for its short BLAS calls: a fleet run is byte-identical to the `python -m train` run.
+    Only stats needs it (its 256-band covariances); the networks' runs were byte-identical with
+    one thread, and spinning BLAS threads in every task made a 2-core fleet no faster than
+    sequential runs (docs/fleet.md), so the other models keep Ray's one thread."""
     from threadpoolctl import threadpool_info
     counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
     return max(counts, default=1)
