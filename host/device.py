@@ -53,6 +53,7 @@ class Device:
         self._decoder = FrameDecoder()
         self._queue: list[Frame] = []
         self._seq = 0
+        self.decisions: list[Frame] = []  # unsolicited DECISION frames (MONITOR mode), in order
 
     # -- frames ---------------------------------------------------------------------------
     def _send(self, wire: bytes) -> None:
@@ -78,6 +79,9 @@ class Device:
             if f.type == MsgType.HELLO:
                 self.stats.resets += 1
                 raise DeviceReset(Info.unpack(f.body))
+            if f.type == MsgType.DECISION and f.seq == 0:
+                self.decisions.append(f)  # sent while consuming a request's data, before its ACK
+                continue
             if f.type == MsgType.ERROR and f.seq == 0:
                 err = ErrorMsg.unpack(f.body)
                 if err.error_code in _FRAME_LAYER:

@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: MONITOR mode
 MAX_BODY = 2048
 HEADER_SIZE = 4
 CRC_SIZE = 4
@@ -44,6 +44,11 @@ class MsgType(IntEnum):
     RESULT = 0x14
     GET_PROFILE = 0x15
     PROFILE = 0x16
+    MONITOR_BEGIN = 0x20
+    MONITOR_READY = 0x21
+    DECISION = 0x22
+    GET_DECISION = 0x23
+    MONITOR_END = 0x24
     ERROR = 0x7F
 
 
@@ -57,6 +62,7 @@ class ErrorCode(IntEnum):
     BAD_LENGTH = 6
     CLIP_TOO_SHORT = 7
     MODEL = 8
+    BAD_PARAM = 9
 
     @property
     def label(self) -> str:
@@ -457,6 +463,87 @@ class Ack:
     def unpack(cls, body: bytes) -> Ack:
         _exact(body, 1, "ACK")
         return cls(body[0])
+
+
+@dataclass(frozen=True)
+class MonitorBegin:
+    """MONITOR_BEGIN body: starts a monitoring session (0 = the device's default)."""
+    mode: int = ClipMode.PCM
+    live: int = 0             # 1: a source that cannot wait (ACK at once, overruns counted)
+    hop_frames: int = 0
+    window_hops: int = 0
+    start_sample: int = 0     # stream position of the session's first sample
+
+    _FMT = struct.Struct("<BBHHQ")
+
+    def pack(self) -> bytes:
+        return self._FMT.pack(int(self.mode), self.live, self.hop_frames, self.window_hops,
+                              self.start_sample)
+
+    @classmethod
+    def unpack(cls, body: bytes) -> MonitorBegin:
+        _exact(body, cls._FMT.size, "MONITOR_BEGIN")
+        return cls(*cls._FMT.unpack(bytes(body)))
+
+
+@dataclass(frozen=True)
+class MonitorReady:
+    """MONITOR_READY body: the session's parameters as the device applies them."""
+    hop_frames: int
+    window_hops: int
+    max_hops: int
+    audio_ring_samples: int
+    frame_samples: int        # samples per log-mel frame (the hop length, 512)
+    start_sample: int
+
+    _FMT = struct.Struct("<HHHIIQ")
+
+    def pack(self) -> bytes:
+        return self._FMT.pack(self.hop_frames, self.window_hops, self.max_hops,
+                              self.audio_ring_samples, self.frame_samples, self.start_sample)
+
+    @classmethod
+    def unpack(cls, body: bytes) -> MonitorReady:
+        _exact(body, cls._FMT.size, "MONITOR_READY")
+        return cls(*cls._FMT.unpack(bytes(body)))
+
+    @property
+    def window_frames(self) -> int:
+        return self.hop_frames * self.window_hops
+
+
+@dataclass(frozen=True)
+class Decision:
+    """DECISION body: the score of the window that ends at end_sample."""
+    index: int
+    end_sample: int
+    segment_start: int
+    score: float
+    decision: int             # 1 = anomalous
+    window_frames: int
+    inferences: int
+    busy_cycles: int
+    budget_cycles: int
+    overrun_samples: int
+    overruns: int
+
+    _FMT = struct.Struct("<IQQfBIIQQIH")
+
+    def pack(self) -> bytes:
+        return self._FMT.pack(self.index, self.end_sample, self.segment_start, self.score,
+                              self.decision, self.window_frames, self.inferences,
+                              self.busy_cycles, self.budget_cycles, self.overrun_samples,
+                              self.overruns)
+
+    @classmethod
+    def unpack(cls, body: bytes) -> Decision:
+        _exact(body, cls._FMT.size, "DECISION")
+        return cls(*cls._FMT.unpack(bytes(body)))
+
+    @property
+    def load(self) -> float:
+        """Share of real time the device spent on the last hop (> 1: slower than real time)."""
+        return self.busy_cycles / self.budget_cycles if self.budget_cycles else 0.0
 
 
 def clip_begin_body(mode: ClipMode | int) -> bytes:
