@@ -99,11 +99,145 @@ static void model_error(fs_app *app, uint8_t seq, fs_status st) {
                st == FS_OK ? app->model_msg : fs_model_message(&app->model));
 }
 
+/* ---- MONITOR mode (docs/protocol.md) ---- */
+
+static void put_decision(uint8_t *p, const fs_decision *d) {
+    uint32_t bits;
+    memcpy(&bits, &d->score, 4);
+    fs_protocol_put_u32(p, d->index);
+    fs_protocol_put_u64(p + 4, d->end_sample);
+    fs_protocol_put_u64(p + 12, d->segment_start);
+    fs_protocol_put_u32(p + 20, bits);
+    p[24] = d->decision;
+    fs_protocol_put_u32(p + 25, d->window_frames);
+    fs_protocol_put_u32(p + 29, d->inferences);
+    fs_protocol_put_u64(p + 33, d->busy_cycles);
+    fs_protocol_put_u64(p + 41, d->budget_cycles);
+    fs_protocol_put_u32(p + 49, d->overrun_samples);
+    fs_protocol_put_u16(p + 53, d->overruns);
+}
+#define FS_DECISION_BYTES 55u
+
+/* Unsolicited (seq 0) from its own buffer: app->tx keeps the reply a retransmission gets. */
+static void emit_decision(void *user, const fs_decision *d) {
+    (void)user;
+    uint8_t body[FS_DECISION_BYTES];
+    uint8_t wire[FS_COBS_ENCODED_MAX(FS_PROTOCOL_HEADER_SIZE + FS_DECISION_BYTES +
+                                     FS_PROTOCOL_CRC_SIZE) + 1u];
+    size_t n = 0;
+    put_decision(body, d);
+    if (fs_protocol_frame_encode(FS_MSG_DECISION, 0, body, sizeof body, wire, sizeof wire, &n) ==
+        FS_PROTOCOL_OK)
+        board_uart_write(wire, n);
+}
+
+static void monitor_failed(fs_app *app, uint8_t seq, fs_status st) {
+    app->monitor_open = false;
+    model_error(app, seq, st);
+}
+
+static void on_monitor_begin(fs_app *app, const fs_frame *f) {
+    const uint8_t *b = f->body;
+    if (f->len != 14) {
+        send_error(app, f->seq, FS_PROTOCOL_BAD_LENGTH, "MONITOR_BEGIN body is 14 bytes");
+        return;
+    }
+    if (!app->model_ok) {
+        model_error(app, f->seq, FS_OK);
+        return;
+    }
+    uint32_t hop = fs_protocol_get_u16(b + 2), hops = fs_protocol_get_u16(b + 4);
+    if (!hop) hop = FS_MONITOR_HOP_FRAMES;
+    if (!hops) hops = FS_MONITOR_WINDOW_HOPS;
+    const char *why = b[0] > MODE_FEATURES ? "mode must be 0 (PCM) or 1 (FEATURES)"
+                      : b[1] > 1           ? "live must be 0 or 1"
+                      : b[1] && b[0] != MODE_PCM ? "live needs PCM mode"
+                                                 : fs_monitor_check(hop, hops);
+    if (why) {
+        send_error(app, f->seq, FS_PROTOCOL_BAD_PARAM, why);
+        return;
+    }
+    uint64_t start = (uint64_t)fs_protocol_get_u32(b + 6) |
+                     (uint64_t)fs_protocol_get_u32(b + 10) << 32;
+    app->clip_open = false; /* a session replaces an open clip, or the running session */
+    app->monitor_open = true;
+    app->monitor_live = b[1];
+    fs_audio_clear(board_audio_source());
+    fs_monitor_begin(&app->monitor, &app->clip, b[0] == MODE_PCM, hop, hops, start,
+                     board_core_hz());
+    uint8_t *p = app->body;
+    fs_protocol_put_u16(p, (uint16_t)hop);
+    fs_protocol_put_u16(p + 2, (uint16_t)hops);
+    fs_protocol_put_u16(p + 4, FS_MONITOR_MAX_HOPS);
+    fs_protocol_put_u32(p + 6, FS_AUDIO_RING_SAMPLES);
+    fs_protocol_put_u32(p + 10, FS_FEAT_HOP);
+    fs_protocol_put_u64(p + 14, start);
+    send(app, FS_MSG_MONITOR_READY, f->seq, p, 22);
+}
+
+/* Process whole hops of the audio source while any are there. */
+static fs_status monitor_drain(fs_app *app) {
+    bool done = true;
+    fs_status st = FS_OK;
+    while (done && st == FS_OK)
+        st = fs_monitor_step(&app->monitor, board_audio_source(), &done, emit_decision, app);
+    return st;
+}
+
+/* Data of the session's mode (checked by on_data). Waiting mode: consumed, then ACKed, so the
+ * host never overruns anything. Live: stored (or counted as an overrun), ACKed at once. */
+static void on_monitor_data(fs_app *app, const fs_frame *f, const int16_t *pcm, size_t n) {
+    fs_status st = FS_OK;
+    if (app->monitor.pcm) {
+        fs_audio *src = board_audio_source();
+        fs_monitor_received(&app->monitor, src, n, fs_audio_write(src, pcm, n));
+        if (!app->monitor_live) st = monitor_drain(app);
+    } else {
+        st = fs_monitor_frames(&app->monitor, (const int8_t *)f->body, f->len / FS_FEAT_N_MELS,
+                               emit_decision, app);
+    }
+    if (st != FS_OK) {
+        monitor_failed(app, f->seq, st);
+        return;
+    }
+    uint8_t acked = f->type;
+    send(app, FS_MSG_ACK, f->seq, &acked, 1);
+}
+
+static void on_monitor_end(fs_app *app, const fs_frame *f) {
+    if (!app->monitor_open) {
+        send_error(app, f->seq, FS_PROTOCOL_OUT_OF_ORDER, "MONITOR_END without MONITOR_BEGIN");
+        return;
+    }
+    app->monitor_open = false;
+    uint8_t acked = f->type;
+    send(app, FS_MSG_ACK, f->seq, &acked, 1);
+}
+
+static void on_get_decision(fs_app *app, const fs_frame *f) {
+    if (f->len != 4) {
+        send_error(app, f->seq, FS_PROTOCOL_BAD_LENGTH, "GET_DECISION body is index u32");
+        return;
+    }
+    const fs_decision *d = app->monitor_open
+                               ? fs_monitor_kept(&app->monitor, fs_protocol_get_u32(f->body))
+                               : NULL;
+    if (!d) {
+        send_error(app, f->seq, FS_PROTOCOL_BAD_PARAM, "decision not kept (last 16 only)");
+        return;
+    }
+    put_decision(app->body, d);
+    send(app, FS_MSG_DECISION, f->seq, app->body, FS_DECISION_BYTES);
+}
+
 static void on_data(fs_app *app, const fs_frame *f) {
     uint8_t mode = f->type == FS_MSG_PCM ? MODE_PCM : MODE_FEATURES;
-    if (!app->clip_open || mode != app->clip_mode) {
+    bool monitoring = app->monitor_open;
+    uint8_t want = monitoring ? (app->monitor.pcm ? MODE_PCM : MODE_FEATURES) : app->clip_mode;
+    if (!(monitoring || app->clip_open) || mode != want) {
         send_error(app, f->seq, FS_PROTOCOL_OUT_OF_ORDER,
-                   app->clip_open ? "data of the wrong mode for this clip" : "data outside a clip");
+                   monitoring || app->clip_open ? "data of the wrong mode for this clip or session"
+                                                : "data outside a clip");
         return;
     }
     size_t unit = mode == MODE_PCM ? 2 : FS_FEAT_N_MELS;
@@ -114,10 +248,15 @@ static void on_data(fs_app *app, const fs_frame *f) {
         return;
     }
     fs_status st;
-    if (mode == MODE_PCM) {
-        int16_t pcm[FS_PROTOCOL_MAX_BODY / 2];
+    int16_t pcm[FS_PROTOCOL_MAX_BODY / 2];
+    if (mode == MODE_PCM)
         for (size_t i = 0; i < f->len / 2; i++)
             pcm[i] = (int16_t)fs_protocol_get_u16(f->body + 2 * i);
+    if (monitoring) {
+        on_monitor_data(app, f, pcm, f->len / 2);
+        return;
+    }
+    if (mode == MODE_PCM) {
         st = fs_clip_pcm(&app->clip, pcm, f->len / 2);
     } else {
         st = fs_clip_features(&app->clip, (const int8_t *)f->body, f->len / FS_FEAT_N_MELS);
@@ -139,7 +278,8 @@ static void on_clip_begin(fs_app *app, const fs_frame *f) {
         model_error(app, f->seq, FS_OK);
         return;
     }
-    fs_clip_begin(&app->clip);  /* an open clip is discarded */
+    fs_clip_begin(&app->clip);  /* an open clip, or a running session, is discarded */
+    app->monitor_open = false;
     app->clip_open = true;
     app->clip_mode = f->body[0];
     uint8_t acked = f->type;
@@ -162,6 +302,7 @@ static void on_clip_end(fs_app *app, const fs_frame *f) {
     }
 }
 
+
 /* A request with the seq and type of the last one is a retransmission (its reply was lost):
  * send the same reply again without consuming the data twice. GET_INFO starts a new session. */
 static void on_frame(fs_app *app, const fs_frame *f) {
@@ -182,6 +323,9 @@ static void on_frame(fs_app *app, const fs_frame *f) {
     case FS_MSG_FEATURES: on_data(app, f); break;
     case FS_MSG_CLIP_END: on_clip_end(app, f); break;
     case FS_MSG_GET_PROFILE: send_profile(app, f->seq); break;
+    case FS_MSG_MONITOR_BEGIN: on_monitor_begin(app, f); break;
+    case FS_MSG_MONITOR_END: on_monitor_end(app, f); break;
+    case FS_MSG_GET_DECISION: on_get_decision(app, f); break;
     default: send_error(app, f->seq, FS_PROTOCOL_UNKNOWN_TYPE, "unknown message type"); break;
     }
 }
@@ -196,7 +340,18 @@ void fs_app_init(fs_app *app, uint8_t *arena, size_t arena_len) {
     send_info(app, FS_MSG_HELLO, 0);
 }
 
+/* A live session's audio is processed one hop at a time while no received byte waits, so
+ * incoming frames are taken (or counted as overruns) as they arrive. */
+static bool monitor_idle_step(fs_app *app) {
+    if (!app->monitor_open || !app->monitor.pcm || board_uart_ready()) return false;
+    bool done = false;
+    fs_status st = fs_monitor_step(&app->monitor, board_audio_source(), &done, emit_decision, app);
+    if (st != FS_OK) monitor_failed(app, 0, st);
+    return done;
+}
+
 void fs_app_poll(fs_app *app) {
+    if (monitor_idle_step(app)) return;
     fs_frame frame;
     fs_protocol_status st = fs_protocol_parser_feed(&app->parser, board_uart_getc(), &frame);
     if (st == FS_PROTOCOL_OK)

@@ -6,9 +6,10 @@
 #include <stdint.h>
 
 #include "clip.h"
+#include "monitor.h"
 #include "protocol.h"
 
-#define FS_FW_VERSION 1u
+#define FS_FW_VERSION 2u
 
 typedef struct {
     fs_model model;
@@ -22,6 +23,9 @@ typedef struct {
     bool model_ok;
     bool clip_open;
     uint8_t clip_mode;   /* 0 = PCM, 1 = FEATURES */
+    bool monitor_open;   /* a MONITOR session runs: data frames go to the monitor */
+    bool monitor_live;   /* PCM is acknowledged on arrival and processed when the link is idle */
+    fs_monitor monitor;
     char model_msg[FS_MSG_LEN];
 } fs_app;
 

@@ -28,7 +28,8 @@ APP_PROTOCOL_HDR := $(APP_DIR)/protocol.h $(APP_DIR)/cobs.h $(APP_DIR)/crc32.h
 # The rest of the application (needs an exported model's headers): boards/common.mk links these.
 # stats.c is the stats input's accumulator; it compiles with any model, clip.c uses it only
 # when model_config.h says FS_MODEL_INPUT_KIND 1.
-APP_DEVICE_SRC := $(APP_DIR)/app.c $(APP_DIR)/clip.c $(APP_DIR)/scoring.c $(APP_DIR)/stats.c
+APP_DEVICE_SRC := $(APP_DIR)/app.c $(APP_DIR)/clip.c $(APP_DIR)/scoring.c $(APP_DIR)/stats.c \
+                  $(APP_DIR)/monitor.c $(APP_DIR)/audio.c
 
 APP_TOOL_CFLAGS ?= -std=c11 -O2 -Wall -Wextra -Werror -Wdouble-promotion -Wfloat-conversion
 APP_SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

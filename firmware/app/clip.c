@@ -85,9 +85,9 @@ static fs_status add_frame(fs_clip *clip, const int8_t *frame) {
 #if FS_MODEL_PCA_COMPONENTS > 0
 /* The residual scorer's input: the clip's 256 band statistics and their PCA residual (its own
  * function, so that the 2 KB of doubles leave the stack before the inference). */
-static void residual(fs_clip *clip) {
+static void residual(fs_clip *clip, const fs_stats *s) {
     double band[FS_STATS_BAND_SIZE];
-    if (fs_stats_bands(&clip->stats, FS_MODEL_FRAME_SCALE, FS_MODEL_FRAME_ZERO_POINT, band))
+    if (fs_stats_bands(s, FS_MODEL_FRAME_SCALE, FS_MODEL_FRAME_ZERO_POINT, band))
         return;
     fs_scoring_set_residual(&clip->scoring,
                             fs_stats_residual(band, fs_model_pca_mean, &fs_model_pca_components[0][0],
@@ -95,19 +95,20 @@ static void residual(fs_clip *clip) {
 }
 #endif
 
-/* End of clip: the statistics (and, with the residual scorer, the band statistics and their
- * residual), counted as front-end cycles, then the one inference. A clip without frames has
- * none: fs_clip_inferences() stays 0 and the app answers clip_too_short. */
-static fs_status run_stats(fs_clip *clip) {
+/* End of clip (or a monitor's window): the statistics of the sums s (and, with the residual
+ * scorer, the band statistics and their residual), counted as front-end cycles, then the one
+ * inference. Sums without frames give none: fs_clip_inferences() stays 0 and the app answers
+ * clip_too_short. */
+fs_status fs_clip_run_stats(fs_clip *clip, const fs_stats *s) {
     uint32_t start = board_cycles();
     float z[FS_STATS_SIZE];
-    int none = fs_stats_finish(&clip->stats, FS_MODEL_FRAME_SCALE, FS_MODEL_FRAME_ZERO_POINT,
+    int none = fs_stats_finish(s, FS_MODEL_FRAME_SCALE, FS_MODEL_FRAME_ZERO_POINT,
                                fs_model_stats_mean, fs_model_stats_std, z);
     if (!none)
         for (size_t i = 0; i < FS_STATS_SIZE; i++)
             clip->input[i] = quantize(z[i], FS_MODEL_INPUT_SCALE, FS_MODEL_INPUT_ZERO_POINT);
 #if FS_MODEL_PCA_COMPONENTS > 0
-    if (!none) residual(clip);
+    if (!none) residual(clip, s);
 #endif
     clip->frontend_cycles += (uint32_t)(board_cycles() - start);
     return none ? FS_OK : infer(clip);
@@ -171,7 +172,7 @@ fs_status fs_clip_features(fs_clip *clip, const int8_t *frames, size_t n_frames)
 fs_status fs_clip_end(fs_clip *clip, bool pcm_mode) {
     fs_status st = pcm_mode ? timed_frontend(clip, NULL, 0, 1) : FS_OK;
 #if FS_MODEL_INPUT_KIND == FS_INPUT_STATS
-    if (st == FS_OK) st = run_stats(clip);
+    if (st == FS_OK) st = fs_clip_run_stats(clip, &clip->stats);
 #endif
     return st;
 }

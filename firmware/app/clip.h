@@ -64,5 +64,10 @@ fs_status fs_clip_features(fs_clip *clip, const int8_t *frames, size_t n_frames)
  * inference here). A clip too short for any inference returns FS_OK with 0 inferences. */
 fs_status fs_clip_end(fs_clip *clip, bool pcm_mode);
 uint32_t fs_clip_inferences(const fs_clip *clip);
+#if FS_MODEL_INPUT_KIND == FS_INPUT_STATS
+/* The one inference on the statistics of the sums s, scored into clip->scoring (the end of a
+ * clip, or a monitor's window). */
+fs_status fs_clip_run_stats(fs_clip *clip, const fs_stats *s);
+#endif
 
 #endif

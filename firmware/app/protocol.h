@@ -17,7 +17,7 @@
 
 #include "cobs.h"
 
-#define FS_PROTOCOL_VERSION 1u
+#define FS_PROTOCOL_VERSION 2u /* 2: MONITOR mode */
 #define FS_PROTOCOL_HEADER_SIZE 4u
 #define FS_PROTOCOL_CRC_SIZE 4u
 #define FS_PROTOCOL_MAX_BODY 2048u
@@ -39,6 +39,11 @@
     X(0x14, RESULT)              \
     X(0x15, GET_PROFILE)         \
     X(0x16, PROFILE)             \
+    X(0x20, MONITOR_BEGIN)       \
+    X(0x21, MONITOR_READY)       \
+    X(0x22, DECISION)            \
+    X(0x23, GET_DECISION)        \
+    X(0x24, MONITOR_END)         \
     X(0x7F, ERROR)
 
 typedef enum {
@@ -57,7 +62,8 @@ typedef enum {
     X(5, OUT_OF_ORDER, "out_of_order")         \
     X(6, BAD_LENGTH, "bad_length")             \
     X(7, CLIP_TOO_SHORT, "clip_too_short")     \
-    X(8, MODEL, "model")
+    X(8, MODEL, "model")                       \
+    X(9, BAD_PARAM, "bad_param")
 
 /* Status of protocol calls: OK, PENDING (parser: no complete frame yet), or an error code.
  * Error codes are positive and fit the u8 `code` of an ERROR message. */

@@ -12,6 +12,10 @@ void fs_scoring_reset(fs_scoring *ctx, float in_scale, int32_t in_zero, float ou
     ctx->in_zero = in_zero;
     ctx->out_scale = out_scale;
     ctx->out_zero = out_zero;
+    fs_scoring_clear(ctx);
+}
+
+void fs_scoring_clear(fs_scoring *ctx) {
     ctx->sum = 0.0;
     ctx->count = 0;
 #if FS_MODEL_PCA_COMPONENTS > 0
@@ -19,6 +23,15 @@ void fs_scoring_reset(fs_scoring *ctx, float in_scale, int32_t in_zero, float ou
 #endif
 #if FS_MODEL_SCORE_KIND == FS_SCORE_EMBEDDING
     for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) ctx->embedding[i] = 0.0;
+#endif
+}
+
+/* The partial sums added in the order they come (a monitor's hops, oldest first). */
+void fs_scoring_merge(fs_scoring *dst, const fs_scoring *src) {
+    dst->sum += src->sum;
+    dst->count += src->count;
+#if FS_MODEL_SCORE_KIND == FS_SCORE_EMBEDDING
+    for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) dst->embedding[i] += src->embedding[i];
 #endif
 }
 

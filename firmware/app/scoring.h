@@ -36,6 +36,10 @@ typedef struct {
 
 void fs_scoring_reset(fs_scoring *ctx, float in_scale, int32_t in_zero, float out_scale,
                       int32_t out_zero);
+/* Sums and count back to zero; the quantization is kept. */
+void fs_scoring_clear(fs_scoring *ctx);
+/* dst += src: the sums and counts of two sets of inferences (one rounding per sum). */
+void fs_scoring_merge(fs_scoring *dst, const fs_scoring *src);
 /* One inference: its int8 input (n_in) and output (n_out). */
 void fs_scoring_add(fs_scoring *ctx, const int8_t *input, size_t n_in, const int8_t *output,
                     size_t n_out);

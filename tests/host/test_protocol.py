@@ -147,7 +147,7 @@ def test_cobs_non_canonical_trailing_piece_accepted():
 # Frames
 
 def test_constants():
-    assert PROTOCOL_VERSION == 1 and MAX_BODY == 2048 and MAX_FRAME == 2056
+    assert PROTOCOL_VERSION == 2 and MAX_BODY == 2048 and MAX_FRAME == 2056
     assert HEADER_SIZE == 4 and CRC_SIZE == 4
 
 
@@ -264,7 +264,7 @@ def test_decoder_on_garbage_never_fails(data):
 # ------------------------------------------------------------------------------------------
 # Message bodies
 
-INFO = Info(protocol=1, fw_version=3, core_hz=180_000_000, arena_bytes=12_345, max_body=2048,
+INFO = Info(protocol=2, fw_version=3, core_hz=180_000_000, arena_bytes=12_345, max_body=2048,
             sample_rate=16000, n_fft=1024, hop=512, n_mels=128, context_frames=5,
             feature_key="0123456789abcdef", model_sha256=bytes(range(32)),
             board="nucleo-f446re", model_name="Polisher/ae")

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "board.h"
 #include "board_emu.h"
+#include "feature_config.h"
 
 static int rx_fd = -1, tx_fd = -1;
 static uint8_t rx_buf[4096];
@@ -107,6 +109,28 @@ uint8_t board_uart_getc(void) {
     }
     return rx_buf[rx_pos++];
 }
+
+/* FIRSTSHOT_EMU_SLOW_US=N (tests only) plays a slower device: each hop of MONITOR processing
+ * costs N microseconds more, so a live stream can outrun it and overrun the audio ring. */
+static long slow_us(void) {
+    static long us = -1;
+    if (us < 0) {
+        const char *s = getenv("FIRSTSHOT_EMU_SLOW_US");
+        us = s ? atol(s) : 0;
+    }
+    return us;
+}
+
+bool board_uart_ready(void) {
+    if (rx_pos < rx_len || reset_pending) return true;
+    struct pollfd p = {.fd = rx_fd, .events = POLLIN};
+    if (poll(&p, 1, 0) > 0) return true;
+    if (slow_us() > 0 && fs_audio_available(board_audio_source()) >= FS_FEAT_HOP)
+        usleep((useconds_t)slow_us()); /* then the hop is processed, whatever arrived meanwhile */
+    return false;
+}
+
+fs_audio *board_audio_source(void) { return fs_audio_serial(); }
 
 void board_uart_write(const uint8_t *data, size_t len) {
     while (len) {

@@ -167,6 +167,10 @@ uint8_t board_uart_getc(void) {
     }
 }
 
+bool board_uart_ready(void) { return !cm_ring_empty(&rx); }
+
+fs_audio *board_audio_source(void) { return fs_audio_serial(); }
+
 void cm_uart_putc_polled(uint8_t c) {
     while (!(USART2_SR & SR_TXE)) {
     }
