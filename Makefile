@@ -15,7 +15,7 @@ RUN_DIR = runs/$(MACHINE)/$(MODEL)
 
 .PHONY: setup debs test test-long demo data download summary clean export export-study bench ensure-data
 
-setup: .venv/.installed debs
+setup: .venv/.installed debs sdists
 
 # Re-installs only when requirements.txt changes; torch is pinned to the CPU wheel on disk.
 .venv/.installed: requirements.txt
@@ -23,6 +23,13 @@ setup: .venv/.installed debs
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
+
+# Pinned sdists from the package registry into .cache/sdists/ (CMSIS-DSP's FFT for the front end,
+# ST's STM32F446 SVD for tests/boards/test_svd_f446.py), checked against
+# third_party/sdists/SHA256SUMS: a missing or tampered download stops here with one line.
+.PHONY: sdists
+sdists: .venv/.installed
+	@$(PY) third_party/sdists/fetch.py cmsisdsp cmsis-svd
 
 # Debian packages for the firmware builds, QEMU, fuzzing and flashing: installed when root, else the command.
 debs:

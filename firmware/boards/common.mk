@@ -8,9 +8,11 @@ include app/app.mk
 
 APP_SRC := $(APP_PROTOCOL_SRC) $(APP_DEVICE_SRC)
 FW_SRC  := $(RUNTIME_SRC) $(DSP_SRC) $(APP_SRC) $(BOARD_SRC) $(MODEL_DIR)/model_data.c
-FW_INC  := -I$(RUNTIME_DIR) -Idsp -Iapp -Iboards/$(BOARD) -I$(MODEL_DIR)
+FW_INC  := -I$(RUNTIME_DIR) $(DSP_INC) -Iapp -Iboards/$(BOARD) -I$(MODEL_DIR)
 FW_OBJ  := $(patsubst %.c,$(FW_OUT)/obj/%.o,$(notdir $(FW_SRC)))
 vpath %.c $(sort $(dir $(FW_SRC)))
+# The front end's objects (logmel.c and CMSIS-DSP's FFT) get its flags (dsp/dsp.mk says why).
+$(patsubst %.c,$(FW_OUT)/obj/%.o,$(notdir $(DSP_SRC))): FW_CFLAGS += $(DSP_CFLAGS)
 
 ifeq ($(wildcard $(MODEL_DIR)/model_config.h),)
 $(error no exported model in firmware/$(MODEL_DIR): run `make export MACHINE=$(MACHINE)` first)

@@ -3,20 +3,37 @@
 #include <math.h>
 #include <string.h>
 
+#include "dsp/transform_functions.h"   /* CMSIS-DSP: arm_rfft_fast_f32 */
 #include "feature_tables.h"
-#include "rfft.h"
+
+/* The size-specific init links only n_fft's tables; the generic arm_rfft_fast_init_f32 would
+ * pull in every size's (about 600 KB). The instance only points at const tables and is the same
+ * for every context, so one serves them all. */
+#define FS_CAT3(a, b, c) a##b##c
+#define FS_RFFT_INIT(n) FS_CAT3(arm_rfft_fast_init_, n, _f32)
+static arm_rfft_fast_instance_f32 fft;
 
 void fs_logmel_reset(fs_logmel *ctx) {
+    /* Cannot fail: the instance is not NULL, and an n_fft CMSIS-DSP lacks would not compile. */
+    (void)FS_RFFT_INIT(FS_FEAT_N_FFT)(&fft);
     memset(ctx->buf, 0, sizeof ctx->buf);
     ctx->have = FS_FEAT_N_FFT / 2;  /* centring: the first frame starts n_fft/2 zeros early */
     ctx->samples = 0;
     ctx->frames = 0;
 }
 
+/* |X[k]|^2 for k = 0 .. n/2 from CMSIS-DSP's packed spectrum (DC and Nyquist are real). */
+static void power_spectrum(const float *spec, float *power) {
+    power[0] = spec[0] * spec[0];
+    power[FS_FEAT_N_FFT / 2] = spec[1] * spec[1];
+    for (size_t k = 1; k < FS_FEAT_N_FFT / 2; k++)
+        power[k] = spec[2 * k] * spec[2 * k] + spec[2 * k + 1] * spec[2 * k + 1];
+}
+
 void fs_logmel_frame(fs_logmel *ctx, const float *samples, float *out) {
     for (size_t i = 0; i < FS_FEAT_N_FFT; i++) ctx->frame[i] = samples[i] * fs_feat_window[i];
-    fs_rfft_power(ctx->frame, FS_FEAT_N_FFT, fs_feat_twiddle_re, fs_feat_twiddle_im, ctx->re,
-                  ctx->im, ctx->power);
+    arm_rfft_fast_f32(&fft, ctx->frame, ctx->spectrum, 0);   /* forward, unscaled as numpy's */
+    power_spectrum(ctx->spectrum, ctx->power);
     const float *w = fs_feat_mel_weight;
     for (size_t b = 0; b < FS_FEAT_N_MELS; b++) {
         const float *p = ctx->power + fs_feat_mel_first[b];

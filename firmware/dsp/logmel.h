@@ -13,8 +13,9 @@ typedef int (*fs_frame_fn)(void *user, const float *logmel);
 
 typedef struct {
     float buf[FS_FEAT_N_FFT];       /* samples of the frame being filled */
-    float frame[FS_FEAT_N_FFT];     /* windowed frame */
-    float re[FS_FEAT_N_FFT / 2], im[FS_FEAT_N_FFT / 2];
+    float frame[FS_FEAT_N_FFT];     /* windowed frame; the FFT overwrites it (its scratch) */
+    float spectrum[FS_FEAT_N_FFT];  /* arm_rfft_fast_f32's packed output: re[0], re[n/2], then
+                                       re, im of bins 1 .. n/2 - 1 */
     float power[FS_FEAT_N_FFT / 2 + 1];
     float mel[FS_FEAT_N_MELS];
     uint32_t have;                  /* valid samples in buf */
@@ -22,6 +23,7 @@ typedef struct {
     uint32_t frames;                /* frames emitted since reset */
 } fs_logmel;
 
+/* Start a clip. Also readies the FFT, so call it before anything else. */
 void fs_logmel_reset(fs_logmel *ctx);
 /* Push PCM; emits every frame that is complete. */
 int fs_logmel_push(fs_logmel *ctx, const int16_t *pcm, size_t n, fs_frame_fn emit, void *user);

@@ -17,7 +17,7 @@ include boards/common.mk
 firmware: $(FW_OUT)/firmware-emu
 
 $(FW_OUT)/firmware-emu: $(FW_OBJ)
-	$(FW_CC) $(FW_EXTRA) -o $@ $^ -lm
+	$(FW_CC) $(FW_EXTRA) -o $@ $^ -Wl,--gc-sections -lm
 	@echo "built $@ (model $(MODEL_DIR))"
 
 $(FW_OUT)/obj/%.o: %.c $(MODEL_DIR)/model_config.h $(FW_MODEL_STAMP)
