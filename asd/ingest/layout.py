@@ -53,13 +53,17 @@ def attrs_text(pairs) -> str:
 
 
 def clip_name(split: str, domain: str | None, label: str | None, index: int, pairs) -> str:
-    """The official file name; domain None is an unlabelled (renamed) test clip."""
-    if index > 9999:
-        raise UsageError(f"more than 10000 {split} clips of one domain and label; the official "
-                         f"names have four-digit indices: use fewer or longer clips (--seconds)")
+    """The official file name of the clip with 0-based `index` in its group; domain None is an
+    unlabelled (renamed) test clip. Labelled names are numbered from 0000 and renamed ones from
+    0001, as in the official data (and asd.synth, asd.heldout, the official evaluator)."""
+    number = index + 1 if domain is None else index
+    if number > 9999:
+        most = 9999 if domain is None else 10000
+        raise UsageError(f"more than {most} {split} clips of one domain and label; the official "
+                         f"names have four-digit numbers: use fewer or longer clips (--seconds)")
     if domain is None:
-        return f"section_{SECTION}_{index:04d}.wav"
-    name = f"section_{SECTION}_{domain}_{split}_{label}_{index:04d}_{attrs_text(pairs)}.wav"
+        return f"section_{SECTION}_{number:04d}.wav"
+    name = f"section_{SECTION}_{domain}_{split}_{label}_{number:04d}_{attrs_text(pairs)}.wav"
     if len(name.encode()) > 255:
         raise UsageError(f"the attributes {attrs_text(pairs)!r} make a file name longer than 255 "
                          f"bytes; use shorter or fewer sub-folder names")

@@ -15,6 +15,7 @@ from scipy.signal import resample_poly
 from asd.cli import UsageError
 from asd.dataset import DataError, list_clips, load_pcm16, load_wav, read_attributes_csv
 from asd.ingest.__main__ import main
+from asd.ingest.layout import clip_name
 from tests.support import ROOT, run_py
 
 SR = 16000
@@ -256,19 +257,32 @@ def test_unlabelled_test_renamed_no_ground_truth_eval_part(tmp_path, capsys):
     mdir = root / "eval_data/raw/Own"
     assert not (root / "dev_data/raw/Own").exists()
     names = [c.name for c in wavs(mdir / "test")]
-    assert names == ["section_00_0000.wav", "section_00_0001.wav", "section_00_0002.wav"]
+    # numbered from 0001, as the official evaluation data and asd.synth / asd.heldout
+    assert names == ["section_00_0001.wav", "section_00_0002.wav", "section_00_0003.wav"]
     # sorted paths: u/a/speed_3/c.wav before u/b.wav; then b's two clips in time order
-    assert abs(peak_hz(load_wav(mdir / "test/section_00_0000.wav")) - 200) < 2
+    assert abs(peak_hz(load_wav(mdir / "test/section_00_0001.wav")) - 200) < 2
     b, _ = sf.read(str(tmp_path / "u/b.wav"), dtype="int16")
-    np.testing.assert_array_equal(load_pcm16(mdir / "test/section_00_0002.wav"), b[10 * SR:])
+    np.testing.assert_array_equal(load_pcm16(mdir / "test/section_00_0003.wav"), b[10 * SR:])
     assert not (root / "eval_data/ground_truth_data").exists()
     assert not (root / "eval_data/ground_truth_domain").exists()
     lines = (mdir / "attributes_00.csv").read_text().splitlines()
-    assert "Own/test/section_00_0000.wav,folder,a,speed,3" in lines
-    assert "Own/test/section_00_0001.wav,noAttribute,,," in lines
+    assert "Own/test/section_00_0001.wav,folder,a,speed,3" in lines
+    assert "Own/test/section_00_0002.wav,noAttribute,,," in lines
     test = list_clips(root, "Own", "test")
     assert [(c.domain, c.label) for c in test] == [(None, None)] * 3
     assert test[0].attributes == {"folder": "a", "speed": "3"}
+
+
+def test_numbering_renamed_from_0001_labelled_from_0000_four_digits():
+    assert clip_name("test", None, None, 0, ()) == "section_00_0001.wav"
+    assert clip_name("test", None, None, 9998, ()) == "section_00_9999.wav"
+    assert clip_name("train", "source", "normal", 0, ()) == \
+        "section_00_source_train_normal_0000_noAttribute.wav"
+    assert clip_name("train", "source", "normal", 9999, ()).endswith("_9999_noAttribute.wav")
+    with pytest.raises(UsageError, match="more than 9999 test clips"):
+        clip_name("test", None, None, 9999, ())
+    with pytest.raises(UsageError, match="more than 10000 train clips"):
+        clip_name("train", "source", "normal", 10000, ())
 
 
 def test_deterministic_bytes_and_sources_untouched(tmp_path, capsys):
