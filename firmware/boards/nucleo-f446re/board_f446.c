@@ -21,71 +21,100 @@
 #define APB1_HZ (CORE_HZ / 4u)
 #define BAUD    921600u
 
-/* RCC (RM0390 6.3), base 0x40023800. */
+/* Registers and their fields, named after ST's SVD (STM32F446x.svd in the cmsis-svd 0.4 sdist):
+ * a register is <PERIPHERAL>_<REGISTER> at its absolute address, a field
+ * <PERIPHERAL>_<REGISTER>_<FIELD> = FIELD(bit position, width). tests/boards/test_svd_f446.py
+ * checks every address, position and width here against the SVD, and that the code below
+ * uses no other shift or mask. MASK(f) is a field's bits, VAL(f, v) the value v placed in it. */
+#define FIELD(pos, width) ((pos) | (width) << 8)
+#define MASK(f) ((0xFFFFFFFFu >> (32u - ((f) >> 8))) << ((f) & 0xFFu))
+#define VAL(f, v) ((uint32_t)(v) << ((f) & 0xFFu))
+
+/* RCC (RM0390 6.3). */
 #define RCC_CR      CM_REG(0x40023800u)
 #define RCC_PLLCFGR CM_REG(0x40023804u)
 #define RCC_CFGR    CM_REG(0x40023808u)
 #define RCC_AHB1ENR CM_REG(0x40023830u)
 #define RCC_APB1ENR CM_REG(0x40023840u)
-#define CR_HSION  (1u << 0)
-#define CR_HSIRDY (1u << 1)
-#define CR_HSEON  (1u << 16)
-#define CR_HSERDY (1u << 17)
-#define CR_HSEBYP (1u << 18)
-#define CR_PLLON  (1u << 24)
-#define CR_PLLRDY (1u << 25)
-/* PLLCFGR: PLLM [5:0], PLLN [14:6], PLLP [17:16] (0 = /2), PLLSRC bit 22 (1 = HSE),
- * PLLQ [27:24], PLLR [30:28]. Q and R feed only the 48 MHz and I2S/SAI clocks (unused here) but
- * must stay in range: Q = 8 (45 MHz), R = 2. */
-#define PLLCFGR(m, n, src_hse) \
-    ((m) | (n) << 6 | 0u << 16 | (src_hse) << 22 | 8u << 24 | 2u << 28)
-/* CFGR: SW [1:0] (2 = PLL_P), SWS [3:2], HPRE [7:4] (0 = /1), PPRE1 [12:10] (5 = /4),
- * PPRE2 [15:13] (4 = /2). */
-#define CFGR_SW_PLL   2u
-#define CFGR_SWS_MASK (3u << 2)
-#define CFGR_SWS_PLL  (2u << 2)
-#define CFGR_PPRE1_DIV4 (5u << 10)
-#define CFGR_PPRE2_DIV2 (4u << 13)
-#define AHB1ENR_GPIOAEN (1u << 0)
-#define APB1ENR_USART2EN (1u << 17)
-#define APB1ENR_PWREN    (1u << 28)
+#define RCC_CR_HSION  FIELD(0, 1)
+#define RCC_CR_HSIRDY FIELD(1, 1)
+#define RCC_CR_HSEON  FIELD(16, 1)
+#define RCC_CR_HSERDY FIELD(17, 1)
+#define RCC_CR_HSEBYP FIELD(18, 1)
+#define RCC_CR_PLLON  FIELD(24, 1)
+#define RCC_CR_PLLRDY FIELD(25, 1)
+/* The SVD lists PLLM, PLLN, PLLP, PLLQ, SW and SWS bit by bit (PLLM0 .. PLLM5, ...); here they
+ * are whole fields. It has no PLLR (bits 30:28 in RM0390), so PLLR is never written: it keeps
+ * its reset value 2, in range for the I2S/SAI clocks (unused here). */
+#define RCC_PLLCFGR_PLLM   FIELD(0, 6)
+#define RCC_PLLCFGR_PLLN   FIELD(6, 9)
+#define RCC_PLLCFGR_PLLP   FIELD(16, 2)
+#define RCC_PLLCFGR_PLLSRC FIELD(22, 1)
+#define RCC_PLLCFGR_PLLQ   FIELD(24, 4)
+#define RCC_CFGR_SW    FIELD(0, 2)
+#define RCC_CFGR_SWS   FIELD(2, 2)
+#define RCC_CFGR_HPRE  FIELD(4, 4)
+#define RCC_CFGR_PPRE1 FIELD(10, 3)
+#define RCC_CFGR_PPRE2 FIELD(13, 3)
+#define RCC_AHB1ENR_GPIOAEN  FIELD(0, 1)
+#define RCC_APB1ENR_USART2EN FIELD(17, 1)
+#define RCC_APB1ENR_PWREN    FIELD(28, 1)
+#define SW_PLL      2u   /* SW, SWS: PLL_P is the system clock */
+#define PPRE1_DIV4  5u
+#define PPRE2_DIV2  4u
 
-/* PWR (RM0390 5.4), base 0x40007000. */
+/* PWR (RM0390 5.4). */
 #define PWR_CR  CM_REG(0x40007000u)
 #define PWR_CSR CM_REG(0x40007004u)
-#define PWR_CR_VOS_SCALE1 (3u << 14)
-#define PWR_CR_ODEN   (1u << 16)
-#define PWR_CR_ODSWEN (1u << 17)
-#define PWR_CSR_ODRDY   (1u << 16)
-#define PWR_CSR_ODSWRDY (1u << 17)
+#define PWR_CR_VOS      FIELD(14, 2)
+#define PWR_CR_ODEN     FIELD(16, 1)
+#define PWR_CR_ODSWEN   FIELD(17, 1)
+#define PWR_CSR_ODRDY   FIELD(16, 1)
+#define PWR_CSR_ODSWRDY FIELD(17, 1)
+#define VOS_SCALE1 3u
 
-/* FLASH_ACR (RM0390 3.8.1): LATENCY [3:0], PRFTEN bit 8, ICEN bit 9, DCEN bit 10. */
+/* FLASH_ACR (RM0390 3.8.1). The SVD gives LATENCY 3 bits, RM0390 4; 5 wait states fit both,
+ * and the bit they disagree on is written 0. */
 #define FLASH_ACR CM_REG(0x40023C00u)
-#define ACR_LATENCY_5WS 5u
-#define ACR_PRFTEN (1u << 8)
-#define ACR_ICEN   (1u << 9)
-#define ACR_DCEN   (1u << 10)
+#define FLASH_ACR_LATENCY FIELD(0, 3)
+#define FLASH_ACR_PRFTEN  FIELD(8, 1)
+#define FLASH_ACR_ICEN    FIELD(9, 1)
+#define FLASH_ACR_DCEN    FIELD(10, 1)
+#define LATENCY_5WS 5u
 
-/* GPIOA (RM0390 7.4), base 0x40020000: MODER 2 bits per pin (2 = alternate function),
- * OSPEEDR 2 bits per pin, PUPDR 2 bits per pin (1 = pull-up), AFRL 4 bits per pin 0-7. */
+/* GPIOA (RM0390 7.4): 2 bits per pin in MODER (2 = alternate function), OSPEEDR (2 = fast) and
+ * PUPDR (1 = pull-up), 4 bits per pin 0-7 in AFRL. */
 #define GPIOA_MODER   CM_REG(0x40020000u)
 #define GPIOA_OSPEEDR CM_REG(0x40020008u)
 #define GPIOA_PUPDR   CM_REG(0x4002000Cu)
 #define GPIOA_AFRL    CM_REG(0x40020020u)
+#define GPIOA_MODER_MODER2     FIELD(4, 2)
+#define GPIOA_MODER_MODER3     FIELD(6, 2)
+#define GPIOA_OSPEEDR_OSPEEDR2 FIELD(4, 2)
+#define GPIOA_OSPEEDR_OSPEEDR3 FIELD(6, 2)
+#define GPIOA_PUPDR_PUPDR2     FIELD(4, 2)
+#define GPIOA_PUPDR_PUPDR3     FIELD(6, 2)
+#define GPIOA_AFRL_AFRL2       FIELD(8, 4)
+#define GPIOA_AFRL_AFRL3       FIELD(12, 4)
 
-/* USART2 (RM0390 25.6), base 0x40004400. */
+/* USART2 (RM0390 25.6). */
 #define USART2_SR  CM_REG(0x40004400u)
 #define USART2_DR  CM_REG(0x40004404u)
 #define USART2_BRR CM_REG(0x40004408u)
 #define USART2_CR1 CM_REG(0x4000440Cu)
-#define SR_ORE  (1u << 3)
-#define SR_RXNE (1u << 5)
-#define SR_TC   (1u << 6)
-#define SR_TXE  (1u << 7)
-#define CR1_RE     (1u << 2)
-#define CR1_TE     (1u << 3)
-#define CR1_RXNEIE (1u << 5)
-#define CR1_UE     (1u << 13)
+#define USART2_SR_ORE  FIELD(3, 1)
+#define USART2_SR_RXNE FIELD(5, 1)
+#define USART2_SR_TC   FIELD(6, 1)
+#define USART2_SR_TXE  FIELD(7, 1)
+#define USART2_BRR_DIV_Fraction FIELD(0, 4)
+#define USART2_BRR_DIV_Mantissa FIELD(4, 12)
+#define USART2_CR1_RE     FIELD(2, 1)
+#define USART2_CR1_TE     FIELD(3, 1)
+#define USART2_CR1_RXNEIE FIELD(5, 1)
+#define USART2_CR1_UE     FIELD(13, 1)
+
+/* DBGMCU_CR (its address is in cm.h: the same on F4 and L4). */
+#define DBGMCU_CR_DBG_SLEEP FIELD(0, 1)
 
 static cm_ring rx;
 
@@ -95,57 +124,80 @@ static int wait_set(volatile uint32_t *reg, uint32_t mask, uint32_t spins) {
     return 0;
 }
 
-static void clock_init(void) {
-    RCC_APB1ENR |= APB1ENR_PWREN;
-    (void)RCC_APB1ENR;                       /* let the enable take effect */
-    PWR_CR |= PWR_CR_VOS_SCALE1;             /* applies once the PLL is on */
+/* PLL input = source / m (2 MHz), VCO = input x n (360 MHz), PLL_P = VCO / 2 (PLLP 0),
+ * PLL_Q = VCO / 8 = 45 MHz: Q feeds only the 48 MHz clocks (unused here) but must stay in range.
+ * PLLR (not in the SVD, see above) and the reserved bits keep their reset values. */
+static void pll_config(uint32_t m, uint32_t n, uint32_t src_hse) {
+    const uint32_t fields = MASK(RCC_PLLCFGR_PLLM) | MASK(RCC_PLLCFGR_PLLN) |
+                            MASK(RCC_PLLCFGR_PLLP) | MASK(RCC_PLLCFGR_PLLSRC) |
+                            MASK(RCC_PLLCFGR_PLLQ);
+    RCC_PLLCFGR = (RCC_PLLCFGR & ~fields) | VAL(RCC_PLLCFGR_PLLM, m) | VAL(RCC_PLLCFGR_PLLN, n) |
+                  VAL(RCC_PLLCFGR_PLLP, 0u) | VAL(RCC_PLLCFGR_PLLSRC, src_hse) |
+                  VAL(RCC_PLLCFGR_PLLQ, 8u);
+}
 
-    RCC_CR |= CR_HSEBYP;                     /* external clock on OSC_IN (PH0), no crystal */
-    RCC_CR |= CR_HSEON;
-    int hse = wait_set(&RCC_CR, CR_HSERDY, 200000u);
+static void clock_init(void) {
+    RCC_APB1ENR |= MASK(RCC_APB1ENR_PWREN);
+    (void)RCC_APB1ENR;                       /* let the enable take effect */
+    PWR_CR |= VAL(PWR_CR_VOS, VOS_SCALE1);   /* applies once the PLL is on */
+
+    RCC_CR |= MASK(RCC_CR_HSEBYP);           /* external clock on OSC_IN (PH0), no crystal */
+    RCC_CR |= MASK(RCC_CR_HSEON);
+    int hse = wait_set(&RCC_CR, MASK(RCC_CR_HSERDY), 200000u);
     if (hse) {
-        RCC_PLLCFGR = PLLCFGR(4u, 180u, 1u);   /* 8 MHz / 4 = 2 MHz VCO input, x180, /2 */
+        pll_config(4u, 180u, 1u);            /* 8 MHz / 4 = 2 MHz VCO input, x180, /2 */
     } else {
-        RCC_CR &= ~(CR_HSEON | CR_HSEBYP);
-        RCC_CR |= CR_HSION;
-        (void)wait_set(&RCC_CR, CR_HSIRDY, 200000u);
-        RCC_PLLCFGR = PLLCFGR(8u, 180u, 0u);   /* 16 MHz / 8 = 2 MHz, same VCO */
+        RCC_CR &= ~(MASK(RCC_CR_HSEON) | MASK(RCC_CR_HSEBYP));
+        RCC_CR |= MASK(RCC_CR_HSION);
+        (void)wait_set(&RCC_CR, MASK(RCC_CR_HSIRDY), 200000u);
+        pll_config(8u, 180u, 0u);            /* 16 MHz / 8 = 2 MHz, same VCO */
     }
-    RCC_CR |= CR_PLLON;
-    (void)wait_set(&RCC_CR, CR_PLLRDY, 1000000u);
+    RCC_CR |= MASK(RCC_CR_PLLON);
+    (void)wait_set(&RCC_CR, MASK(RCC_CR_PLLRDY), 1000000u);
 
     /* Over-drive (RM0390 5.1.4): ODEN, wait ODRDY, ODSWEN, wait ODSWRDY. */
-    PWR_CR |= PWR_CR_ODEN;
-    (void)wait_set(&PWR_CSR, PWR_CSR_ODRDY, 1000000u);
-    PWR_CR |= PWR_CR_ODSWEN;
-    (void)wait_set(&PWR_CSR, PWR_CSR_ODSWRDY, 1000000u);
+    PWR_CR |= MASK(PWR_CR_ODEN);
+    (void)wait_set(&PWR_CSR, MASK(PWR_CSR_ODRDY), 1000000u);
+    PWR_CR |= MASK(PWR_CR_ODSWEN);
+    (void)wait_set(&PWR_CSR, MASK(PWR_CSR_ODSWRDY), 1000000u);
 
-    /* Wait states before the faster clock, then the bus prescalers, then the switch. */
-    FLASH_ACR = ACR_LATENCY_5WS | ACR_PRFTEN | ACR_ICEN | ACR_DCEN;
-    while ((FLASH_ACR & 0xFu) != ACR_LATENCY_5WS) {
+    /* Wait states before the faster clock, then the bus prescalers (AHB /1), then the switch. */
+    FLASH_ACR = VAL(FLASH_ACR_LATENCY, LATENCY_5WS) | MASK(FLASH_ACR_PRFTEN) |
+                MASK(FLASH_ACR_ICEN) | MASK(FLASH_ACR_DCEN);
+    while ((FLASH_ACR & MASK(FLASH_ACR_LATENCY)) != VAL(FLASH_ACR_LATENCY, LATENCY_5WS)) {
     }
-    RCC_CFGR = (RCC_CFGR & ~0xFCF3u) | CFGR_PPRE1_DIV4 | CFGR_PPRE2_DIV2;
-    RCC_CFGR = (RCC_CFGR & ~3u) | CFGR_SW_PLL;
-    while ((RCC_CFGR & CFGR_SWS_MASK) != CFGR_SWS_PLL) {
+    RCC_CFGR = (RCC_CFGR & ~(MASK(RCC_CFGR_SW) | MASK(RCC_CFGR_HPRE) | MASK(RCC_CFGR_PPRE1) |
+                             MASK(RCC_CFGR_PPRE2))) |
+               VAL(RCC_CFGR_PPRE1, PPRE1_DIV4) | VAL(RCC_CFGR_PPRE2, PPRE2_DIV2);
+    RCC_CFGR = (RCC_CFGR & ~MASK(RCC_CFGR_SW)) | VAL(RCC_CFGR_SW, SW_PLL);
+    while ((RCC_CFGR & MASK(RCC_CFGR_SWS)) != VAL(RCC_CFGR_SWS, SW_PLL)) {
     }
 }
 
 static void uart_init(void) {
-    RCC_AHB1ENR |= AHB1ENR_GPIOAEN;
-    RCC_APB1ENR |= APB1ENR_USART2EN;
+    RCC_AHB1ENR |= MASK(RCC_AHB1ENR_GPIOAEN);
+    RCC_APB1ENR |= MASK(RCC_APB1ENR_USART2EN);
     (void)RCC_APB1ENR;
-    GPIOA_AFRL = (GPIOA_AFRL & ~(0xFFu << 8)) | 7u << 8 | 7u << 12;         /* PA2, PA3: AF7 */
-    GPIOA_OSPEEDR = (GPIOA_OSPEEDR & ~(0xFu << 4)) | 0xAu << 4;            /* fast */
-    GPIOA_PUPDR = (GPIOA_PUPDR & ~(0xFu << 4)) | 1u << 6;                  /* RX pull-up */
-    GPIOA_MODER = (GPIOA_MODER & ~(0xFu << 4)) | 0xAu << 4;                /* alternate */
+    GPIOA_AFRL = (GPIOA_AFRL & ~(MASK(GPIOA_AFRL_AFRL2) | MASK(GPIOA_AFRL_AFRL3))) |
+                 VAL(GPIOA_AFRL_AFRL2, 7u) | VAL(GPIOA_AFRL_AFRL3, 7u);          /* AF7 */
+    GPIOA_OSPEEDR = (GPIOA_OSPEEDR & ~(MASK(GPIOA_OSPEEDR_OSPEEDR2) |
+                                       MASK(GPIOA_OSPEEDR_OSPEEDR3))) |
+                    VAL(GPIOA_OSPEEDR_OSPEEDR2, 2u) | VAL(GPIOA_OSPEEDR_OSPEEDR3, 2u);  /* fast */
+    GPIOA_PUPDR = (GPIOA_PUPDR & ~(MASK(GPIOA_PUPDR_PUPDR2) | MASK(GPIOA_PUPDR_PUPDR3))) |
+                  VAL(GPIOA_PUPDR_PUPDR3, 1u);                                  /* RX pull-up */
+    GPIOA_MODER = (GPIOA_MODER & ~(MASK(GPIOA_MODER_MODER2) | MASK(GPIOA_MODER_MODER3))) |
+                  VAL(GPIOA_MODER_MODER2, 2u) | VAL(GPIOA_MODER_MODER3, 2u);    /* alternate */
 
-    USART2_BRR = (APB1_HZ + BAUD / 2u) / BAUD;   /* 16x oversampling: BRR = fck / baud */
-    USART2_CR1 = CR1_UE | CR1_TE | CR1_RE | CR1_RXNEIE;
+    /* 16x oversampling: USARTDIV = fck / baud in 1/16ths, mantissa and fraction. */
+    uint32_t div = (APB1_HZ + BAUD / 2u) / BAUD;
+    USART2_BRR = VAL(USART2_BRR_DIV_Mantissa, div / 16u) | VAL(USART2_BRR_DIV_Fraction, div % 16u);
+    USART2_CR1 = MASK(USART2_CR1_UE) | MASK(USART2_CR1_TE) | MASK(USART2_CR1_RE) |
+                 MASK(USART2_CR1_RXNEIE);
     cm_irq_enable(CM_UART_IRQN);
 }
 
 void board_init(void) {
-    DBGMCU_CR |= 1u;   /* DBG_SLEEP: the ST-LINK can still attach while we sleep in WFI */
+    DBGMCU_CR |= MASK(DBGMCU_CR_DBG_SLEEP);   /* the ST-LINK can still attach in WFI */
     clock_init();
     cm_dwt_start();
     uart_init();
@@ -155,7 +207,8 @@ void board_init(void) {
  * protocol's CRC and retransmission then handle. */
 void board_uart_irq(void) {
     uint32_t sr;
-    while ((sr = USART2_SR) & (SR_RXNE | SR_ORE)) cm_ring_push(&rx, (uint8_t)USART2_DR);
+    while ((sr = USART2_SR) & (MASK(USART2_SR_RXNE) | MASK(USART2_SR_ORE)))
+        cm_ring_push(&rx, (uint8_t)USART2_DR);
 }
 
 uint8_t board_uart_getc(void) {
@@ -172,7 +225,7 @@ bool board_uart_ready(void) { return !cm_ring_empty(&rx); }
 fs_audio *board_audio_source(void) { return fs_audio_serial(); }
 
 void cm_uart_putc_polled(uint8_t c) {
-    while (!(USART2_SR & SR_TXE)) {
+    while (!(USART2_SR & MASK(USART2_SR_TXE))) {
     }
     USART2_DR = c;
 }
@@ -188,7 +241,7 @@ uint32_t board_core_hz(void) { return CORE_HZ; }
 const char *board_name(void) { return "nucleo-f446re"; }
 
 _Noreturn void cm_board_fault_exit(void) {
-    while (!(USART2_SR & SR_TC)) {   /* let the report leave the shift register */
+    while (!(USART2_SR & MASK(USART2_SR_TC))) {   /* let the report leave the shift register */
     }
     cm_system_reset();
 }
