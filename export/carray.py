@@ -64,11 +64,23 @@ class DeviceConfig:
     pca_components: np.ndarray | None = field(default=None, compare=False)  # (k, 256) float32
     pca_inv_scale: np.ndarray | None = field(default=None, compare=False)   # (2,) float32
     centre_domain: np.ndarray | None = field(default=None, compare=False)   # (C,) 0 src, 1 tgt
+    # MONITOR mode's default window, in hops of MONITOR_HOP_FRAMES: the training clips' length.
+    monitor_window_hops: int = 10
 
     @property
     def n_pca(self) -> int:
         """Principal components of the residual scorer (0: none)."""
         return 0 if self.pca_components is None else int(np.asarray(self.pca_components).shape[0])
+
+
+# MONITOR mode decides every hop: 31 frames of 512 samples, 0.992 s (the nearest to 1 s).
+MONITOR_HOP_FRAMES = 31
+
+
+def monitor_window_hops(clip_frames: int) -> int:
+    """Hops in a window as long as a training clip of clip_frames log-mel frames (313 for 10 s:
+    10 hops)."""
+    return max(1, round(clip_frames / MONITOR_HOP_FRAMES))
 
 
 def sha256(data: bytes) -> str:
@@ -224,6 +236,12 @@ def config_text(model: bytes, cfg: DeviceConfig, arena: int) -> str:
     ]
     if cfg.score_kind == "embedding":
         lines.append(f"#define FS_MODEL_N_CENTRES {len(cfg.centres)}")
+    lines += [
+        "", "/* MONITOR mode defaults (docs/protocol.md): a decision every FS_MONITOR_HOP_FRAMES "
+        "frames over", "   the last FS_MONITOR_WINDOW_HOPS hops, as long as a training clip. */",
+        f"#define FS_MONITOR_HOP_FRAMES {MONITOR_HOP_FRAMES}u",
+        f"#define FS_MONITOR_WINDOW_HOPS {int(cfg.monitor_window_hops)}u",
+    ]
     lines += ["", "#endif", ""]
     return "\n".join(lines)
 

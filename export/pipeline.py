@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -152,7 +152,9 @@ def run_export(opts: ExportOptions) -> dict:
     rep = _representative(run, data.train.logmels, opts.calibration, cfg.seed)
     model, onnx_path, onnx_diff = convert.convert(run.model, example_input(cfg), rep[:64], rep,
                                                   work)
-    dcfg = device_config(run, after["macs_per_inference"])
+    clip_frames = int(np.median([lm.shape[0] for lm in data.train.logmels]))
+    dcfg = replace(device_config(run, after["macs_per_inference"]),
+                   monitor_window_hops=carray.monitor_window_hops(clip_frames))
     facts = carray.write(out_dir, model, dcfg)  # refuses a model the firmware cannot run
     ref = Int8Reference(model, dcfg)
     scores = _scores(run, onnx_path, ref, test.logmels)
@@ -190,7 +192,8 @@ def _write_stage_csv(path: Path, names, scores) -> None:
 
 def _device_json(d: DeviceConfig) -> dict:
     out = {k: getattr(d, k) for k in ("machine", "model_kind", "score_kind", "window_frames",
-                                      "window_hop", "threshold", "macs")}
+                                      "window_hop", "threshold", "macs",
+                                      "monitor_window_hops")}
     if d.centres is not None:
         out.update(centres=np.asarray(d.centres).tolist(),
                    centre_offset=np.asarray(d.centre_offset).tolist(),
@@ -213,7 +216,8 @@ DEVICE_ARRAYS = ("centres", "centre_offset", "centre_inv_scale", "stats_mean", "
 
 def device_config_from_json(d: dict) -> DeviceConfig:
     arrays = {k: np.asarray(d[k], np.float32) for k in DEVICE_ARRAYS if k in d}
-    extra = {k: d[k] for k in ("input_kind", "frame_scale", "frame_zero") if k in d}
+    extra = {k: d[k] for k in ("input_kind", "frame_scale", "frame_zero", "monitor_window_hops")
+             if k in d}
     if "centre_domain" in d:
         extra["centre_domain"] = np.asarray(d["centre_domain"], np.uint8)
     return DeviceConfig(d["machine"], d["model_kind"], d["score_kind"], d["window_frames"],
