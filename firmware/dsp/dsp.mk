@@ -29,11 +29,14 @@ CMSIS_DSP_CFLAGS := -D__GNUC_PYTHON__ -ffp-contract=off -ffunction-sections -fda
 
 # Fetched while the makefiles are read, before any rule, so that a missing or tampered download
 # stops the build with fetch.py's one-line error instead of a compiler error. Only when the
-# unpacked tree's stamp is not the pinned hash: otherwise nothing runs.
+# unpacked tree's stamp is not the pinned hash (otherwise nothing runs), and not for `make clean`.
 _CMSIS_DSP_PIN := $(shell sed -n 's/^\([0-9a-f]*\)  cmsisdsp-.*/\1/p' $(SDIST_SUMS))
+_CMSIS_DSP_GOALS := $(if $(MAKECMDGOALS),$(filter-out clean,$(MAKECMDGOALS)),default)
 ifneq ($(strip $(file < $(CMSIS_DSP_STAMP))),$(_CMSIS_DSP_PIN))
+ifneq ($(_CMSIS_DSP_GOALS),)
 ifneq ($(shell cd .. && $(PYTHON) third_party/sdists/fetch.py cmsisdsp >&2 || echo failed),)
 $(error CMSIS-DSP is not in $(CMSIS_DSP_DIR) and fetching it failed (third_party/sdists/fetch.py): run `make setup`)
+endif
 endif
 endif
 
