@@ -110,6 +110,18 @@ def test_the_registry_tarball_unpacks_only_the_listed_files(tmp_path, real_sdist
     assert again.returncode == 0 and again.stdout == "" and again.stderr == ""
 
 
+def test_fetches_started_together_all_succeed(tmp_path, real_sdist):
+    """Parallel builds may all find the tree missing: they fetch one at a time (a lock), and
+    none sees half a tree."""
+    cache = tmp_path / "cache"
+    procs = [subprocess.Popen([sys.executable, str(FETCH), "cmsisdsp", "--cache", str(cache),
+                               "--sdist", str(real_sdist)], stderr=subprocess.PIPE, text=True)
+             for _ in range(12)]   # 12: without the lock some of them fail (rmtree races)
+    assert [p.wait(timeout=300) for p in procs] == [0] * 12, [p.stderr.read() for p in procs]
+    assert fetch.up_to_date(PIN, cache / f"{PIN.name}-{PIN.version}")
+    assert not [p for p in cache.iterdir() if p.name.startswith(".cmsisdsp")]   # no temp dirs
+
+
 def test_firmware_build_stops_before_compiling_when_the_fetch_fails(tmp_path):
     """A stamp that is not the pin makes dsp.mk run fetch.py; when that fails the build stops
     with make's one line, and no compiler runs."""

@@ -13,6 +13,7 @@ is not the pinned one.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import shutil
@@ -178,6 +179,15 @@ def fetch(pin: Pin, cache: Path, sdist: Path | None = None) -> Path:
     dest = cache / f"{pin.name}-{pin.version}"
     if sdist is None and up_to_date(pin, dest):
         return dest
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # builds started together fetch once, one at a time
+        if sdist is None and up_to_date(pin, dest):
+            return dest
+        return _fetch_locked(pin, cache, dest, sdist)
+
+
+def _fetch_locked(pin: Pin, cache: Path, dest: Path, sdist: Path | None) -> Path:
     path = sdist
     if path is None:
         path = cache / "downloads" / pin.tarball
