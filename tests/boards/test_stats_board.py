@@ -57,3 +57,36 @@ def test_qemu_scores_exactly_as_the_reference(qemu_stats, stats_export, data_roo
     assert r.score == pytest.approx(ref.score(logmel(pcm.astype(np.float32) / 32768)), rel=1e-3)
     with pytest.raises(DeviceError, match="clip_too_short"):
         qemu_stats.score(ClipMode.FEATURES, [])
+
+
+def test_qemu_monitor_windows_equal_the_reference(qemu_stats, stats_export):
+    """MONITOR mode on the Cortex-M4 build: every window's score is the clip score of its frames
+    (FEATURES, bit for bit), and a PCM stream decides on the same frames within the front end's
+    float32 tolerance."""
+    from host.protocol import Decision, MonitorBegin, MonitorReady, MsgType
+    _, tfl, cfg = load_export(stats_export[0])
+    ref = Int8Reference(tfl, cfg)
+    pcm = tone_clip(2.0, seed=22)
+    frames = ref.frames(logmel(pcm.astype(np.float32) / 32768))
+    qemu_stats.info()  # a session (the boot HELLO is behind us)
+    for mode, chunks, n_frames in ((ClipMode.FEATURES, feature_chunks(frames), len(frames)),
+                                   (ClipMode.PCM, pcm_chunks(pcm), len(pcm) // 512)):
+        qemu_stats.decisions.clear()
+        ready = MonitorReady.unpack(qemu_stats.request(
+            MsgType.MONITOR_BEGIN, MonitorBegin(mode=mode, hop_frames=8, window_hops=4).pack(),
+            MsgType.MONITOR_READY).body)
+        assert ready.window_frames == 32
+        for c in chunks:
+            qemu_stats.request(MsgType.FEATURES if mode == ClipMode.FEATURES else MsgType.PCM,
+                               c, MsgType.ACK)
+        got = [Decision.unpack(f.body) for f in qemu_stats.decisions]
+        assert len(got) == 1 + (n_frames - 32) // 8
+        for d in got:
+            f = d.end_sample // 512
+            want = ref.score_frames(frames[f - 32:f])
+            if mode == ClipMode.FEATURES:
+                assert d.score == want
+            else:
+                assert d.score == pytest.approx(want, rel=1e-3)
+            assert 0 < d.busy_cycles < d.budget_cycles  # instructions: far faster than real time
+        qemu_stats.request(MsgType.MONITOR_END, b"", MsgType.ACK)
