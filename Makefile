@@ -7,13 +7,14 @@ MACHINE ?= Polisher
 MODEL ?= stats
 # openocd (0.12) and stlink-tools (st-flash 1.7): the flashing tools `make flash` looks for.
 DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang libclang-rt-14-dev \
-                openocd stlink-tools
+                openocd stlink-tools libportaudio2
 
 PORT ?= emu
 PRUNE ?=
 RUN_DIR = runs/$(MACHINE)/$(MODEL)
 
-.PHONY: setup debs test test-long demo data download summary clean export export-study bench ensure-data
+.PHONY: setup debs test test-long demo data download summary clean export export-study bench ensure-data \
+        monitor
 
 setup: .venv/.installed debs sdists
 
@@ -72,6 +73,7 @@ demo: setup
 	$(PY) -m asd.summary --data-root $(DATA) --check
 	@$(MAKE) --no-print-directory export MACHINE=$(MACHINE) MODEL=$(MODEL)
 	@$(MAKE) --no-print-directory bench MACHINE=$(MACHINE) PORT=emu
+	$(PY) host/monitor.py --port emu --machine $(MACHINE) --data-root $(DATA) --test-clips 3 --fast
 
 # MACHINE's data: nothing to do when the data root holds its folder (real or synthetic, any name);
 # the synthetic demo set (`make data`) when MACHINE is one of the demo's types; otherwise the
@@ -102,6 +104,12 @@ export-study: setup data
 # Stream the test clips to a device (PORT=emu | qemu | /dev/ttyACM0 | socket://127.0.0.1:4444).
 bench: setup
 	$(PY) host/bench.py --port $(PORT) --machine $(MACHINE) --data-root $(DATA) $(BENCH_ARGS)
+
+# Continuous monitoring (docs/monitor.md): WAV="a.wav b.wav" streams files back to back, without
+# WAV the microphone; MONITOR_ARGS for the rest (--log out.csv --check --hop 0.5 --window 5 ...).
+monitor: setup
+	$(PY) host/monitor.py --port $(PORT) --machine $(MACHINE) $(if $(WAV),--wav $(WAV),--mic) \
+	  $(MONITOR_ARGS)
 
 include firmware/boards/flash.mk
 include firmware/perf.mk

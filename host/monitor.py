@@ -1,14 +1,16 @@
 """Continuous monitoring: stream an endless sound to a device in MONITOR mode and show its
 decisions, one every hop, live (docs/monitor.md, docs/protocol.md "MONITOR mode").
 
-    python host/monitor.py --port PORT --machine NAME (--wav FILE [FILE ...] | --mic)
+    python host/monitor.py --port PORT --machine NAME (--wav FILE [FILE ...] | --mic |
+        --test-clips N [--data-root DIR])
         [--realtime | --fast] [--window S] [--hop S] [--log FILE.csv] [--check]
         [--model-dir firmware/models/NAME] [--mode pcm|features] [--live-source]
 
 PORT as for host/bench.py: a serial device, a pyserial URL, `emu` (builds and starts the x86
 emulated firmware) or `qemu`. --wav streams the files back to back as one stream, converted to
 16 kHz mono int16 as `asd.ingest` does; --mic records the default input (PortAudio, the
-sounddevice package) as a live source. --realtime paces the stream at 16 kHz (the default with
+sounddevice package) as a live source; --test-clips N streams N normal then N anomalous test
+clips of the machine (the demo: a sound that turns anomalous). --realtime paces the stream at 16 kHz (the default with
 --mic), --fast sends as fast as the device ACKs (the default with --wav). --log writes one CSV
 row per decision; --check adds the host's int8 reference of the same window
 (export/stream_reference.py).
@@ -39,7 +41,7 @@ from asd.cli import UsageError  # noqa: E402
 from asd.dataset import check_machine_name  # noqa: E402
 from host.device import Device, DeviceError, DeviceReset, DeviceTimeout  # noqa: E402
 from host.link import DEFAULT_BAUD, Emulator, Link, LinkError  # noqa: E402
-from host.monitor_view import Figures, View, screen_text, summary_lines  # noqa: E402
+from host.monitor_view import Figures, View, screen_text, summary_lines, switch_lines  # noqa: E402
 from host.protocol import (ClipMode, Decision, ErrorCode, Frame, Info, MonitorBegin,  # noqa: E402
                            MonitorReady, MsgType)
 
@@ -60,6 +62,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--wav", nargs="+", type=Path, metavar="FILE")
     src.add_argument("--mic", action="store_true", help="the default input device (PortAudio)")
+    src.add_argument("--test-clips", type=int, metavar="N",
+                     help="N normal then N anomalous test clips of the machine (--data-root)")
+    ap.add_argument("--data-root", type=Path, default=ROOT / "data")
     pace = ap.add_mutually_exclusive_group()
     pace.add_argument("--realtime", action="store_true", help="pace the stream at 16 kHz")
     pace.add_argument("--fast", action="store_true", help="as fast as the device ACKs")
@@ -127,6 +132,20 @@ def read_wavs(paths: list[Path]) -> np.ndarray:
         except Skip as e:
             raise UsageError(f"{p}: {e}") from None
     return np.concatenate(parts)
+
+
+def switch_clips(data_root: Path, machine: str, n: int) -> tuple[list[Path], int]:
+    """N normal then N anomalous test clips (source domain first, by name) and the index of the
+    first anomalous one: a machine's sound that turns anomalous."""
+    from asd.dataset import list_clips
+    clips = sorted(list_clips(data_root, machine, "test"),
+                   key=lambda c: (c.domain != "source", c.name))
+    normal = [c.path for c in clips if c.label == "normal"][:n]
+    anomalous = [c.path for c in clips if c.label == "anomaly"][:n]
+    if n < 1 or len(normal) < n or len(anomalous) < n:
+        raise UsageError(f"--test-clips {n}: {machine} has {len(normal)} normal and "
+                         f"{len(anomalous)} anomalous labelled test clips under {data_root}")
+    return normal + anomalous, n
 
 
 class WavSource:
@@ -339,8 +358,6 @@ class SegmentReference:
         while end_frame not in self._done and self.windows.n_frames < end_frame:
             if not self._feed():
                 return None
-        for w in self.windows.push(np.zeros((0, 128), np.int8)):
-            self._done[w.end_frame] = w
         return self._done.pop(end_frame, None)
 
     def _feed(self) -> bool:
@@ -455,8 +472,9 @@ class Monitor:
     def resume_position(self) -> int:
         """Where a new session starts after a loss. A replayable stream starts one window before
         the end of the next window it owes, so that window comes next: no row is missing. A live
-        source cannot replay: it goes on from where it stands, and the gap is reported."""
-        if not self.source.seekable:
+        source cannot replay (nor can a file sent as one: replayed audio would arrive faster
+        than real time): it goes on from where it stands, and the gap is reported."""
+        if not self.source.seekable or self.a.live:
             return self.pos
         s = self.session
         if self.last_end is None or self.last_end < s.start:
@@ -547,6 +565,7 @@ class Monitor:
             f.flips.append((d.end_sample / RATE, d.decision, d.score))
             self.view.flip(d.end_sample / RATE, d.decision, d.score)
         f.state, f.end_s, f.load = d.decision, d.end_sample / RATE, d.load
+        f.history.append(((d.end_sample - d.window_frames * FRAME) / RATE, f.end_s, d.decision))
         f.max_load = max(f.max_load, d.load)
         self.view.update()
 
@@ -657,7 +676,15 @@ def main(argv=None) -> int:
     from export.reference import Int8Reference
     export, model, cfg = load_export(args.model_dir)
     ref = Int8Reference(model, cfg) if (args.check or args.mode == "features") else None
-    if args.wav:
+    if args.test_clips:
+        args.wav, k = switch_clips(args.data_root, args.machine, args.test_clips)
+        pcm = read_wavs(args.wav)
+        switch = len(read_wavs(args.wav[:k]))
+        args.switch_s = switch / RATE
+        print(f"stream: {k} normal then {k} anomalous test clips of {args.machine} "
+              f"({len(pcm) / RATE:.1f} s); anomalous from {switch / RATE:.2f} s", flush=True)
+        source = WavSource(pcm)
+    elif args.wav:
         source = WavSource(read_wavs(args.wav))
     else:
         source = MicSource(keep=60 * RATE)
@@ -673,7 +700,8 @@ def main(argv=None) -> int:
             raise UsageError(f"{args.port}: {e}") from None
     if args.screen:
         args.screen.write_text(screen_text(fig))
-    for line in summary_lines(fig):
+    for line in summary_lines(fig) + (switch_lines(fig, args.switch_s) if args.test_clips
+                                      else []):
         print(line)
     if args.check:
         print(f"decisions equal to the int8 reference's: {fig.decisions - fig.ref_mismatches} "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
+import numpy as np
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
@@ -13,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 TRACE_WIDTH = 60     # decisions shown in the trace
-TRACE_HEIGHT = 8     # rows of the trace
+TRACE_HEIGHT = 10    # rows of the trace
 STATES = ("normal", "ANOMALOUS")
 
 
@@ -39,34 +40,39 @@ class Figures:
     gaps: list[str] = field(default_factory=list)
     flips: list[tuple[float, int, float]] = field(default_factory=list)  # (end_s, state, score)
     ref_mismatches: int = 0        # --check: decisions that differ from the reference's
+    history: list[tuple[float, float, int]] = field(default_factory=list)  # (start_s, end_s, dec)
 
 
 def trace(scores: list[float], threshold: float, width: int = TRACE_WIDTH,
           height: int = TRACE_HEIGHT) -> Text:
-    """The last `width` scores as columns of a `height`-row chart, the threshold as a dotted row;
-    columns above the threshold in red."""
+    """The last `width` scores as columns of a `height`-row chart with the threshold's row
+    marked; columns above the threshold in red. Scores that span more than a decade (distances
+    of anomalous sound often do) are drawn on a log scale, so the threshold stays visible."""
     tail = scores[-width:]
     if not tail:
         return Text("(no decision yet)", style="dim")
-    lo = min(min(tail), threshold)
-    hi = max(max(tail), threshold)
-    span = (hi - lo) or 1.0
-    level = [round((s - lo) / span * (height - 1)) for s in tail]
-    t_row = round((threshold - lo) / span * (height - 1))
+    lo, hi = min(min(tail), threshold), max(max(tail), threshold)
+    log = lo > 0 and hi / lo > 10
+    f = np.log10 if log else (lambda v: v)
+    span = (f(hi) - f(lo)) or 1.0
+
+    def row_of(v: float) -> int:
+        return round((f(v) - f(lo)) / span * (height - 1))
+
+    level, t_row = [row_of(s) for s in tail], row_of(threshold)
     out = Text()
     for row in range(height - 1, -1, -1):
-        label = f"{lo + span * row / (height - 1):>9.3g} "
-        out.append(label, style="dim")
+        v = f(lo) + span * row / (height - 1)
+        v = threshold if row == t_row else 10 ** v if log else v
+        out.append(f"{v:>9.3g} ", style="yellow" if row == t_row else "dim")
         for s, lv in zip(tail, level):
             if lv >= row:
                 out.append("█", style="red" if s > threshold else "green")
-            elif row == t_row:
-                out.append("┄", style="yellow")
             else:
-                out.append(" ")
-        if row == t_row:
-            out.append(" threshold", style="yellow")
+                out.append("┄" if row == t_row else " ", style="yellow")
+        out.append(" ◀ threshold" if row == t_row else "", style="yellow")
         out.append("\n")
+    out.append(" " * 10 + "(log scale)" if log else "", style="dim")
     return out
 
 
@@ -136,6 +142,20 @@ def screen_text(fig: Figures, width: int = 100) -> str:
     con = Console(record=True, width=width, file=open("/dev/null", "w"), color_system=None)
     con.print(render(fig))
     return con.export_text()
+
+
+def switch_lines(fig: Figures, switch_s: float) -> list[str]:
+    """For a stream that turns anomalous at switch_s: how the windows before, across and after
+    the switch were decided, and the first anomalous decision after it."""
+    groups = {"normal sound": [d for a, e, d in fig.history if e <= switch_s],
+              "both sounds": [d for a, e, d in fig.history if a < switch_s < e],
+              "anomalous sound": [d for a, e, d in fig.history if a >= switch_s]}
+    lines = [f"windows of {k}: {sum(v)} of {len(v)} anomalous" for k, v in groups.items() if v]
+    after = [e for a, e, d in fig.history if e > switch_s and d]
+    if after:
+        lines.append(f"the sound turns anomalous at {switch_s:.2f} s; first anomalous decision "
+                     f"after it at {after[0]:.2f} s (+{after[0] - switch_s:.2f} s)")
+    return lines
 
 
 def summary_lines(fig: Figures) -> list[str]:

@@ -253,8 +253,23 @@ def test_view_screen_shows_state_trace_and_counters():
                   anomalous=2, state=1, end_s=12.0, load=0.25, max_load=0.4, overruns=1,
                   overrun_samples=4096)
     text = screen_text(fig)
-    assert "ANOMALOUS" in text and "threshold" in text and "2 (50%" not in text
-    assert "4 (50% anomalous)" in text and "4096 samples dropped" in text and "█" in text
+    assert "ANOMALOUS" in text and "◀ threshold" in text and "log scale" not in text
+    assert "4 (50% anomalous)" in text and "4096 samples dropped" in text
+    chart = [line for line in text.splitlines() if "█" in line]
+    assert len(chart) == 10 and chart[0].count("█") == 1 and chart[-1].count("█") == 4
+    wide = screen_text(Figures(threshold=1.0, scores=[0.1, 50.0]))
+    assert "log scale" in wide
+
+
+def test_switch_lines_count_windows_on_each_side():
+    from host.monitor_view import switch_lines
+    fig = Figures(history=[(0, 10, 0), (1, 11, 1), (9, 19, 0), (10, 20, 1), (11, 21, 1)])
+    lines = switch_lines(fig, 10.0)
+    assert lines == ["windows of normal sound: 0 of 1 anomalous",
+                     "windows of both sounds: 1 of 2 anomalous",
+                     "windows of anomalous sound: 2 of 2 anomalous",
+                     "the sound turns anomalous at 10.00 s; first anomalous decision after it "
+                     "at 11.00 s (+1.00 s)"]
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path):
@@ -455,3 +470,36 @@ def test_emulator_overrun_is_reported(stats_export, switch_stream, tmp_path):
     summary = [line for line in r.stdout.splitlines() if line.startswith("decisions")][0]
     assert " overruns 0 " not in summary
     assert len({x["segment_start_s"] for x in rows}) >= 2
+
+
+def test_qemu_short_stream_equals_reference(stats_export, switch_stream, tmp_path):
+    """Under QEMU (the qemu board image, built and started by the monitor, stopped at the end):
+    a 4-s stream, one row per hop, scores within the front end's tolerance of the reference."""
+    if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
+        pytest.fail("qemu-system-arm or arm-none-eabi-gcc not found: run `make setup` as root",
+                    pytrace=False)
+    wavs = _write_wavs(tmp_path, switch_stream[1:3])
+    log = tmp_path / "out.csv"
+    cmd = [sys.executable, MONITOR, "--port", "qemu", "--machine", "test-monitor",
+           "--model-dir", str(stats_export[0]), "--wav", *map(str, wavs), "--log", str(log),
+           "--fast", "--check", "--hop", "0.5", "--window", "2", "--timeout", "60"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    rows = _csv(log)
+    n = sum(len(p) for p in switch_stream[1:3]) // 512
+    assert len(rows) == (n - 64) // 16 + 1
+    np.testing.assert_allclose([float(x["score"]) for x in rows],
+                               [float(x["ref_score"]) for x in rows], rtol=1e-3)
+    assert not _running(ROOT / "firmware/build/qemu/test-monitor/firmware.elf")  # QEMU stopped
+
+
+def _running(elf: Path) -> bool:
+    """A qemu-system-arm process runs this image (other people's QEMUs are not counted)."""
+    for d in Path("/proc").iterdir():
+        try:
+            argv = (d / "cmdline").read_bytes().split(b"\0") if d.name.isdigit() else []
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"qemu-system-arm") and str(elf).encode() in argv:
+            return True
+    return False
