@@ -503,3 +503,62 @@ def _running(elf: Path) -> bool:
         if argv and argv[0].endswith(b"qemu-system-arm") and str(elf).encode() in argv:
             return True
     return False
+
+
+class _FakeSounddevice:
+    """Stands in for the sounddevice module: an InputStream whose callback gets `signal` in
+    blocks from a thread, as PortAudio's would; `fail` makes opening the stream fail."""
+
+    def __init__(self, signal=None, fail=None):
+        self.signal, self.fail = signal, fail
+
+    def InputStream(self, samplerate, channels, dtype, blocksize, callback):
+        if self.fail:
+            raise self.fail
+        import threading
+        sig = self.signal
+
+        class Stream:
+            def start(self):
+                def feed():
+                    for i in range(0, len(sig), blocksize):
+                        callback(sig[i:i + blocksize, None], blocksize, None, None)
+                self.t = threading.Thread(target=feed, daemon=True)
+                self.t.start()
+
+            def stop(self):
+                pass
+
+            def close(self):
+                pass
+        return Stream()
+
+
+def test_mic_errors_are_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sounddevice", _FakeSounddevice(
+        fail=RuntimeError("Error querying device -1")))
+    with pytest.raises(monitor.UsageError, match="--mic: cannot record from the default input"):
+        monitor.MicSource(keep=16000)
+
+
+def test_mic_stream_with_reference(tmp_path, pcm, monkeypatch):
+    """--mic: blocks from the recording callback become the stream, sent as a live source
+    (live=1, ACKed at once); the rows are those of the recorded audio."""
+    pcm = pcm[:len(pcm) // monitor.PCM_CHUNK * monitor.PCM_CHUNK]   # whole recording blocks
+    monkeypatch.setitem(sys.modules, "sounddevice", _FakeSounddevice(signal=pcm))
+    mon, fig = _fake_monitor(tmp_path, pcm, [FakeDevice("ab" * 32)])
+    mon.source = monitor.MicSource(keep=16000 * 10)
+    mon.a.live = 1
+    sent = []
+    take = mon.source.take
+
+    def take_until_end(pos, n):
+        if pos >= len(pcm):
+            return None          # a real microphone never ends: Ctrl-C would stop here
+        sent.append(pos)
+        return take(pos, n)
+    mon.source.take = take_until_end
+    assert mon.run() is None
+    _check_rows(_csv(tmp_path / "out.csv"), pcm)
+    assert sent == list(range(0, len(pcm), monitor.PCM_CHUNK))
+    assert np.array_equal(mon.source.history(1000, 3000), pcm[1000:3000])
