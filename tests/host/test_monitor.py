@@ -562,3 +562,51 @@ def test_mic_stream_with_reference(tmp_path, pcm, monkeypatch):
     _check_rows(_csv(tmp_path / "out.csv"), pcm)
     assert sent == list(range(0, len(pcm), monitor.PCM_CHUNK))
     assert np.array_equal(mon.source.history(1000, 3000), pcm[1000:3000])
+
+
+def test_unreachable_port_and_missing_wav_are_one_line_errors(stats_export, tmp_path):
+    wav = _write_wavs(tmp_path, [np.zeros(16000, np.int16)])[0]
+    r = run_py(MONITOR, "--port", "/dev/ttyNOPE0", "--machine", MACHINE, "--model-dir",
+               str(stats_export[0]), "--wav", str(wav))
+    assert r.returncode == 2 and "no such port" in r.stderr and "Traceback" not in r.stderr
+    r = run_py(MONITOR, "--port", "emu", "--machine", MACHINE, "--model-dir",
+               str(stats_export[0]), "--wav", str(wav), str(tmp_path / "missing.wav"))
+    assert r.returncode == 2 and "missing.wav: no such file" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_ctrl_c_ends_with_a_summary(stats_export, switch_stream, tmp_path):
+    """Ctrl-C mid-stream: the rows so far stay in the log, the summary is printed, exit 130 and
+    the emulator is stopped."""
+    import time
+    wavs = _write_wavs(tmp_path, switch_stream)
+    log = tmp_path / "out.csv"
+    cmd = [sys.executable, MONITOR, "--port", "emu", "--machine", "test-monitor",
+           "--model-dir", str(stats_export[0]), "--wav", *map(str, wavs), "--log", str(log),
+           "--realtime", "--hop", "0.25", "--window", "1"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while not (log.exists() and len(_csv(log)) >= 2):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    rows = _csv(log)
+    assert proc.returncode == 130, err
+    assert "stopped early (interrupted)" in err and "Traceback" not in err
+    assert f"decisions {len(rows)} " in out and len(rows) < 20
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and
+                _cmdline(p).startswith(str(ROOT / "firmware/build/emu/test-monitor/"))]
+
+
+def _cmdline(p: Path) -> str:
+    try:
+        return (p / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+    except OSError:
+        return ""
