@@ -37,7 +37,7 @@ class Window:
     frames: int           # W
     inferences: int       # model inferences in the window (1 for stats)
     score: float
-    decision: int         # 1: score > threshold
+    decision: int         # 1: score > threshold (in float32, as the device)
 
     def end_sample(self, segment_start: int) -> int:
         """Stream position after the window's last frame, as a DECISION's end_sample."""
@@ -142,8 +142,9 @@ class StreamReference:
             outputs = np.stack([p[1] for p in pairs])
             score = score_from_outputs(inputs, outputs, self.cfg, self.ref.in_q, self.ref.out_q)
             n_inf = len(starts)
+        # the device compares its float32 score with the float32 threshold of model_config.h
         w = Window(self._index, end, self.window, n_inf, float(score),
-                   int(score > self.cfg.threshold))
+                   int(np.float32(score) > np.float32(self.cfg.threshold)))
         self._index += 1
         return w
 

@@ -630,6 +630,8 @@ class Monitor:
 
     def end_quietly(self) -> None:
         """Ctrl-C: leave MONITOR mode if the device still answers, without waiting long."""
+        if self.dev is None:
+            return
         try:
             self.dev.timeout, self.dev.retries = 0.5, 0
             self.dev.end()
