@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from asd import cli
 from asd.dataset import machine_dir
 from train.config import DEFAULT_MODEL, MODELS, SUPPLEMENTAL_MODES, make_config
+from train.fit import THREADS
 from train.pipeline import evaluate, fit_run
 from train.run import write_json
 
@@ -41,7 +43,31 @@ def parse_args(argv=None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
+@contextmanager
+def pinned_threads():
+    """numpy's BLAS, OpenMP and torch on THREADS (1) threads for the whole run. The log-mel
+    features (numpy's BLAS), stats' covariances and the networks round differently with another
+    thread count, so without this a run's scores would depend on the cores and on
+    OMP_NUM_THREADS / OPENBLAS_NUM_THREADS (a Ray worker starts with 1): with it, `python -m
+    train` and a fleet task give byte-identical runs anywhere. Restored on exit (in-process
+    callers such as the tests keep their own settings)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+    before = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    try:
+        with threadpool_limits(limits=THREADS):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def main(argv=None) -> int:
+    with pinned_threads():
+        return _main(argv)
+
+
+def _main(argv=None) -> int:
     a = parse_args(argv)
     if a.seeds < 1 or (a.epochs is not None and a.epochs < 1):
         raise cli.UsageError("--seeds and --epochs must be >= 1")

@@ -2,10 +2,12 @@
 
 Many `python -m train` runs at once on Ray: one Ray task per (machine, model, seed), each on one
 core, with the memory it needs declared (the autoencoder's) so Ray never runs more than fit. A
-task trains exactly as `python -m train --machine M --model X --seed K --out RUNS/M/X` does (the
-same make_config, fit_run and evaluate; with --seeds N > 1 RUNS/M/X/seed_K/ and seeds.json), then
-optionally exports (--export: RUNS/M/X/export/) and checks the export on the emulator
-(--bench emu: RUNS/M/X/bench/). Finished runs are reused, so an interrupted fleet resumes.
+task runs `python -m train --machine M --model X --seed K --out RUNS/M/X` (its `main`, in the
+Ray worker; with --seeds N > 1 RUNS/M/X/seed_K/ and seeds.json), then optionally exports
+(--export: the firmware's model files in RUNS/M/X/firmware/, python -m export's work files in
+RUNS/M/X/export/) and checks the export on the emulator (--bench emu: RUNS/M/X/bench/). A new run is trained in RUNS/M/.X.partial/ and renamed into place when it is
+complete, so a killed task never leaves a half-written run; its retry resumes from there.
+Finished runs are reused as `python -m train` reuses them, so an interrupted fleet resumes.
 
 Default models: only the first-shot default (train/config.py DEFAULT_MODEL); `--models all` is
 every model (what `make train-all` runs). Local by default: Ray starts inside this process on
@@ -16,6 +18,9 @@ on; the exit status is 1 when any failed. At the end the result table (train.rep
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
 import os
 import subprocess
 import sys
@@ -26,19 +31,26 @@ from pathlib import Path
 import numpy as np
 
 from asd import cli
-from asd.dataset import DataError, available_machines, machine_dir
+from asd.dataset import DataError, available_machines
 from train.config import DEFAULT_MODEL, MODELS, NETWORKS, make_config
 
 ROOT = Path(__file__).resolve().parents[1]
 GB = 1024 ** 3
 # Memory a task may need, declared to Ray so it schedules no more tasks than fit (the autoencoder
-# took 2.3 GB on a full-size type; the others far less).
+# took 2.3 GB on a full-size type; the others far less). --export adds EXPORT_MEMORY
+# (TensorFlow's converter in a child process).
 MEMORY = {"ae": 2.5 * GB, "ae-maha": 2.5 * GB, "cls": 1.0 * GB, "stats": 0.5 * GB}
-MAX_RETRIES = 3          # Ray re-runs a task whose worker process or node died this many times
-# TEST HOOK (tests/train/test_fleet.py only): when this environment variable names a folder, every
-# task's worker process kills itself (os._exit(1)) on the task's first attempt, leaving a marker
-# file there, so the retry by Ray is exercised. Never set it otherwise.
+EXPORT_MEMORY = 1.5 * GB
+RETRIES = 3              # Ray re-runs a task whose worker process or node died this many times
+PARTIAL = ".partial"     # RUNS/M/.X.partial/: a run being trained, renamed to RUNS/M/X/ when done
+FIRMWARE = "firmware"    # RUNS/M/X/firmware/: the exported model (python -m export --out; its own
+                         # work folder is RUNS/M/X/export/), the emulator's MODEL_DIR
+# TEST HOOKS (tests/train/test_fleet.py only). When CRASH_ONCE_ENV names a folder, every task's
+# worker process kills itself (os._exit(1)) the first time it reaches CRASH_AT_ENV's point
+# (`start`: before anything; `checkpoint`: after the first training checkpoint, a half-written
+# run), leaving a marker file in that folder, so Ray's retry is exercised. Never set otherwise.
 CRASH_ONCE_ENV = "FIRSTSHOT_FLEET_CRASH_ONCE"
+CRASH_AT_ENV = "FIRSTSHOT_FLEET_CRASH_AT"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -61,6 +73,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="a running Ray cluster (default: RAY_ADDRESS, else local Ray)")
     ap.add_argument("--workers", type=int, default=None,
                     help="local Ray only: cores to use (default: all)")
+    ap.add_argument("--retries", type=int, default=RETRIES,
+                    help=f"times Ray re-runs a task whose worker or node died (default {RETRIES})")
     ap.add_argument("--cache-dir", type=Path, default=Path(".cache/features"))
     ap.add_argument("--no-progress", action="store_true")
     return ap.parse_args(argv)
@@ -80,12 +94,18 @@ def pick(value: str, known: list[str] | tuple[str, ...], what: str) -> list[str]
     return list(dict.fromkeys(names))
 
 
-def plan(a: argparse.Namespace) -> list[dict]:
-    """One task spec per (machine, model, seed); bad arguments fail here, before Ray starts."""
+def check_args(a: argparse.Namespace) -> None:
     if a.seeds < 1 or (a.epochs is not None and a.epochs < 1):
         raise cli.UsageError("--seeds and --epochs must be >= 1")
+    if a.retries < 0 or (a.workers is not None and a.workers < 1):
+        raise cli.UsageError("--retries must be >= 0 and --workers >= 1")
     if a.bench and not a.export:
         raise cli.UsageError("--bench emu needs --export (it checks the export)")
+
+
+def plan(a: argparse.Namespace) -> list[dict]:
+    """One task spec per (machine, model, seed); bad arguments fail here, before Ray starts."""
+    check_args(a)
     machines = pick(a.machines, available_machines(a.data_root), "machines")
     if not machines:
         raise DataError(f"{a.data_root}: no machine folders under dev_data/raw/ or "
@@ -103,27 +123,13 @@ def plan(a: argparse.Namespace) -> list[dict]:
                     make_config(machine, model, epochs, k)
                 except ValueError as e:
                     raise cli.UsageError(f"{e} (--models {model})") from None
-                base = a.out / machine / model
+                base = a.out.resolve() / machine / model
                 specs.append({"machine": machine, "model": model, "seed": k, "epochs": epochs,
-                              "data_root": str(a.data_root), "cache_dir": str(a.cache_dir),
+                              "data_root": str(a.data_root.resolve()),
+                              "cache_dir": str(a.cache_dir.resolve()),
                               "run_dir": str(base if a.seeds == 1 else base / f"seed_{k}"),
-                              "export": a.export, "bench": a.bench,
-                              "blas_threads": blas_threads() if model == "stats" else 1,
-                              "crash_once": os.environ.get(CRASH_ONCE_ENV)})
+                              "export": a.export, "bench": a.bench})
     return specs
-
-
-def blas_threads() -> int:
-    """The BLAS threads a `python -m train` started like this process would use. Its clip
-    statistics (numpy/scipy linear algebra) round differently with another thread count, and a
-    Ray worker is started with one thread (OMP_NUM_THREADS=1), so each task sets this count back
-    for its short BLAS calls: a fleet run is byte-identical to the `python -m train` run.
-    Only stats needs it (its 256-band covariances); the networks' runs were byte-identical with
-    one thread, and spinning BLAS threads in every task made a 2-core fleet no faster than
-    sequential runs (docs/fleet.md), so the other models keep Ray's one thread."""
-    from threadpoolctl import threadpool_info
-    counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
-    return max(counts, default=1)
 
 
 def label(spec: dict) -> str:
@@ -132,9 +138,10 @@ def label(spec: dict) -> str:
 
 # ---- one task (runs in a Ray worker process) ------------------------------------------------
 
-def run_task(spec: dict) -> dict:
-    """Train and score one run exactly as `python -m train` does; errors come back as text."""
-    _maybe_crash(spec)
+def run_task(spec: dict, hooks: dict | None = None) -> dict:
+    """Train (or reuse) one run exactly as `python -m train` does, then the optional export and
+    bench; a failure comes back as text naming the step."""
+    _install_crash_hook(spec, hooks or {})
     try:
         metrics = train_one(spec)
         if spec["export"]:
@@ -149,26 +156,42 @@ def run_task(spec: dict) -> dict:
                 "traceback": traceback.format_exc()}
 
 
+def train_argv(spec: dict, out: Path) -> list[str]:
+    """The `python -m train` arguments of this task."""
+    epochs = ["--epochs", str(spec["epochs"])] if spec["epochs"] is not None else []
+    return ["--data-root", spec["data_root"], "--machine", spec["machine"], "--model",
+            spec["model"], *epochs, "--seed", str(spec["seed"]), "--out", str(out),
+            "--cache-dir", spec["cache_dir"], "--no-progress"]
+
+
+def partial_dir(run_dir: Path) -> Path:
+    return run_dir.parent / f".{run_dir.name}{PARTIAL}"
+
+
+def is_partial(path: Path) -> bool:
+    return any(p.startswith(".") and p.endswith(PARTIAL) for p in path.parts)
+
+
 def train_one(spec: dict) -> dict | None:
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=spec.get("blas_threads") or 1, user_api="blas"):
-        return _train_one(spec)
-
-
-def _train_one(spec: dict) -> dict | None:
-    from train.pipeline import evaluate, fit_run
-    data_root, cache = Path(spec["data_root"]), Path(spec["cache_dir"])
-    machine_dir(data_root, spec["machine"])   # then as python -m train: list_clips names a
-                                              # machine without training clips (DataError)
-    cfg = make_config(spec["machine"], spec["model"], spec["epochs"], spec["seed"])
-    run = fit_run(cfg, data_root, Path(spec["run_dir"]), cache, progress=False)
-    return evaluate(run, data_root, cache, progress=False)
+    """`python -m train`'s main on the run. An existing run directory is used in place, as
+    `python -m train` would (reused when finished, resumed from its checkpoint otherwise); a new
+    run is trained in its partial directory (a retry after a kill resumes there) and renamed
+    into place once trained and scored."""
+    from train.__main__ import main as train_main
+    run_dir = Path(spec["run_dir"])
+    out = run_dir if run_dir.exists() else partial_dir(run_dir)
+    with contextlib.redirect_stdout(io.StringIO()):    # its "reusing ..." notes: not the table's
+        train_main(train_argv(spec, out))
+    if out != run_dir:
+        out.rename(run_dir)        # atomic on one filesystem; fails if another fleet made it
+    metrics = run_dir / "metrics.json"
+    return json.loads(metrics.read_text()) if metrics.exists() else None
 
 
 def _tool(args: list[str], what: str) -> None:
     """Run a toolchain CLI (one thread each); its `error: ...` line becomes the task's error."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
-           "TF_NUM_INTEROP_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
     r = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
                        text=True)
     if r.returncode:
@@ -179,59 +202,75 @@ def _tool(args: list[str], what: str) -> None:
 
 
 def export_one(spec: dict) -> None:
-    run_dir = Path(spec["run_dir"]).resolve()
+    run_dir = Path(spec["run_dir"])
     _tool(["-m", "export", "--run", str(run_dir), "--machine", spec["machine"],
-           "--data-root", str(Path(spec["data_root"]).resolve()),
-           "--out", str(run_dir / "export")], "export")
+           "--data-root", spec["data_root"], "--out", str(run_dir / FIRMWARE)], "export")
 
 
 def bench_one(spec: dict) -> None:
-    run_dir = Path(spec["run_dir"]).resolve()
+    run_dir = Path(spec["run_dir"])
     _tool(["host/bench.py", "--port", spec["bench"], "--machine", spec["machine"],
-           "--data-root", str(Path(spec["data_root"]).resolve()),
-           "--model-dir", str(run_dir / "export"), "--out", str(run_dir / "bench")], "bench")
+           "--data-root", spec["data_root"], "--model-dir", str(run_dir / FIRMWARE),
+           "--out", str(run_dir / "bench")], "bench")
 
 
-def _maybe_crash(spec: dict) -> None:
-    """The test hook (CRASH_ONCE_ENV): die on the first attempt, as a killed worker would."""
-    if not spec.get("crash_once"):
+def _install_crash_hook(spec: dict, hooks: dict) -> None:
+    """The test hooks (CRASH_ONCE_ENV, CRASH_AT_ENV): die the first time the point is reached,
+    as a worker killed there would."""
+    if not hooks.get("crash_once"):
         return
-    marker = Path(spec["crash_once"]) / "_".join(map(str, (spec["machine"], spec["model"],
+    marker = Path(hooks["crash_once"]) / "_".join(map(str, (spec["machine"], spec["model"],
                                                             spec["seed"])))
-    if not marker.exists():
+    if marker.exists():
+        return
+
+    def crash():
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text("crashed once\n")
         os._exit(1)
 
+    if hooks.get("crash_at", "start") == "start":
+        crash()
+    import train.fit
+    save = train.fit._save_checkpoint
+
+    def save_then_crash(*args, **kwargs):
+        save(*args, **kwargs)
+        crash()
+    train.fit._save_checkpoint = save_then_crash
+
+
+def crash_hooks() -> dict:
+    return {"crash_once": os.environ.get(CRASH_ONCE_ENV),
+            "crash_at": os.environ.get(CRASH_AT_ENV, "start")}
+
 
 # ---- Ray ------------------------------------------------------------------------------------
 
-def connect(address: str | None, workers: int | None) -> bool:
-    """Join the cluster at `address` / RAY_ADDRESS, or start Ray locally; True if we started it
-    (then we stop it). An already initialised Ray (the tests share one) is used as it is."""
+def connect(address: str | None, workers: int | None) -> None:
+    """Join the cluster at `address` / RAY_ADDRESS, or start Ray locally on `workers` cores."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")   # no usage report over the network
     import ray
-    if ray.is_initialized():
-        return False
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     address = address or os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, runtime_env={"env_vars": env}, log_to_driver=False)
-    else:
-        if workers is not None and workers < 1:
-            raise cli.UsageError("--workers must be >= 1")
-        os.environ["PYTHONPATH"] = env["PYTHONPATH"]   # the local workers inherit it
-        ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False,
-                 _node_ip_address="127.0.0.1", object_store_memory=200 * 1024 ** 2,
-                 log_to_driver=False, configure_logging=False)
-    return True
+        return
+    os.environ["PYTHONPATH"] = env["PYTHONPATH"]   # the local workers inherit it
+    ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False,
+             _node_ip_address="127.0.0.1", object_store_memory=100 * 1024 ** 2,
+             log_to_driver=False, configure_logging=False)
 
 
-def submit(specs: list[dict]) -> dict:
+def submit(specs: list[dict], retries: int) -> dict:
     """One Ray task per spec -> {object ref: spec}."""
     import ray
-    remote = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(run_task)
-    return {remote.options(memory=int(MEMORY.get(s["model"], 0))).remote(s): s for s in specs}
+    from train import fleet          # by reference: `python -m train.fleet` runs as __main__
+    remote = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=False)(fleet.run_task)
+    hooks = crash_hooks()
+    return {remote.options(memory=int(MEMORY.get(s["model"], 0)
+                                      + (EXPORT_MEMORY if s["export"] else 0))).remote(s, hooks): s
+            for s in specs}
 
 
 def gather(refs: dict, progress: bool) -> list[dict]:
@@ -244,11 +283,7 @@ def gather(refs: dict, progress: bool) -> list[dict]:
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             for ref in done:
-                try:
-                    result = ray.get(ref)
-                except Exception as e:          # worker or node died MAX_RETRIES + 1 times
-                    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
-                    result = {**refs[ref], "ok": False, "error": f"{type(e).__name__}: {msg}"}
+                result = _result(ref, refs[ref])
                 results.append(result)
                 if not result["ok"]:
                     bar.write(f"FAILED {label(result)}: {result['error']}", file=sys.stderr)
@@ -258,18 +293,31 @@ def gather(refs: dict, progress: bool) -> list[dict]:
     return results
 
 
+def _result(ref, spec: dict) -> dict:
+    import ray
+    try:
+        return ray.get(ref)
+    except Exception as e:          # its worker or node died retries + 1 times
+        first = next((ln for ln in str(e).strip().splitlines() if ln.strip()), "")
+        return {**spec, "ok": False, "error": f"{type(e).__name__}: {first} (worker died; "
+                                              f"rerun the fleet to resume it)"}
+
+
 # ---- after the tasks -----------------------------------------------------------------------
 
 def write_seed_summaries(results: list[dict], seeds: int) -> None:
-    """RUNS/<machine>/<model>/seeds.json, as `python -m train --seeds N` writes it."""
+    """RUNS/<machine>/<model>/seeds.json, as `python -m train --seeds N` writes it (only when
+    every seed of that machine and model succeeded, as `python -m train` would)."""
     from train.run import write_json
     if seeds < 2:
         return
     groups = defaultdict(list)
     for r in sorted(results, key=lambda r: r["seed"]):
-        if r["ok"] and r.get("metrics"):
-            groups[Path(r["run_dir"]).parent].append(r["metrics"])
-    for base, rows in groups.items():
+        groups[Path(r["run_dir"]).parent].append(r)
+    for base, group in groups.items():
+        rows = [r["metrics"] for r in group if r["ok"] and r.get("metrics")]
+        if len(rows) < len(group):
+            continue
         summary = {k: {"mean": float(np.mean([m[k] for m in rows])),
                        "std": float(np.std([m[k] for m in rows]))}
                    for k in ("auc_source", "auc_target", "pauc")}
@@ -279,7 +327,8 @@ def write_seed_summaries(results: list[dict], seeds: int) -> None:
 def print_table(out: Path) -> None:
     from train.report import collect, markdown
     try:
-        print(markdown(collect([out])), end="")
+        rows = [r for r in collect([out]) if not is_partial(Path(r["run_dir"]))]
+        print(markdown(rows), end="")
     except cli.UsageError as e:
         print(f"no result table: {e}", file=sys.stderr)
 
@@ -295,13 +344,12 @@ def report_failures(results: list[dict], total: int) -> int:
 def main(argv=None) -> int:
     a = parse_args(argv)
     specs = plan(a)
-    started = connect(a.address, a.workers)
+    connect(a.address, a.workers)
+    import ray
     try:
-        results = gather(submit(specs), progress=not a.no_progress)
+        results = gather(submit(specs, a.retries), progress=not a.no_progress)
     finally:
-        if started:
-            import ray
-            ray.shutdown()
+        ray.shutdown()
     write_seed_summaries(results, a.seeds)
     print_table(a.out)
     return report_failures(results, len(specs))
