@@ -138,9 +138,10 @@ def label(spec: dict) -> str:
 
 # ---- one task (runs in a Ray worker process) ------------------------------------------------
 
-def run_task(spec: dict, hooks: dict | None = None) -> dict:
+def run_task(spec: dict, hooks: dict | None = None, after: dict | None = None) -> dict:
     """Train (or reuse) one run exactly as `python -m train` does, then the optional export and
-    bench; a failure comes back as text naming the step."""
+    bench; a failure comes back as text naming the step. `after`: the result of the task this
+    one waited for (Ray passes it once that task is done; unused)."""
     _install_crash_hook(spec, hooks or {})
     try:
         metrics = train_one(spec)
@@ -262,15 +263,35 @@ def connect(address: str | None, workers: int | None) -> None:
              log_to_driver=False, configure_logging=False)
 
 
+# Relative run time of a task, to start the longest first: with tasks of several lengths on few
+# workers, a long task started last would leave the other workers idle at the end.
+COST = {"ae": 4, "ae-maha": 4, "cls": 2, "stats": 1}
+
+
+def schedule(specs: list[dict]) -> list[tuple[int, int | None]]:
+    """(index of a spec, index of the spec it waits for or None), longest tasks first. ae-maha
+    waits for the ae task of its machine and seed, so it reuses that network (the network cache
+    of train/pipeline.py) instead of training the same one at the same time, as `python -m
+    train` runs one after another do."""
+    order = sorted(range(len(specs)), key=lambda i: (-COST.get(specs[i]["model"], 1),
+                                                     specs[i]["model"] == "ae-maha"))
+    ae = {(specs[i]["machine"], specs[i]["seed"]): i for i in order if specs[i]["model"] == "ae"}
+    return [(i, ae.get((specs[i]["machine"], specs[i]["seed"]))
+             if specs[i]["model"] == "ae-maha" else None) for i in order]
+
+
 def submit(specs: list[dict], retries: int) -> dict:
-    """One Ray task per spec -> {object ref: spec}."""
+    """One Ray task per spec, in schedule() order -> {object ref: spec}."""
     import ray
     from train import fleet          # by reference: `python -m train.fleet` runs as __main__
     remote = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=False)(fleet.run_task)
-    hooks = crash_hooks()
-    return {remote.options(memory=int(MEMORY.get(s["model"], 0)
-                                      + (EXPORT_MEMORY if s["export"] else 0))).remote(s, hooks): s
-            for s in specs}
+    hooks, refs = crash_hooks(), {}
+    for i, after in schedule(specs):
+        spec = specs[i]
+        memory = int(MEMORY.get(spec["model"], 0) + (EXPORT_MEMORY if spec["export"] else 0))
+        refs[i] = remote.options(memory=memory).remote(spec, hooks,
+                                                       None if after is None else refs[after])
+    return {ref: specs[i] for i, ref in refs.items()}
 
 
 def gather(refs: dict, progress: bool) -> list[dict]:

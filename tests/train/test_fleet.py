@@ -220,3 +220,21 @@ def test_python_m_train_ignores_thread_settings(root, reference, tmp_path):
                            cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
         assert r.returncode == 0, r.stderr
         assert csvs(out, "fan") == csvs(reference / "fan/stats", "fan"), threads
+
+
+def test_schedule_longest_first_and_ae_maha_after_ae():
+    specs = [{"machine": m, "model": x, "seed": k} for m in ("A", "B")
+             for x in ("stats", "ae-maha", "cls", "ae") for k in (0, 1)]
+    order = fleet.schedule(specs)
+    assert sorted(i for i, _ in order) == list(range(len(specs)))          # each task once
+    costs = [fleet.COST[specs[i]["model"]] for i, _ in order]
+    assert costs == sorted(costs, reverse=True)
+    position = {i: n for n, (i, _) in enumerate(order)}
+    for i, after in order:
+        s = specs[i]
+        if s["model"] != "ae-maha":
+            assert after is None
+            continue
+        a = specs[after]
+        assert (a["model"], a["machine"], a["seed"]) == ("ae", s["machine"], s["seed"])
+        assert position[after] < position[i]                  # submitted before its dependant
