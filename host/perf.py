@@ -28,6 +28,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from host.device import Device, pcm_chunks  # noqa: E402
+from host.perf_monitor import markdown_lines as monitor_lines  # noqa: E402
+from host.perf_monitor import measure_monitor  # noqa: E402
 from host.protocol import ClipMode  # noqa: E402
 from host.qemu import (Job, QemuBoard, run_models, section_sizes,  # noqa: E402
                        stack_high_water)
@@ -210,6 +212,16 @@ def measure_harness(build: Path, model_dir: Path, models: dict[str, bytes]) -> d
     return out
 
 
+MONITOR_SECONDS = 14.0  # a 10-hop window of 0.992 s hops and three more decisions
+
+
+def _model_kind(model_dir: Path) -> str:
+    for line in (model_dir / "model_config.h").read_text().splitlines():
+        if line.startswith("#define FS_MODEL_KIND"):
+            return line.split('"')[1]
+    return ""
+
+
 def tool_version(cmd: list[str]) -> str:
     try:
         return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0].strip()
@@ -286,6 +298,7 @@ def write_markdown(path: Path, data: dict) -> None:
                      f"{d['arena_bytes']:,} | {d['stack_high_water_bytes']:,} | "
                      f"{d['peak_ram_bytes']:,} | {d['flash_bytes']:,} |")
     L += _frontend_lines(data["frontend"], a)
+    L += monitor_lines(data["models"])
     L += ["", "MLPerf Tiny's other int8 models do not take this front end's features, so they run "
           "in the runtime-only harness (`RUNMODEL=1`, `boards/qemu/qemu_run_model.c`: the "
           "runtime alone, the model in flash, random inputs); arena as `fs_model_arena_used()` "
@@ -370,6 +383,10 @@ def main(argv: list[str] | None = None) -> None:
                     "frontend_instructions_per_frame", "peak_ram_bytes", "flash_bytes",
                     "arena_bytes", "stack_high_water_bytes"):
             entry[key] = cm4[key]
+        print(f"perf: {name} MONITOR mode ...", flush=True)
+        entry["kind"] = _model_kind(mdir)
+        entry["monitor"] = measure_monitor(build / "qemu" / f"perf-{name}" / "firmware.elf",
+                                           test_clip(MONITOR_SECONDS))
         export_json = mdir / "export.json"
         if export_json.exists():
             entry["export_macs_per_inference"] = json.loads(export_json.read_text()).get(
