@@ -273,7 +273,7 @@ INFO = Info(protocol=2, fw_version=3, core_hz=180_000_000, arena_bytes=12_345, m
 def test_info_round_trip_and_layout():
     body = INFO.pack()
     assert len(body) == 2 + 2 + 4 + 4 + 2 + 4 + 2 + 2 + 2 + 2 + 16 + 32 + 1 + 13 + 1 + 11
-    assert body[:4] == b"\x01\x00\x03\x00"
+    assert body[:4] == b"\x02\x00\x03\x00"
     assert Info.unpack(body) == INFO
     for bad in (body[:-1], body + b"\x00", body[:40]):
         with pytest.raises(ProtocolError):
