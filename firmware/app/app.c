@@ -23,6 +23,12 @@ static void send_error(fs_app *app, uint8_t seq, fs_protocol_status code, const 
     send(app, FS_MSG_ERROR, seq, app->body, len + 1);
 }
 
+/* ACK: the request was consumed; its body is the acknowledged type. */
+static void send_ack(fs_app *app, const fs_frame *f) {
+    uint8_t acked = f->type;
+    send(app, FS_MSG_ACK, f->seq, &acked, 1);
+}
+
 static size_t put_text(uint8_t *p, const char *s) {
     size_t len = strlen(s);
     if (len > 255) len = 255;
@@ -200,8 +206,7 @@ static void on_monitor_data(fs_app *app, const fs_frame *f, const int16_t *pcm, 
         monitor_failed(app, f->seq, st);
         return;
     }
-    uint8_t acked = f->type;
-    send(app, FS_MSG_ACK, f->seq, &acked, 1);
+    send_ack(app, f);
 }
 
 static void on_monitor_end(fs_app *app, const fs_frame *f) {
@@ -210,8 +215,7 @@ static void on_monitor_end(fs_app *app, const fs_frame *f) {
         return;
     }
     app->monitor_open = false;
-    uint8_t acked = f->type;
-    send(app, FS_MSG_ACK, f->seq, &acked, 1);
+    send_ack(app, f);
 }
 
 static void on_get_decision(fs_app *app, const fs_frame *f) {
@@ -265,8 +269,7 @@ static void on_data(fs_app *app, const fs_frame *f) {
         model_error(app, f->seq, st);
         return;
     }
-    uint8_t acked = f->type;
-    send(app, FS_MSG_ACK, f->seq, &acked, 1);
+    send_ack(app, f);
 }
 
 static void on_clip_begin(fs_app *app, const fs_frame *f) {
@@ -282,8 +285,7 @@ static void on_clip_begin(fs_app *app, const fs_frame *f) {
     app->monitor_open = false;
     app->clip_open = true;
     app->clip_mode = f->body[0];
-    uint8_t acked = f->type;
-    send(app, FS_MSG_ACK, f->seq, &acked, 1);
+    send_ack(app, f);
 }
 
 static void on_clip_end(fs_app *app, const fs_frame *f) {
