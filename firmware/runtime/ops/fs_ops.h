@@ -5,8 +5,10 @@
  *   fs_<op>_eval(model, op, kctx)    fetch tensors, call the kernel
  *   fs_<op>_s8(kctx, params, (shape, data)..., out_shape, out)
  *                                    the portable reference kernel
- * An optimized kernel (e.g. Cortex-M4 DSP) goes in its own file selected by
- * the build and must stay bit-exact with the reference one. */
+ * An optimized kernel (e.g. Cortex-M4 DSP) goes in ops/<set>/<op>_<set>.c with
+ * its own fs_<op>_<set>_prepare/_eval, compiled when the build selects that set
+ * (KERNELS=cm4: ops/cm4/kernels.mk) and registered by the operator table
+ * (fs_ops.c); it must stay bit-exact with the reference one. */
 #ifndef FS_OPS_H
 #define FS_OPS_H
 
@@ -24,10 +26,17 @@ typedef struct fs_conv_geom {
   int32_t filter_w, filter_h; /* pools only (convs read it from the filter shape) */
 } fs_conv_geom;
 
+/* Which kernel an operator's eval runs, decided by its prepare. The reference prepare leaves
+ * FS_KERNEL_REF (persistent data starts zeroed); an optimized prepare (ops/cm4/<op>_cm4.c)
+ * records its own kernel when it can serve the operator's parameters, and leaves FS_KERNEL_REF
+ * when it cannot, so that its eval runs the reference kernel. */
+enum { FS_KERNEL_REF = 0, FS_KERNEL_CM4 = 1 };
+
 typedef struct fs_fully_connected_params {
   int32_t input_offset, weights_offset, output_offset;
   int32_t act_min, act_max;
   int32_t multiplier, shift;       /* per-tensor weights */
+  uint8_t kernel;                  /* FS_KERNEL_*, set by prepare */
   const int32_t *pc_multiplier;    /* per-channel weights: one per output unit, else NULL */
   const int32_t *pc_shift;
 } fs_fully_connected_params;
@@ -36,6 +45,7 @@ typedef struct fs_conv_params {
   fs_conv_geom g;
   int32_t input_offset, output_offset, act_min, act_max;
   int32_t depth_multiplier;        /* depthwise only */
+  uint8_t kernel;                  /* FS_KERNEL_*, set by prepare */
   const int32_t *pc_multiplier;    /* one per output channel */
   const int32_t *pc_shift;
 } fs_conv_params;
@@ -110,6 +120,11 @@ FS_OP_DECL(pad)
 FS_OP_DECL(concatenation)
 FS_OP_DECL(reshape)
 FS_OP_DECL(squeeze)
+/* The Cortex-M4 DSP versions (ops/cm4/<op>_cm4.c, KERNELS=cm4), registered instead of the
+ * reference entry points when FS_KERNELS_CM4 is 1 (fs_ops.c). */
+FS_OP_DECL(fully_connected_cm4)
+FS_OP_DECL(conv_2d_cm4)
+FS_OP_DECL(depthwise_conv_2d_cm4)
 #undef FS_OP_DECL
 
 /* Reference kernels. Shapes are NHWC for the 2-D ops; bias is little-endian

@@ -1,6 +1,11 @@
 /* Building blocks of the Cortex-M4 DSP kernels (ops/cm4/<op>_cm4.c), written for this runtime
  * from the ARMv7-M architecture manual and ACLE (arm_acle.h of arm-none-eabi-gcc).
  *
+ * Static inline, in a header, on purpose: each kernel's file inlines them into its own loops.
+ * Moving them (and the kernels) into one .c file of their own was tried for issue 14 and changes
+ * the code gcc 12 makes for the loops -- per operator between -7 % and +0.2 % instructions under
+ * `make perf` -- so they stay here until the figures may move.
+ *
  * Arithmetic stays exactly the reference kernels' (int32 sums of (w) * (x + input_offset),
  * TFLM's MultiplyByQuantizedMultiplier); only the order of the additions changes, and int32
  * addition without overflow is associative (prepare limits the terms per sum, FS_MAX_ACCUM_TERMS).
@@ -24,6 +29,7 @@
 #define FS_CM4_H
 
 #include <arm_acle.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -215,15 +221,37 @@ static inline void fs_cm4_dot2(const int8_t *w0, const int8_t *w1, const int16_t
  * lives in this struct (lr points to it). Per row pair the loop costs 17 instructions besides
  * the 40 per 16 inputs. */
 typedef struct fs_cm4_pairs {
-  const int8_t *w;  /* +0  first row; rows follow each other, `depth` bytes apart */
-  const int16_t *x; /* +4  expanded activations (fs_cm4_expand) */
-  uint32_t depth;   /* +8  inputs per row: a multiple of 4 */
-  uint32_t blocks;  /* +12 depth / 16 */
-  int32_t *acc;     /* +16 out: two sums per pair, advanced */
-  uint32_t pairs;   /* +20 row pairs (> 0), counted down */
-  uint32_t has8;    /* +24 depth & 8 */
-  uint32_t has4;    /* +28 depth & 4 */
+  const int8_t *w;  /* first row; rows follow each other, `depth` bytes apart */
+  const int16_t *x; /* expanded activations (fs_cm4_expand) */
+  uint32_t depth;   /* inputs per row: a multiple of 4 */
+  uint32_t blocks;  /* depth / 16 */
+  int32_t *acc;     /* out: two sums per pair, advanced */
+  uint32_t pairs;   /* row pairs (> 0), counted down */
+  uint32_t has8;    /* depth & 8 */
+  uint32_t has4;    /* depth & 4 */
 } fs_cm4_pairs;
+
+/* Byte offsets of those fields, for the asm below (FS_CM4_AT(DEPTH) is "[lr, #8]"); the compiler
+ * checks them against the struct. */
+#define FS_CM4_PAIRS_W 0
+#define FS_CM4_PAIRS_X 4
+#define FS_CM4_PAIRS_DEPTH 8
+#define FS_CM4_PAIRS_BLOCKS 12
+#define FS_CM4_PAIRS_ACC 16
+#define FS_CM4_PAIRS_PAIRS 20
+#define FS_CM4_PAIRS_HAS8 24
+#define FS_CM4_PAIRS_HAS4 28
+_Static_assert(offsetof(fs_cm4_pairs, w) == FS_CM4_PAIRS_W, "fs_cm4_pairs.w");
+_Static_assert(offsetof(fs_cm4_pairs, x) == FS_CM4_PAIRS_X, "fs_cm4_pairs.x");
+_Static_assert(offsetof(fs_cm4_pairs, depth) == FS_CM4_PAIRS_DEPTH, "fs_cm4_pairs.depth");
+_Static_assert(offsetof(fs_cm4_pairs, blocks) == FS_CM4_PAIRS_BLOCKS, "fs_cm4_pairs.blocks");
+_Static_assert(offsetof(fs_cm4_pairs, acc) == FS_CM4_PAIRS_ACC, "fs_cm4_pairs.acc");
+_Static_assert(offsetof(fs_cm4_pairs, pairs) == FS_CM4_PAIRS_PAIRS, "fs_cm4_pairs.pairs");
+_Static_assert(offsetof(fs_cm4_pairs, has8) == FS_CM4_PAIRS_HAS8, "fs_cm4_pairs.has8");
+_Static_assert(offsetof(fs_cm4_pairs, has4) == FS_CM4_PAIRS_HAS4, "fs_cm4_pairs.has4");
+#define FS_CM4_STR2(x) #x
+#define FS_CM4_STR(x) FS_CM4_STR2(x)
+#define FS_CM4_AT(field) "[lr, #" FS_CM4_STR(FS_CM4_PAIRS_##field) "]"
 
 #define FS_CM4_PAIRS_BODY8                                  \
   "ldmia  r4!, {r8, r9, r10, r11}\n\t"                       \
@@ -251,12 +279,12 @@ __attribute__((naked, noinline, unused)) static void fs_cm4_dot_pairs(fs_cm4_pai
   __asm volatile(
       "push   {r4-r11, lr}\n\t"
       "mov    lr, r0\n\t"
-      "ldr    r2, [lr, #0]\n\t"       /* w0 */
+      "ldr    r2, " FS_CM4_AT(W) "\n\t" /* w0 */
       "0:\n\t"
-      "ldr    r3, [lr, #8]\n\t"
+      "ldr    r3, " FS_CM4_AT(DEPTH) "\n\t"
       "add    r3, r2, r3\n\t"         /* w1 = w0 + depth */
-      "ldr    r4, [lr, #4]\n\t"       /* x */
-      "ldr    r5, [lr, #12]\n\t"      /* blocks of 16 */
+      "ldr    r4, " FS_CM4_AT(X) "\n\t" /* x */
+      "ldr    r5, " FS_CM4_AT(BLOCKS) "\n\t" /* blocks of 16 */
       "movs   r0, #0\n\t"
       "movs   r1, #0\n\t"
       "cmp    r5, #0\n\t"
@@ -265,10 +293,10 @@ __attribute__((naked, noinline, unused)) static void fs_cm4_dot_pairs(fs_cm4_pai
       "subs   r5, r5, #1\n\t"
       "bne    1b\n\t"
       "2:\n\t"
-      "ldr    r5, [lr, #24]\n\t"
+      "ldr    r5, " FS_CM4_AT(HAS8) "\n\t"
       "cbz    r5, 3f\n\t" FS_CM4_PAIRS_BODY8
       "3:\n\t"
-      "ldr    r5, [lr, #28]\n\t"
+      "ldr    r5, " FS_CM4_AT(HAS4) "\n\t"
       "cbz    r5, 4f\n\t"
       "ldmia  r4!, {r8, r9}\n\t"
       "ldr    r6, [r2], #4\n\t"
@@ -282,13 +310,13 @@ __attribute__((naked, noinline, unused)) static void fs_cm4_dot_pairs(fs_cm4_pai
       "smlad  r1, r7, r8, r1\n\t"
       "smlad  r1, r6, r9, r1\n\t"
       "4:\n\t"
-      "ldr    r6, [lr, #16]\n\t"
+      "ldr    r6, " FS_CM4_AT(ACC) "\n\t"
       "strd   r0, r1, [r6], #8\n\t"
-      "str    r6, [lr, #16]\n\t"
+      "str    r6, " FS_CM4_AT(ACC) "\n\t"
       "mov    r2, r3\n\t"             /* next pair starts after w1's row */
-      "ldr    r6, [lr, #20]\n\t"
+      "ldr    r6, " FS_CM4_AT(PAIRS) "\n\t"
       "subs   r6, r6, #1\n\t"
-      "str    r6, [lr, #20]\n\t"
+      "str    r6, " FS_CM4_AT(PAIRS) "\n\t"
       "bne    0b\n\t"
       "pop    {r4-r11, pc}\n\t");
 }
@@ -339,29 +367,24 @@ static inline void fs_cm4_dot1(const int8_t *w0, const int16_t *x, uint32_t n, i
  * 1 - 2^30 and truncates toward zero, which is the same integer -- and never saturates (that
  * needs m = INT32_MIN). tests/boards/test_kernels_cm4.py checks the identity with exact
  * integers, and every kernel end to end against TFLite Micro. */
+static inline int32_t fs_cm4_high(int32_t x, int32_t multiplier) {
+  return (int32_t)(((int64_t)x * multiplier + (1ll << 30)) >> 31);
+}
+
+/* RoundingDivideByPOT(high, right), 1 <= right <= 31, with half = 2^(right - 1): half away from
+ * zero, i.e. add half (less one for negative values: neg_mask -1) and shift; where that addition
+ * would overflow, the reference's own formula. right = 0 takes half = 0 and neg_mask = 0. */
+static inline int32_t fs_cm4_round(int32_t high, int32_t right, int32_t half, int32_t neg_mask) {
+  if (high > INT32_MAX - half) return fs_rdbpot(high, right);
+  return (high + half + ((high >> 31) & neg_mask)) >> right;
+}
+
 static inline int32_t fs_cm4_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
   const int32_t left = shift > 0 ? shift : 0, right = left - shift;
   x = (int32_t)((uint32_t)x << left);
-  const int32_t high = (int32_t)(((int64_t)x * multiplier + (1ll << 30)) >> 31);
+  const int32_t high = fs_cm4_high(x, multiplier);
   if (right == 0) return high;
-  /* RoundingDivideByPOT(high, right): half away from zero, i.e. add half (less one for negative
-   * values) and shift; where that addition would overflow, the reference's own formula. */
-  const int32_t half = (int32_t)(1u << (right - 1));
-  if (high > INT32_MAX - half) return fs_rdbpot(high, right);
-  return (high + half + (high >> 31)) >> right;
-}
-
-/* The bias as an accumulator's starting value (the sum is the same modulo 2^32, which is what
- * the reference's wrapping int32 addition of the bias gives). */
-static inline int32_t fs_cm4_bias(const uint8_t *bias, uint32_t ch) {
-  return bias ? (int32_t)fs_cm4_ld32(bias + 4u * ch) : 0;
-}
-
-/* Requantization, output offset and activation clamp of one sum. */
-static inline int8_t fs_cm4_requant(int32_t acc, int32_t multiplier, int32_t shift, int32_t out_offset,
-                                    int32_t act_min, int32_t act_max) {
-  acc = fs_cm4_mbqm(acc, multiplier, shift) + out_offset;
-  return (int8_t)(acc < act_min ? act_min : (acc > act_max ? act_max : acc));
+  return fs_cm4_round(high, right, (int32_t)(1u << (right - 1)), -1);
 }
 
 /* n sums with one multiplier (per-tensor quantization): the loop-invariant parts hoisted. */
@@ -374,8 +397,9 @@ static inline void fs_cm4_requant_run(const int32_t *acc, const uint8_t *bias, u
   for (uint32_t i = 0; i < n; ++i) {
     const uint32_t sum = (uint32_t)acc[i] + (bias ? fs_cm4_ld32(bias + 4u * i) : 0u);
     const int32_t x = (int32_t)(sum << left);
-    const int32_t high = (int32_t)(((int64_t)x * multiplier + (1ll << 30)) >> 31);
-    /* fs_rdbpot(high, right), as in fs_cm4_mbqm */
+    const int32_t high = fs_cm4_high(x, multiplier);
+    /* fs_cm4_round(high, right, half, neg_mask) written out: called, gcc 12 -O2 makes this loop
+     * slower (ad01 +1 % instructions, measured). */
     int32_t v = high > INT32_MAX - half ? fs_rdbpot(high, right)
                                         : (high + half + ((high >> 31) & neg_mask)) >> right;
     v += out_offset;

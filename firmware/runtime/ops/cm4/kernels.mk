@@ -1,25 +1,31 @@
-# Kernel selection for the Cortex-M board builds (included by boards/cortex-m/cortexm.mk).
+# Kernel selection for the Cortex-M board builds (included by boards/cortex-m/cortexm.mk), the
+# way TFLite Micro's OPTIMIZED_KERNEL_DIR picks kernels/cmsis_nn/:
 #
-#   KERNELS=cm4  (default) every runtime/ops/cm4/<op>_cm4.c is compiled in and takes over the
-#                operator's entry points fs_<op>_prepare and fs_<op>_eval through the linker's
-#                --wrap: the operator table (fs_ops.c) then calls __wrap_fs_<op>_*, which run the
-#                reference prepare (__real_fs_<op>_prepare: same checks, same parameters) and
-#                add what the DSP kernel needs, and use the DSP kernel where it applies, else the
-#                reference kernel. The portable sources are not changed and stay in every build.
-#   KERNELS=ref  the portable reference kernels only; outputs go to build/<board>-ref/...
+#   KERNELS=cm4  (default) compiles every runtime/ops/cm4/*.c and defines FS_KERNELS_CM4=1, so
+#                that the operator table (runtime/fs_ops.c) registers fs_<op>_cm4_prepare and
+#                fs_<op>_cm4_eval for FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D. Those run
+#                the reference prepare (same checks, same parameters), add what the DSP kernel
+#                needs and record in the op's parameters which kernel its eval runs (FS_KERNEL_CM4,
+#                or FS_KERNEL_REF where the DSP kernel does not apply). The portable sources are
+#                not changed and stay in every build.
+#   KERNELS=ref  the portable reference kernels only (FS_KERNELS_CM4=0); outputs go to
+#                build/<board>-ref/...
 #
-# docs/performance.md has the figures; tests/boards/test_kernels_cm4.py the byte-exact tests.
+# Any other value is refused. The define reaches every object through BOARD_DEFS (part of
+# FW_CFLAGS in cortexm.mk). docs/performance.md has the figures; tests/boards/test_kernels_cm4.py
+# the byte-exact tests.
 CM4_KERNEL_DIR := $(RUNTIME_DIR)/ops/cm4
-CM4_KERNEL_SRC := $(wildcard $(CM4_KERNEL_DIR)/*_cm4.c)
-CM4_KERNEL_OPS := $(patsubst %_cm4.c,%,$(notdir $(CM4_KERNEL_SRC)))
+CM4_KERNEL_SRC := $(wildcard $(CM4_KERNEL_DIR)/*.c)
 
 ifeq ($(KERNELS),cm4)
 RUNTIME_SRC     += $(CM4_KERNEL_SRC)
-KERNELS_LDFLAGS := $(foreach op,$(CM4_KERNEL_OPS),-Wl,--wrap=fs_$(op)_prepare -Wl,--wrap=fs_$(op)_eval)
+BOARD_DEFS      += -DFS_KERNELS_CM4=1
 KERNELS_SUFFIX  :=
 else ifeq ($(KERNELS),ref)
-KERNELS_LDFLAGS :=
+BOARD_DEFS      += -DFS_KERNELS_CM4=0
 KERNELS_SUFFIX  := -ref
 else
 $(error KERNELS=$(KERNELS): use KERNELS=cm4 (Cortex-M4 DSP kernels) or KERNELS=ref (portable))
 endif
+# No linker flags any more (cortexm.mk still passes this variable to the link).
+KERNELS_LDFLAGS :=
