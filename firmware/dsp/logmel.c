@@ -1,62 +1,235 @@
 #include "logmel.h"
 
-#include <math.h>
 #include <string.h>
 
-#include "dsp/transform_functions.h"   /* CMSIS-DSP: arm_rfft_fast_f32 */
+#include "dsp/transform_functions.h"   /* CMSIS-DSP: arm_cfft_f32 */
+#include "arm_common_tables.h"         /* CMSIS-DSP: twiddleCoef_rfft_1024 */
 #include "feature_tables.h"
 
-/* The size-specific init links only n_fft's tables; the generic arm_rfft_fast_init_f32 would
- * pull in every size's (about 600 KB). The instance only points at const tables and is the same
- * for every context, so one serves them all. */
-#define FS_CAT3(a, b, c) a##b##c
-#define FS_RFFT_INIT(n) FS_CAT3(arm_rfft_fast_init_, n, _f32)
-static arm_rfft_fast_instance_f32 fft;
+/* The frame's 1024 real samples are one 512-point complex FFT (CMSIS-DSP's radix-8 arm_cfft_f32,
+ * three radix-8 stages) and a split into the real spectrum, fused with the power spectrum.
+ * CMSIS-DSP's own real FFT (arm_rfft_fast_f32) does the same split, slower, and its bit
+ * reversal pass; here the split reads the FFT's output where it lies (base-8 digit-reversed). */
+#if FS_FEAT_N_FFT != 1024
+#error "logmel.c: the split and the digit reversal are written for n_fft = 1024 (512 = 8^3)"
+#endif
+#if FS_FEAT_HOP > FS_FEAT_N_FFT || FS_FEAT_HOP % 8
+#error "logmel.c: the hop must be a multiple of 8 and not exceed n_fft"
+#endif
+#define HALF (FS_FEAT_N_FFT / 2)
+/* Where bin k of the 512-point FFT lies in arm_cfft_f32's output without bit reversal: its three
+ * base-8 digits reversed (k = 64 a + 8 b + c at 64 c + 8 b + a). */
+#define DIGIT_REV(k) ((((k) & 7u) << 6) | ((k) & 0x38u) | ((k) >> 6))
+
+/* Scale. Samples enter the FFT as integers (the PCM value times the window), not divided by
+ * 32768 as soundfile reads them, and the split computes 2 X[k] rather than X[k]: the power is
+ * 2^30 * 4 = 2^32 times |X[k]|^2 of the [-1, 1) signal. Powers of two are exact in float, so this
+ * changes no rounding anywhere (nothing comes near overflow or the subnormals); the logarithm
+ * takes the 2^32 off its exponent. */
+#define POWER_SCALE_LOG2 32
+#define POWER_SCALE 4294967296.0f      /* 2^POWER_SCALE_LOG2 */
+
+static arm_cfft_instance_f32 cfft;
 
 void fs_logmel_reset(fs_logmel *ctx) {
-    /* Cannot fail: the instance is not NULL, and an n_fft CMSIS-DSP lacks would not compile. */
-    (void)FS_RFFT_INIT(FS_FEAT_N_FFT)(&fft);
-    memset(ctx->buf, 0, sizeof ctx->buf);
-    ctx->have = FS_FEAT_N_FFT / 2;  /* centring: the first frame starts n_fft/2 zeros early */
+    /* Cannot fail: the instance is not NULL and 512 is a size CMSIS-DSP has. The instance only
+     * points at const tables and is the same for every context, so one serves them all. */
+    (void)arm_cfft_init_512_f32(&cfft);
+    memset(ctx->ring, 0, sizeof ctx->ring);
+    ctx->pos = FS_FEAT_N_FFT / 2;   /* centring: the first frame starts n_fft/2 zeros early */
+    ctx->have = FS_FEAT_N_FFT / 2;
     ctx->samples = 0;
     ctx->frames = 0;
 }
 
-/* |X[k]|^2 for k = 0 .. n/2 from CMSIS-DSP's packed spectrum (DC and Nyquist are real). */
-static void power_spectrum(const float *spec, float *power) {
-    power[0] = spec[0] * spec[0];
-    power[FS_FEAT_N_FFT / 2] = spec[1] * spec[1];
-    for (size_t k = 1; k < FS_FEAT_N_FFT / 2; k++)
-        power[k] = spec[2 * k] * spec[2 * k] + spec[2 * k + 1] * spec[2 * k + 1];
+/* x[i] = r[i] * w[i] for n samples, n a multiple of 8; r 4-byte aligned. The Cortex-M4 version
+ * (8 samples a loop: LDM, VLDM, VCVT of the 16-bit integer, VMUL, VSTM) computes exactly what the
+ * C does: the conversion is exact, the product rounded once. */
+static void window_run(const int16_t *r, const float *w, float *x, size_t n) {
+#if defined(__ARM_ARCH_7EM__) && defined(__ARM_FP)
+    for (size_t blocks = n / 8; blocks; blocks--)
+        __asm volatile(
+            "ldmia  %[r]!, {r4, r5, r6, r7}\n\t"
+            "vldmia %[w]!, {s8-s15}\n\t"
+            "asr    r8, r4, #16\n\t"
+            "vmov   s0, s1, r4, r8\n\t"
+            "asr    r8, r5, #16\n\t"
+            "vmov   s2, s3, r5, r8\n\t"
+            "asr    r8, r6, #16\n\t"
+            "vmov   s4, s5, r6, r8\n\t"
+            "asr    r8, r7, #16\n\t"
+            "vmov   s6, s7, r7, r8\n\t"
+            "vcvt.f32.s16 s0, s0, #0\n\t"
+            "vcvt.f32.s16 s1, s1, #0\n\t"
+            "vcvt.f32.s16 s2, s2, #0\n\t"
+            "vcvt.f32.s16 s3, s3, #0\n\t"
+            "vcvt.f32.s16 s4, s4, #0\n\t"
+            "vcvt.f32.s16 s5, s5, #0\n\t"
+            "vcvt.f32.s16 s6, s6, #0\n\t"
+            "vcvt.f32.s16 s7, s7, #0\n\t"
+            "vmul.f32 s0, s0, s8\n\t"
+            "vmul.f32 s1, s1, s9\n\t"
+            "vmul.f32 s2, s2, s10\n\t"
+            "vmul.f32 s3, s3, s11\n\t"
+            "vmul.f32 s4, s4, s12\n\t"
+            "vmul.f32 s5, s5, s13\n\t"
+            "vmul.f32 s6, s6, s14\n\t"
+            "vmul.f32 s7, s7, s15\n\t"
+            "vstmia %[x]!, {s0-s7}\n\t"
+            : [r] "+r"(r), [w] "+r"(w), [x] "+r"(x)
+            :
+            : "r4", "r5", "r6", "r7", "r8", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8",
+              "s9", "s10", "s11", "s12", "s13", "s14", "s15", "memory");
+#else
+    for (size_t i = 0; i < n; i++) x[i] = (float)r[i] * w[i];
+#endif
 }
 
-void fs_logmel_frame(fs_logmel *ctx, const float *samples, float *out) {
-    for (size_t i = 0; i < FS_FEAT_N_FFT; i++) ctx->frame[i] = samples[i] * fs_feat_window[i];
-    arm_rfft_fast_f32(&fft, ctx->frame, ctx->spectrum, 0);   /* forward, unscaled as numpy's */
-    power_spectrum(ctx->spectrum, ctx->power);
+/* The frame, windowed: it starts at the oldest sample, ring[pos] (pos a multiple of 8: the hop
+ * and n_fft / 2 are). */
+static void window(const fs_logmel *ctx, float *x) {
+    size_t first = FS_FEAT_N_FFT - ctx->pos;
+    window_run(ctx->ring + ctx->pos, fs_feat_window, x, first);
+    window_run(ctx->ring, fs_feat_window + first, x + first, FS_FEAT_N_FFT - first);
+}
+
+/* From Z = FFT_512(x[2n] + i x[2n+1]) (digit-reversed in z) to P[k] = 4 |X[k]|^2, k = 0 .. 512:
+ * with A = Z[k], B = Z[512 - k], 2E = A + conj(B), 2O = (A - conj(B)) / i and W = e^(-2 pi i k/1024),
+ * 2 X[k] = 2E + W 2O and 2 X[512 - k] = conj(2E - W 2O). tw: sin, cos of 2 pi k / 1024. */
+static inline __attribute__((always_inline)) void bin_pair(const float *a, const float *b,
+                                                           const float *tw, float *pk,
+                                                           float *pnk) {
+    float er = a[0] + b[0], ei = a[1] - b[1];
+    float orr = a[1] + b[1], oi = b[0] - a[0];
+    float s = tw[0], c = tw[1];
+    float tr = c * orr + s * oi, ti = c * oi - s * orr;
+    float xr = er + tr, xi = ei + ti;
+    float yr = er - tr, yi = ei - ti;
+    *pnk = yr * yr + yi * yi;
+    *pk = xr * xr + xi * xi;           /* k = 256: the same bin, this one stays */
+}
+
+/* Bins k = 8 g + c, g = 8 a + b (k's base-8 digits a, b, c): Z[k] lies at 64 c + 8 b + a and
+ * Z[512 - k] at 64 (8 - c) + 8 (7 - b) + 7 - a for c > 0, so both move by 64 along c. */
+static void power_spectrum(const float *z, float *p) {
+    const float *tw = twiddleCoef_rfft_1024;
+    float d = z[0] + z[1], e = z[0] - z[1];    /* X[0] and X[512] are real */
+    d += d;
+    e += e;
+    p[0] = d * d;
+    p[HALF] = e * e;
+    for (uint32_t g = 0; g < HALF / 16; g++) {
+        uint32_t ra = ((g & 7u) << 3) | (g >> 3), rb = 63u - ra, k = 8 * g;
+        if (g)   /* c = 0: 512 - k has digits (7 - a, 8 - b, 0), or (8 - a, 0, 0) when b = 0 */
+            bin_pair(z + 2 * ra, z + 2 * ((g & 7u) ? rb + 8u : 8u - (g >> 3)), tw + 2 * k,
+                     p + k, p + HALF - k);
+        const float *a = z + 2 * (ra + 64u), *b = z + 2 * (rb + 448u);
+        for (uint32_t c = 1; c < 8; c++, a += 128, b -= 128)
+            bin_pair(a, b, tw + 2 * (k + c), p + k + c, p + HALF - k - c);
+    }
+    bin_pair(z + 2 * DIGIT_REV(HALF / 2), z + 2 * DIGIT_REV(HALF / 2), tw + HALF, p + HALF / 2,
+             p + HALF / 2);
+}
+
+/* log2(x) for x > 0 and normal: the exponent, and log2 of the mantissa m in [sqrt(1/2), sqrt(2))
+ * as f q(f), f = m - 1, with q of degree 7 fitted to log2(1 + f) / f over that interval (weighted
+ * least squares, reweighted towards equal ripple). Evaluated in float32 the error is at most
+ * 9.4e-8 against log2 (every float mantissa checked), 2.8e-7 dB in the features; float32's own
+ * rounding of a value near -100 dB is 7.6e-6 dB. */
+static inline __attribute__((always_inline)) float log2_of(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    uint32_t u = bits + (0x3F800000u - 0x3F3504F3u);   /* 0x3F3504F3: sqrt(1/2) */
+    int32_t exponent = (int32_t)(u >> 23) - 127;
+    bits = (u & 0x007FFFFFu) + 0x3F3504F3u;
+    float m;
+    memcpy(&m, &bits, sizeof m);
+    float f = m - 1.0f;
+    float q = -0.145728230f;
+    q = q * f + 0.236883983f;
+    q = q * f - 0.250071853f;
+    q = q * f + 0.286708444f;
+    q = q * f - 0.360087037f;
+    q = q * f + 0.480939418f;
+    q = q * f - 0.721357167f;
+    q = q * f + 1.44269478f;
+    return (float)(exponent - POWER_SCALE_LOG2) + f * q;
+}
+
+/* sum of w[k] p[k], k = 0 .. n-1, added in that order. The Cortex-M4 version does 4 a loop
+ * (two VLDM, then the same multiplies and additions in the same order as the C). */
+static inline __attribute__((always_inline)) float dot(const float *w, const float *p, size_t n) {
+    float acc = 0.0f;
+#if defined(__ARM_ARCH_7EM__) && defined(__ARM_FP)
+    size_t groups = n / 4;
+    if (groups)
+        __asm volatile(
+            "1:\n\t"
+            "vldmia %[w]!, {s8-s11}\n\t"
+            "vldmia %[p]!, {s12-s15}\n\t"
+            "vmul.f32 s8, s8, s12\n\t"
+            "vmul.f32 s9, s9, s13\n\t"
+            "vmul.f32 s10, s10, s14\n\t"
+            "vmul.f32 s11, s11, s15\n\t"
+            "vadd.f32 %[acc], %[acc], s8\n\t"
+            "vadd.f32 %[acc], %[acc], s9\n\t"
+            "vadd.f32 %[acc], %[acc], s10\n\t"
+            "vadd.f32 %[acc], %[acc], s11\n\t"
+            "subs %[g], %[g], #1\n\t"
+            "bne 1b\n\t"
+            : [w] "+r"(w), [p] "+r"(p), [g] "+r"(groups), [acc] "+t"(acc)
+            :
+            : "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
+    n %= 4;
+#endif
+    for (size_t k = 0; k < n; k++) acc += w[k] * p[k];
+    return acc;
+}
+
+static void frame_features(fs_logmel *ctx, float *out) {
+    window(ctx, ctx->frame);
+    arm_cfft_f32(&cfft, ctx->frame, 0, 0);   /* forward, unscaled as numpy's, no bit reversal */
+    power_spectrum(ctx->frame, ctx->power);
+    const float floor_p = FS_FEAT_LOG_FLOOR * POWER_SCALE;   /* the floor, in the power's scale */
+    const float db_per_log2 = FS_FEAT_DB_PER_LOG10 * 0.301029996f;   /* log10(2) */
     const float *w = fs_feat_mel_weight;
     for (size_t b = 0; b < FS_FEAT_N_MELS; b++) {
-        const float *p = ctx->power + fs_feat_mel_first[b];
-        float acc = 0.0f;
-        for (size_t k = 0; k < fs_feat_mel_count[b]; k++) acc += w[k] * p[k];
-        w += fs_feat_mel_count[b];
-        out[b] = FS_FEAT_DB_PER_LOG10 * log10f(acc > FS_FEAT_LOG_FLOOR ? acc : FS_FEAT_LOG_FLOOR);
+        size_t n = fs_feat_mel_count[b];
+        float acc = dot(w, ctx->power + fs_feat_mel_first[b], n);
+        w += n;
+        out[b] = acc > floor_p ? acc : floor_p;
     }
+    for (size_t b = 0; b < FS_FEAT_N_MELS; b++) out[b] = db_per_log2 * log2_of(out[b]);
 }
 
-/* The buffer is full: emit its frame and keep the overlap for the next one. */
+/* The ring is full: emit its frame; the next one needs another hop of samples. */
 static int emit_frame(fs_logmel *ctx, fs_frame_fn emit, void *user) {
-    fs_logmel_frame(ctx, ctx->buf, ctx->mel);
+    frame_features(ctx, ctx->mel);
     ctx->frames++;
-    memmove(ctx->buf, ctx->buf + FS_FEAT_HOP, (FS_FEAT_N_FFT - FS_FEAT_HOP) * sizeof(float));
     ctx->have = FS_FEAT_N_FFT - FS_FEAT_HOP;
     return emit(user, ctx->mel);
 }
 
+/* Up to n samples (NULL: zeros) into the ring, at most until the frame is full or the ring's end. */
+static size_t fill(fs_logmel *ctx, const int16_t *pcm, size_t n) {
+    size_t room = FS_FEAT_N_FFT - ctx->have, to_end = FS_FEAT_N_FFT - ctx->pos;
+    size_t take = n < room ? n : room;
+    if (take > to_end) take = to_end;
+    if (pcm)
+        memcpy(ctx->ring + ctx->pos, pcm, take * sizeof *pcm);
+    else
+        memset(ctx->ring + ctx->pos, 0, take * sizeof *pcm);
+    ctx->pos = (ctx->pos + (uint32_t)take) % FS_FEAT_N_FFT;
+    ctx->have += (uint32_t)take;
+    return take;
+}
+
 int fs_logmel_push(fs_logmel *ctx, const int16_t *pcm, size_t n, fs_frame_fn emit, void *user) {
-    for (size_t i = 0; i < n; i++) {
-        ctx->buf[ctx->have++] = (float)pcm[i] * (1.0f / 32768.0f);  /* as soundfile reads PCM_16 */
-        ctx->samples++;
+    while (n > 0) {
+        size_t take = fill(ctx, pcm, n);
+        pcm += take;
+        n -= take;
+        ctx->samples += (uint32_t)take;
         if (ctx->have == FS_FEAT_N_FFT) {
             int rc = emit_frame(ctx, emit, user);
             if (rc) return rc;
@@ -68,8 +241,7 @@ int fs_logmel_push(fs_logmel *ctx, const int16_t *pcm, size_t n, fs_frame_fn emi
 int fs_logmel_finish(fs_logmel *ctx, fs_frame_fn emit, void *user) {
     uint32_t total = 1u + ctx->samples / FS_FEAT_HOP;
     while (ctx->frames < total) {
-        memset(ctx->buf + ctx->have, 0, (FS_FEAT_N_FFT - ctx->have) * sizeof(float));
-        ctx->have = FS_FEAT_N_FFT;
+        while (ctx->have < FS_FEAT_N_FFT) fill(ctx, NULL, FS_FEAT_N_FFT);
         int rc = emit_frame(ctx, emit, user);
         if (rc) return rc;
     }

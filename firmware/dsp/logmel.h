@@ -12,13 +12,12 @@
 typedef int (*fs_frame_fn)(void *user, const float *logmel);
 
 typedef struct {
-    float buf[FS_FEAT_N_FFT];       /* samples of the frame being filled */
-    float frame[FS_FEAT_N_FFT];     /* windowed frame; the FFT overwrites it (its scratch) */
-    float spectrum[FS_FEAT_N_FFT];  /* arm_rfft_fast_f32's packed output: re[0], re[n/2], then
-                                       re, im of bins 1 .. n/2 - 1 */
-    float power[FS_FEAT_N_FFT / 2 + 1];
+    int16_t ring[FS_FEAT_N_FFT];    /* the last n_fft samples as pushed, oldest at ring[pos] */
+    float frame[FS_FEAT_N_FFT];     /* windowed frame; the FFT works in place in it */
+    float power[FS_FEAT_N_FFT / 2 + 1];  /* |X[k]|^2, scaled (logmel.c says by how much) */
     float mel[FS_FEAT_N_MELS];
-    uint32_t have;                  /* valid samples in buf */
+    uint32_t pos;                   /* where the next sample goes in ring */
+    uint32_t have;                  /* samples of the frame being filled (its last one at pos-1) */
     uint32_t samples;               /* PCM samples pushed since reset */
     uint32_t frames;                /* frames emitted since reset */
 } fs_logmel;
@@ -29,7 +28,5 @@ void fs_logmel_reset(fs_logmel *ctx);
 int fs_logmel_push(fs_logmel *ctx, const int16_t *pcm, size_t n, fs_frame_fn emit, void *user);
 /* End of clip: emits the remaining frames (zero padding at the end), 1 + samples / hop in all. */
 int fs_logmel_finish(fs_logmel *ctx, fs_frame_fn emit, void *user);
-/* One frame from n_fft samples (already padded): log-mel into out. Exposed for tests. */
-void fs_logmel_frame(fs_logmel *ctx, const float *samples, float *out);
 
 #endif
