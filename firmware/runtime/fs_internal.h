@@ -59,6 +59,9 @@ const char *fs_builtin_name(int32_t builtin);
 /* Record a failure: m->status = s, m->msg = "<status text>: <detail>".
  * The format understands %d (int), %u (unsigned) and %s only. Returns s. */
 fs_status fs_fail(fs_model *m, fs_status s, const char *fmt, ...);
+/* The same for an operator's prepare, named first from what the loader knows:
+ * m->msg = "<status text>: op <index> <NAME>: <detail>". Returns s. */
+fs_status fs_op_fail(fs_prep *p, fs_status s, const char *fmt, ...);
 
 /* Persistent allocation from the arena's tail (8-byte aligned, zeroed);
  * NULL and an FS_ERR_ARENA failure recorded when it does not fit. */
@@ -105,6 +108,17 @@ static inline float fs_opt_f32(fs_prep *p, unsigned id, float def) {
 /* Common prepare checks, each recording a message on failure. */
 fs_status fs_expect_type(fs_prep *p, const fs_tensor *t, int type, const char *what);
 fs_status fs_expect_quantized(fs_prep *p, const fs_tensor *t, const char *what);
+/* The tensor checks most prepares start with: every want[i].t has want[i].type, then every
+ * want[i].t with `quantized` set has one scale and zero point, in the order given; the first
+ * failure is recorded as fs_expect_type / fs_expect_quantized record it. */
+typedef struct fs_io_want {
+  const fs_tensor *t;
+  const char *what;  /* for the message: "input", "weights", ... */
+  uint8_t type;      /* fs_type */
+  uint8_t quantized; /* 1: must be per-tensor quantized */
+} fs_io_want;
+fs_status fs_expect_io(fs_prep *p, const fs_io_want *want, unsigned n);
+#define FS_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 /* Fetch the per-channel requantization arrays (multiplier, shift) for a
  * weights tensor: effective scale = in_scale * w_scale[c] / out_scale in
  * double, per output channel c (per-tensor weights are broadcast). */

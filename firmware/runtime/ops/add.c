@@ -40,12 +40,10 @@ fs_status fs_add_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *a = fs_op_in(m, p->op, 0), *b = fs_op_in(m, p->op, 1), *out = fs_op_out(m, p->op, 0);
   fs_status s;
-  if ((s = fs_expect_type(p, a, FS_INT8, "input 1")) || (s = fs_expect_type(p, b, FS_INT8, "input 2")) ||
-      (s = fs_expect_type(p, out, FS_INT8, "output")) || (s = fs_expect_quantized(p, a, "input 1")) ||
-      (s = fs_expect_quantized(p, b, "input 2")) || (s = fs_expect_quantized(p, out, "output")))
-    return s;
+  const fs_io_want io[] = {{a, "input 1", FS_INT8, 1}, {b, "input 2", FS_INT8, 1}, {out, "output", FS_INT8, 1}};
+  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
   if (!fs_broadcast_shape_ok(&a->shape, &b->shape, &out->shape))
-    return fs_fail(m, FS_ERR_SHAPE, "op %u ADD: shapes do not broadcast to the output", p->index);
+    return fs_op_fail(p, FS_ERR_SHAPE, "shapes do not broadcast to the output");
   fs_add_params *q = fs_persist(m, sizeof *q);
   if (!q) return m->status;
   p->op->data = q;
@@ -58,10 +56,10 @@ fs_status fs_add_prepare(fs_prep *p) {
       !fs_small_multiplier((double)b->scale / twice_max, &q->input2_multiplier, &q->input2_shift) ||
       !fs_small_multiplier(twice_max / ((double)(1 << 20) * (double)out->scale), &q->output_multiplier,
                            &q->output_shift))
-    return fs_fail(m, FS_ERR_QUANT, "op %u ADD: scales out of range", p->index);
+    return fs_op_fail(p, FS_ERR_QUANT, "scales out of range");
   const int act = fs_opt_u8(p, FS_ADD_ACT, FS_ACT_NONE);
   if ((s = fs_activation_range_s8(act, out->scale, out->zero_point, &q->act_min, &q->act_max)))
-    return fs_fail(m, s, "op %u ADD: activation %d", p->index, act);
+    return fs_op_fail(p, s, "activation %d", act);
   return FS_OK;
 }
 

@@ -35,14 +35,12 @@ void fs_average_pool_2d_s8(const fs_kctx *k, const fs_pool_params *p, const fs_s
 
 fs_status fs_pool_prepare(fs_prep *p) {
   fs_model *m = p->m;
-  const char *name = fs_op_kinds[p->op->kind].name;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *out = fs_op_out(m, p->op, 0);
   fs_status s;
-  if ((s = fs_expect_type(p, in, FS_INT8, "input")) || (s = fs_expect_type(p, out, FS_INT8, "output")) ||
-      (s = fs_expect_quantized(p, out, "output")))
-    return s;
+  const fs_io_want io[] = {{in, "input", FS_INT8, 0}, {out, "output", FS_INT8, 1}};
+  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
   if (in->shape.ndim != 4 || out->shape.ndim != 4)
-    return fs_fail(m, FS_ERR_SHAPE, "op %u %s: tensors must be 4-D", p->index, name);
+    return fs_op_fail(p, FS_ERR_SHAPE, "tensors must be 4-D");
   fs_pool_params *q = fs_persist(m, sizeof *q);
   if (!q) return m->status;
   p->op->data = q;
@@ -56,24 +54,24 @@ fs_status fs_pool_prepare(fs_prep *p) {
   if (padding > FS_PADDING_VALID || q->g.stride_w < 1 || q->g.stride_h < 1 || q->g.filter_w < 1 ||
       q->g.filter_h < 1 || q->g.stride_w > 4096 || q->g.stride_h > 4096 || q->g.filter_w > 4096 ||
       q->g.filter_h > 4096)
-    return fs_fail(m, FS_ERR_OPTIONS, "op %u %s: padding %d, strides %d/%d, filter %dx%d", p->index, name,
-                   padding, q->g.stride_h, q->g.stride_w, q->g.filter_h, q->g.filter_w);
+    return fs_op_fail(p, FS_ERR_OPTIONS, "padding %d, strides %d/%d, filter %dx%d", padding, q->g.stride_h,
+                      q->g.stride_w, q->g.filter_h, q->g.filter_w);
   const int32_t in_h = in->shape.dims[1], in_w = in->shape.dims[2];
   const int32_t oh = fs_conv_out_size(padding, in_h, q->g.filter_h, q->g.stride_h, 1);
   const int32_t ow = fs_conv_out_size(padding, in_w, q->g.filter_w, q->g.stride_w, 1);
   if (out->shape.dims[0] != in->shape.dims[0] || out->shape.dims[1] != oh || out->shape.dims[2] != ow ||
       out->shape.dims[3] != in->shape.dims[3])
-    return fs_fail(m, FS_ERR_SHAPE, "op %u %s: output shape does not follow from the options", p->index, name);
+    return fs_op_fail(p, FS_ERR_SHAPE, "output shape does not follow from the options");
   if ((int64_t)q->g.filter_h * q->g.filter_w > FS_MAX_ACCUM_TERMS * 256)
-    return fs_fail(m, FS_ERR_LIMIT, "op %u %s: window too large", p->index, name);
+    return fs_op_fail(p, FS_ERR_LIMIT, "window too large");
   q->g.pad_h = fs_conv_padding(q->g.stride_h, 1, in_h, q->g.filter_h, oh);
   q->g.pad_w = fs_conv_padding(q->g.stride_w, 1, in_w, q->g.filter_w, ow);
   /* Every window must overlap the input (TFLM fails at run time otherwise). */
   if ((oh - 1) * q->g.stride_h - q->g.pad_h >= in_h || (ow - 1) * q->g.stride_w - q->g.pad_w >= in_w ||
       q->g.filter_h <= q->g.pad_h || q->g.filter_w <= q->g.pad_w)
-    return fs_fail(m, FS_ERR_SHAPE, "op %u %s: a window lies entirely in the padding", p->index, name);
+    return fs_op_fail(p, FS_ERR_SHAPE, "a window lies entirely in the padding");
   if ((s = fs_activation_range_s8(act, out->scale, out->zero_point, &q->act_min, &q->act_max)))
-    return fs_fail(m, s, "op %u %s: activation %d", p->index, name, act);
+    return fs_op_fail(p, s, "activation %d", act);
   return FS_OK;
 }
 

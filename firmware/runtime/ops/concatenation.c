@@ -13,22 +13,22 @@ fs_status fs_concatenation_prepare(fs_prep *p) {
   int32_t axis = fs_opt_i32(p, FS_CONCAT_AXIS, 0);
   if (axis < 0) axis += (int32_t)nd;
   if (axis < 0 || axis >= (int32_t)nd)
-    return fs_fail(m, FS_ERR_OPTIONS, "op %u CONCATENATION: axis out of range", p->index);
+    return fs_op_fail(p, FS_ERR_OPTIONS, "axis out of range");
   if (fs_opt_u8(p, FS_CONCAT_ACT, FS_ACT_NONE) != FS_ACT_NONE)
-    return fs_fail(m, FS_ERR_OPTIONS, "op %u CONCATENATION: fused activation", p->index);
+    return fs_op_fail(p, FS_ERR_OPTIONS, "fused activation");
   int64_t total = 0;
   for (unsigned i = 0; i < p->op->n_in; ++i) {
     const fs_tensor *in = fs_op_in(m, p->op, i);
     fs_status s = fs_expect_type(p, in, out->type, "input");
     if (s) return s;
-    if (in->shape.ndim != nd) return fs_fail(m, FS_ERR_SHAPE, "op %u CONCATENATION: ranks differ", p->index);
+    if (in->shape.ndim != nd) return fs_op_fail(p, FS_ERR_SHAPE, "ranks differ");
     for (unsigned d = 0; d < nd; ++d)
       if ((int32_t)d != axis && in->shape.dims[d] != out->shape.dims[d])
-        return fs_fail(m, FS_ERR_SHAPE, "op %u CONCATENATION: input %u shape", p->index, i);
+        return fs_op_fail(p, FS_ERR_SHAPE, "input %u shape", i);
     total += in->shape.dims[axis];
   }
   if (total != out->shape.dims[axis])
-    return fs_fail(m, FS_ERR_SHAPE, "op %u CONCATENATION: axis sizes do not add up", p->index);
+    return fs_op_fail(p, FS_ERR_SHAPE, "axis sizes do not add up");
   fs_concatenation_params *q = fs_persist(m, sizeof *q);
   if (!q) return m->status;
   p->op->data = q;

@@ -59,10 +59,10 @@ fs_status fs_depthwise_conv_2d_prepare(fs_prep *p) {
   q->depth_multiplier = fs_opt_i32(p, FS_DW_DEPTH_MULTIPLIER, 0);
   if (f->shape.dims[0] != 1 || f->shape.dims[3] != out_c || q->depth_multiplier < 1 ||
       (int64_t)in_c * q->depth_multiplier != out_c)
-    return fs_fail(p->m, FS_ERR_SHAPE, "op %u DEPTHWISE_CONV_2D: channels in %d, out %d, multiplier %d",
-                   p->index, in_c, out_c, q->depth_multiplier);
+    return fs_op_fail(p, FS_ERR_SHAPE, "channels in %d, out %d, multiplier %d", in_c, out_c,
+                      q->depth_multiplier);
   if ((int64_t)f->shape.dims[1] * f->shape.dims[2] > FS_MAX_ACCUM_TERMS)
-    return fs_fail(p->m, FS_ERR_LIMIT, "op %u DEPTHWISE_CONV_2D: filter too large", p->index);
+    return fs_op_fail(p, FS_ERR_LIMIT, "filter too large");
   return FS_OK;
 }
 

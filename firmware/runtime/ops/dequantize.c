@@ -12,7 +12,7 @@ fs_status fs_dequantize_prepare(fs_prep *p) {
       (s = fs_expect_type(p, out, FS_FLOAT32, "output")))
     return s;
   if (fs_shape_count(&in->shape) != fs_shape_count(&out->shape))
-    return fs_fail(m, FS_ERR_SHAPE, "op %u DEQUANTIZE: sizes differ", p->index);
+    return fs_op_fail(p, FS_ERR_SHAPE, "sizes differ");
   fs_dequantize_params *q = fs_persist(m, sizeof *q);
   if (!q) return m->status;
   p->op->data = q;

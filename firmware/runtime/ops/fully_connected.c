@@ -41,26 +41,24 @@ fs_status fs_fully_connected_prepare(fs_prep *p) {
   const fs_tensor *in = fs_op_in(m, p->op, 0), *w = fs_op_in(m, p->op, 1);
   const fs_tensor *bias = fs_op_in(m, p->op, 2), *out = fs_op_out(m, p->op, 0);
   fs_status s;
-  if ((s = fs_expect_type(p, in, FS_INT8, "input")) || (s = fs_expect_type(p, w, FS_INT8, "weights")) ||
-      (s = fs_expect_type(p, out, FS_INT8, "output")) || (s = fs_expect_quantized(p, in, "input")) ||
-      (s = fs_expect_quantized(p, out, "output")))
-    return s;
+  const fs_io_want io[] = {{in, "input", FS_INT8, 1}, {w, "weights", FS_INT8, 0}, {out, "output", FS_INT8, 1}};
+  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
   if (bias && (s = fs_expect_type(p, bias, FS_INT32, "bias"))) return s;
   const int act = fs_opt_u8(p, FS_FC_ACT, FS_ACT_NONE);
   if (fs_opt_u8(p, FS_FC_WEIGHTS_FORMAT, 0) != 0)
-    return fs_fail(m, FS_ERR_OPTIONS, "op %u FULLY_CONNECTED: shuffled weights", p->index);
+    return fs_op_fail(p, FS_ERR_OPTIONS, "shuffled weights");
 
-  if (w->shape.ndim != 2 || out->shape.ndim < 1) return fs_fail(m, FS_ERR_SHAPE, "op %u FULLY_CONNECTED: weights must be 2-D", p->index);
+  if (w->shape.ndim != 2 || out->shape.ndim < 1) return fs_op_fail(p, FS_ERR_SHAPE, "weights must be 2-D");
   const int32_t units = w->shape.dims[0], depth = w->shape.dims[1];
   const int64_t out_count = fs_shape_count(&out->shape);
   if (fs_dim_from_end(&out->shape, 0) != units || fs_shape_count(&in->shape) != out_count / units * depth ||
       (bias && fs_shape_count(&bias->shape) != units))
-    return fs_fail(m, FS_ERR_SHAPE, "op %u FULLY_CONNECTED: shapes do not match", p->index);
+    return fs_op_fail(p, FS_ERR_SHAPE, "shapes do not match");
 
   /* |(w + w_off) * (x + x_off)| <= 255 * 255: keep the int32 sum of a row
    * exact (TFLM's accumulator would overflow, undefined, beyond this). */
   if (depth > FS_MAX_ACCUM_TERMS)
-    return fs_fail(m, FS_ERR_LIMIT, "op %u FULLY_CONNECTED: %d inputs per unit", p->index, depth);
+    return fs_op_fail(p, FS_ERR_LIMIT, "%d inputs per unit", depth);
   fs_fully_connected_params *q = fs_persist(m, sizeof *q);
   if (!q) return m->status;
   p->op->data = q;
@@ -68,11 +66,11 @@ fs_status fs_fully_connected_prepare(fs_prep *p) {
   q->weights_offset = -w->zero_point;
   q->output_offset = out->zero_point;
   if ((s = fs_activation_range_s8(act, out->scale, out->zero_point, &q->act_min, &q->act_max)))
-    return fs_fail(m, s, "op %u FULLY_CONNECTED: activation %d", p->index, act);
+    return fs_op_fail(p, s, "activation %d", act);
   if (w->flags & FS_TENSOR_PER_CHANNEL) {
     int32_t *mult, *shift;
     if (fs_quant_dim(m, p->op->io[1]) != 0)
-      return fs_fail(m, FS_ERR_QUANT, "op %u FULLY_CONNECTED: per-channel dimension must be 0", p->index);
+      return fs_op_fail(p, FS_ERR_QUANT, "per-channel dimension must be 0");
     if ((s = fs_per_channel_multipliers(p, p->op->io[1], (uint32_t)units, in->scale, out->scale, &mult, &shift)))
       return s;
     q->pc_multiplier = mult;
@@ -83,12 +81,12 @@ fs_status fs_fully_connected_prepare(fs_prep *p) {
     if (bias) {
       const double ips = (double)in->scale * (double)w->scale;
       if (fabs(ips - (double)bias->scale) / (double)out->scale > 0.02)
-        return fs_fail(m, FS_ERR_QUANT, "op %u FULLY_CONNECTED: bias scale differs from input*weights", p->index);
+        return fs_op_fail(p, FS_ERR_QUANT, "bias scale differs from input*weights");
     }
     const double real = (double)(in->scale * w->scale) / (double)out->scale;
     int sh;
     if (!fs_quantize_multiplier(real, &q->multiplier, &sh))
-      return fs_fail(m, FS_ERR_QUANT, "op %u FULLY_CONNECTED: bad scales", p->index);
+      return fs_op_fail(p, FS_ERR_QUANT, "bad scales");
     q->shift = sh;
   }
   return FS_OK;

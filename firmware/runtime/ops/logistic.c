@@ -33,11 +33,10 @@ fs_status fs_logistic_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *out = fs_op_out(m, p->op, 0);
   fs_status s;
-  if ((s = fs_expect_type(p, in, FS_INT8, "input")) || (s = fs_expect_type(p, out, FS_INT8, "output")) ||
-      (s = fs_expect_quantized(p, in, "input")) || (s = fs_expect_quantized(p, out, "output")))
-    return s;
-  if (in->bytes != out->bytes) return fs_fail(m, FS_ERR_SHAPE, "op %u LOGISTIC: sizes differ", p->index);
-  if (out->zero_point != -128) return fs_fail(m, FS_ERR_QUANT, "op %u LOGISTIC: output zero point must be -128", p->index);
+  const fs_io_want io[] = {{in, "input", FS_INT8, 1}, {out, "output", FS_INT8, 1}};
+  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
+  if (in->bytes != out->bytes) return fs_op_fail(p, FS_ERR_SHAPE, "sizes differ");
+  if (out->zero_point != -128) return fs_op_fail(p, FS_ERR_QUANT, "output zero point must be -128");
   fs_logistic_params *q = fs_persist(m, sizeof *q);
   if (!q) return m->status;
   p->op->data = q;
@@ -47,7 +46,7 @@ fs_status fs_logistic_prepare(fs_prep *p) {
   const double frac = frexp(real, &shift);
   const double fixed = round(frac * 2147483648.0);
   if (shift < 0 || shift > 30 || !(fixed < 2147483648.0))
-    return fs_fail(m, FS_ERR_QUANT, "op %u LOGISTIC: input scale out of range", p->index);
+    return fs_op_fail(p, FS_ERR_QUANT, "input scale out of range");
   q->input_zero_point = in->zero_point;
   q->input_multiplier = (int32_t)fixed;
   q->input_left_shift = shift;

@@ -59,11 +59,9 @@ fs_status fs_mean_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *axis = fs_op_in(m, p->op, 1), *out = fs_op_out(m, p->op, 0);
   fs_status s;
-  if ((s = fs_expect_type(p, in, FS_INT8, "input")) || (s = fs_expect_type(p, axis, FS_INT32, "axis")) ||
-      (s = fs_expect_type(p, out, FS_INT8, "output")) || (s = fs_expect_quantized(p, in, "input")) ||
-      (s = fs_expect_quantized(p, out, "output")))
-    return s;
-  if (!(axis->flags & FS_TENSOR_CONST)) return fs_fail(m, FS_ERR_GRAPH, "op %u MEAN: axis must be constant", p->index);
+  const fs_io_want io[] = {{in, "input", FS_INT8, 1}, {axis, "axis", FS_INT32, 0}, {out, "output", FS_INT8, 1}};
+  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
+  if (!(axis->flags & FS_TENSOR_CONST)) return fs_op_fail(p, FS_ERR_GRAPH, "axis must be constant");
   fs_mean_params *q = fs_persist(m, sizeof *q);
   if (!q) return m->status;
   p->op->data = q;
@@ -72,7 +70,7 @@ fs_status fs_mean_prepare(fs_prep *p) {
   for (uint32_t i = 0; i < n_axes; ++i) {
     int32_t a = fs_ld_i32(axis->data + 4u * i);
     if (a < 0) a += (int32_t)nd;
-    if (a < 0 || a >= (int32_t)nd) return fs_fail(m, FS_ERR_SHAPE, "op %u MEAN: axis out of range", p->index);
+    if (a < 0 || a >= (int32_t)nd) return fs_op_fail(p, FS_ERR_SHAPE, "axis out of range");
     q->axis_mask |= 1u << a;
   }
   /* The output shape must be the input's with reduced axes set to 1
@@ -86,12 +84,12 @@ fs_status fs_mean_prepare(fs_prep *p) {
     want_dims[want.ndim++] = reduced ? 1 : in->shape.dims[d];
   }
   if (!fs_shape_equal(&want, &out->shape))
-    return fs_fail(m, FS_ERR_SHAPE, "op %u MEAN: output shape does not match axes", p->index);
+    return fs_op_fail(p, FS_ERR_SHAPE, "output shape does not match axes");
   q->input_zp = in->zero_point;
   q->output_zp = out->zero_point;
   int shift;
   if (!fs_quantize_multiplier((double)in->scale / (double)out->scale, &q->multiplier, &shift) || shift > 30)
-    return fs_fail(m, FS_ERR_QUANT, "op %u MEAN: scales out of range", p->index);
+    return fs_op_fail(p, FS_ERR_QUANT, "scales out of range");
   q->shift = shift;
   p->op->scratch_bytes = (uint32_t)(out->bytes * sizeof(int32_t));
   return FS_OK;

@@ -34,16 +34,14 @@ fs_status fs_pad_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *pads = fs_op_in(m, p->op, 1);
   const fs_tensor *cv = fs_op_in(m, p->op, 2), *out = fs_op_out(m, p->op, 0);
-  const char *name = fs_op_kinds[p->op->kind].name;
   fs_status s;
-  if ((s = fs_expect_type(p, in, FS_INT8, "input")) || (s = fs_expect_type(p, out, FS_INT8, "output")) ||
-      (s = fs_expect_quantized(p, out, "output")))
-    return s;
+  const fs_io_want io[] = {{in, "input", FS_INT8, 0}, {out, "output", FS_INT8, 1}};
+  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
   if (pads->type != FS_INT32 && pads->type != FS_INT64) return fs_expect_type(p, pads, FS_INT32, "paddings");
   const unsigned nd = in->shape.ndim;
   if (!(pads->flags & FS_TENSOR_CONST) || pads->shape.ndim != 2 || pads->shape.dims[0] != (int32_t)nd ||
       pads->shape.dims[1] != 2 || out->shape.ndim != nd)
-    return fs_fail(m, FS_ERR_SHAPE, "op %u %s: paddings must be a constant [rank, 2] tensor", p->index, name);
+    return fs_op_fail(p, FS_ERR_SHAPE, "paddings must be a constant [rank, 2] tensor");
   fs_pad_params *q = fs_persist(m, sizeof *q);
   if (!q) return m->status;
   p->op->data = q;
@@ -57,7 +55,7 @@ fs_status fs_pad_prepare(fs_prep *p) {
       after = fs_ld_i64(pads->data + 16u * d + 8u);
     }
     if (before < 0 || after < 0 || (int64_t)in->shape.dims[d] + before + after != out->shape.dims[d])
-      return fs_fail(m, FS_ERR_SHAPE, "op %u %s: paddings do not give the output shape", p->index, name);
+      return fs_op_fail(p, FS_ERR_SHAPE, "paddings do not give the output shape");
     q->before[d] = (int32_t)before;
     q->after[d] = (int32_t)after;
   }
@@ -65,9 +63,9 @@ fs_status fs_pad_prepare(fs_prep *p) {
   if (cv) {
     if ((s = fs_expect_type(p, cv, FS_INT8, "constant_values"))) return s;
     if (!(cv->flags & FS_TENSOR_CONST) || cv->bytes != 1)
-      return fs_fail(m, FS_ERR_SHAPE, "op %u %s: constant_values must be a constant scalar", p->index, name);
+      return fs_op_fail(p, FS_ERR_SHAPE, "constant_values must be a constant scalar");
     if (cv->zero_point != out->zero_point || cv->scale != out->scale)
-      return fs_fail(m, FS_ERR_QUANT, "op %u %s: constant_values quantization differs from the output", p->index, name);
+      return fs_op_fail(p, FS_ERR_QUANT, "constant_values quantization differs from the output");
     q->value = (int8_t)cv->data[0];
   }
   return FS_OK;

@@ -37,10 +37,11 @@ fs_status fs_quantize_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *out = fs_op_out(m, p->op, 0);
   fs_status s;
-  if ((s = fs_expect_type(p, out, FS_INT8, "output")) || (s = fs_expect_quantized(p, out, "output"))) return s;
+  const fs_io_want io[] = {{out, "output", FS_INT8, 1}};
+  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
   if (in->type != FS_FLOAT32 && in->type != FS_INT8) return fs_expect_type(p, in, FS_FLOAT32, "input");
   if (fs_shape_count(&in->shape) != fs_shape_count(&out->shape))
-    return fs_fail(m, FS_ERR_SHAPE, "op %u QUANTIZE: sizes differ", p->index);
+    return fs_op_fail(p, FS_ERR_SHAPE, "sizes differ");
   fs_quantize_params *q = fs_persist(m, sizeof *q);
   if (!q) return m->status;
   p->op->data = q;
@@ -51,7 +52,7 @@ fs_status fs_quantize_prepare(fs_prep *p) {
     int shift;
     q->input_zero_point = in->zero_point;
     if (!fs_quantize_multiplier((double)in->scale / (double)out->scale, &q->multiplier, &shift) || shift > 30)
-      return fs_fail(m, FS_ERR_QUANT, "op %u QUANTIZE: scales out of range", p->index);
+      return fs_op_fail(p, FS_ERR_QUANT, "scales out of range");
     q->shift = shift;
   }
   return FS_OK;

@@ -12,8 +12,7 @@ fs_status fs_reshape_prepare(fs_prep *p) {
   fs_status s = fs_expect_type(p, out, in->type, "output");
   if (s) return s;
   if (in->bytes != out->bytes)
-    return fs_fail(p->m, FS_ERR_SHAPE, "op %u %s: %u bytes in, %u bytes out", p->index,
-                   fs_op_kinds[p->op->kind].name, in->bytes, out->bytes);
+    return fs_op_fail(p, FS_ERR_SHAPE, "%u bytes in, %u bytes out", in->bytes, out->bytes);
   return FS_OK;
 }
 

@@ -57,13 +57,12 @@ fs_status fs_softmax_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *out = fs_op_out(m, p->op, 0);
   fs_status s;
-  if ((s = fs_expect_type(p, in, FS_INT8, "input")) || (s = fs_expect_type(p, out, FS_INT8, "output")) ||
-      (s = fs_expect_quantized(p, in, "input")) || (s = fs_expect_quantized(p, out, "output")))
-    return s;
+  const fs_io_want io[] = {{in, "input", FS_INT8, 1}, {out, "output", FS_INT8, 1}};
+  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
   if (in->shape.ndim < 1 || !fs_shape_equal(&in->shape, &out->shape))
-    return fs_fail(m, FS_ERR_SHAPE, "op %u SOFTMAX: input and output shapes differ", p->index);
+    return fs_op_fail(p, FS_ERR_SHAPE, "input and output shapes differ");
   if (out->zero_point != -128 || out->scale != 1.0f / 256.0f)
-    return fs_fail(m, FS_ERR_QUANT, "op %u SOFTMAX: output must have scale 1/256 and zero point -128", p->index);
+    return fs_op_fail(p, FS_ERR_QUANT, "output must have scale 1/256 and zero point -128");
   fs_softmax_params *q = fs_persist(m, sizeof *q);
   if (!q) return m->status;
   p->op->data = q;
@@ -73,7 +72,7 @@ fs_status fs_softmax_prepare(fs_prep *p) {
   if (real > 2147483647.0) real = 2147483647.0;
   int shift = 0;
   if (!(real > 1.0) || !fs_quantize_multiplier(real, &q->input_multiplier, &shift) || shift < 0 || shift > 30)
-    return fs_fail(m, FS_ERR_QUANT, "op %u SOFTMAX: beta * input scale out of range", p->index);
+    return fs_op_fail(p, FS_ERR_QUANT, "beta * input scale out of range");
   q->input_left_shift = shift;
   q->diff_min = -fs_input_radius(FS_SCALED_DIFF_BITS, shift, 31);
   return FS_OK;

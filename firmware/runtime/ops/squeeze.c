@@ -17,7 +17,7 @@ fs_status fs_squeeze_prepare(fs_prep *p) {
     int32_t d = fs_fb_vec_i32(&p->m->fb, dims, i);
     if (d < 0) d += in->shape.ndim;
     if (d < 0 || d >= (int32_t)in->shape.ndim || in->shape.dims[d] != 1)
-      return fs_fail(p->m, FS_ERR_OPTIONS, "op %u SQUEEZE: dimension %d cannot be squeezed", p->index, d);
+      return fs_op_fail(p, FS_ERR_OPTIONS, "dimension %d cannot be squeezed", d);
     drop |= 1u << d;
   }
   int32_t want_dims[FS_MAX_DIMS];
@@ -27,7 +27,7 @@ fs_status fs_squeeze_prepare(fs_prep *p) {
     if (!squeezed) want_dims[want.ndim++] = in->shape.dims[d];
   }
   if (!fs_shape_equal(&want, &out->shape))
-    return fs_fail(p->m, FS_ERR_SHAPE, "op %u SQUEEZE: output shape does not match", p->index);
+    return fs_op_fail(p, FS_ERR_SHAPE, "output shape does not match");
   return FS_OK;
 }
 
