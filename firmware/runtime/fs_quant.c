@@ -79,21 +79,3 @@ int32_t fs_input_radius(int int_bits, int left_shift, int total_signed_bits) {
                               (double)(1ll << left_shift);
   return (int32_t)floor(max_rescaled);
 }
-
-int32_t fs_conv_out_size(int padding, int32_t in, int32_t filter, int32_t stride, int32_t dilation) {
-  const int64_t effective = (int64_t)(filter - 1) * dilation + 1;
-  if (stride <= 0) return 0;
-  if (padding == FS_PADDING_SAME) return (int32_t)(((int64_t)in + stride - 1) / stride);
-  if (padding == FS_PADDING_VALID) {
-    const int64_t n = (int64_t)in + stride - effective;
-    return n < 0 ? 0 : (int32_t)(n / stride);
-  }
-  return 0;
-}
-
-int32_t fs_conv_padding(int32_t stride, int32_t dilation, int32_t in, int32_t filter, int32_t out) {
-  const int64_t effective = (int64_t)(filter - 1) * dilation + 1;
-  int64_t total = (int64_t)(out - 1) * stride + effective - in;
-  if (total < 0) total = 0;
-  return (int32_t)(total / 2);
-}

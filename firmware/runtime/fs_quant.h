@@ -59,8 +59,4 @@ fs_status fs_activation_range_s8(int act, float scale, int32_t zero_point, int32
 /* CalculateInputRadius: floor(((1 << int_bits) - 1) * 2^(total - int_bits) / 2^left_shift). */
 int32_t fs_input_radius(int int_bits, int left_shift, int total_signed_bits);
 
-/* ComputeOutSize / ComputePaddingWithOffset for SAME (0) and VALID (1). */
-int32_t fs_conv_out_size(int padding, int32_t in, int32_t filter, int32_t stride, int32_t dilation);
-int32_t fs_conv_padding(int32_t stride, int32_t dilation, int32_t in, int32_t filter, int32_t out);
-
 #endif /* FS_QUANT_H */

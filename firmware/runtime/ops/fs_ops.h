@@ -169,11 +169,16 @@ void fs_broadcast_s8(const void *ctx, fs_binary_fn fn, const fs_shape *a_shape, 
 /* 1 if a and b broadcast to exactly `out`. */
 int fs_broadcast_shape_ok(const fs_shape *a, const fs_shape *b, const fs_shape *out);
 
-/* Shared prepare of CONV_2D and DEPTHWISE_CONV_2D (conv_2d.c): types,
+/* ComputeOutSize / ComputePaddingWithOffset for SAME (0) and VALID (1)
+ * (conv_common.c; the pools use them with dilation 1). */
+int32_t fs_conv_out_size(int padding, int32_t in, int32_t filter, int32_t stride, int32_t dilation);
+int32_t fs_conv_padding(int32_t stride, int32_t dilation, int32_t in, int32_t filter, int32_t out);
+
+/* Shared prepare of CONV_2D and DEPTHWISE_CONV_2D (conv_common.c): types,
  * quantization, padding/stride/dilation geometry, per-channel multipliers. */
 fs_status fs_conv_prepare_common(fs_prep *p, int depthwise, fs_conv_params **q);
 
-/* Shared prepare for the 2-D pools (average_pool_2d.c). */
+/* Shared prepare of the 2-D pools (pool_common.c). */
 fs_status fs_pool_prepare(fs_prep *p);
 
 #endif /* FS_OPS_H */
