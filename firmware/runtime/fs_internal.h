@@ -53,7 +53,8 @@ extern const fs_op_kind fs_op_kinds[];
 extern const unsigned fs_op_kind_count;
 /* Index into fs_op_kinds, or -1 if the builtin is not supported. */
 int fs_op_kind_find(int32_t builtin);
-/* Name of any builtin operator code for messages ("op 39" style if unknown). */
+/* Name of any builtin operator code for messages; "builtin" if it has none
+ * (the loader's message adds the number: "builtin (builtin 200) at op 3"). */
 const char *fs_builtin_name(int32_t builtin);
 
 /* Record a failure: m->status = s, m->msg = "<status text>: <detail>".

@@ -1,8 +1,9 @@
 /* Model loading: validate the flatbuffer completely, build tensor and
  * operator records in the arena's tail, prepare every operator, plan memory.
- * Nothing is used before it has been checked; see docs/firmware.md. */
+ * Nothing is used before it has been checked; see docs/firmware.md. Then
+ * invoke and the public accessors. Messages: fs_message.c; persistent
+ * allocation: fs_arena.c; quantization read at prepare time: fs_tensor_quant.c. */
 #include <math.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "fs_internal.h"
@@ -13,91 +14,7 @@
 #define FS_MAX_OPS 32000u
 #define FS_MAX_OP_IO 64u
 
-/* ---- messages ---------------------------------------------------------- */
-
-static size_t fs_put(char *buf, size_t at, const char *s) {
-  while (*s && at + 1 < FS_MSG_LEN) buf[at++] = *s++;
-  buf[at] = 0;
-  return at;
-}
-
-static size_t fs_put_uint(char *buf, size_t at, unsigned long v, int neg) {
-  char tmp[24];
-  int n = 0;
-  if (neg) at = fs_put(buf, at, "-");
-  do {
-    tmp[n++] = (char)('0' + v % 10u);
-    v /= 10u;
-  } while (v && n < (int)sizeof tmp);
-  while (n > 0 && at + 1 < FS_MSG_LEN) buf[at++] = tmp[--n];
-  buf[at] = 0;
-  return at;
-}
-
-/* Appends fmt formatted (%d, %u and %s only) at `at`; returns the new length. */
-static size_t fs_put_format(char *buf, size_t at, const char *fmt, va_list ap) {
-  for (const char *f = fmt; *f && at + 1 < FS_MSG_LEN; ++f) {
-    if (f[0] == '%' && f[1] == 'd') {
-      const int v = va_arg(ap, int);
-      at = fs_put_uint(buf, at, v < 0 ? 0ul - (unsigned long)v : (unsigned long)v, v < 0);
-      ++f;
-    } else if (f[0] == '%' && f[1] == 'u') {
-      at = fs_put_uint(buf, at, va_arg(ap, unsigned), 0);
-      ++f;
-    } else if (f[0] == '%' && f[1] == 's') {
-      const char *s2 = va_arg(ap, const char *);
-      at = fs_put(buf, at, s2 ? s2 : "(null)");
-      ++f;
-    } else {
-      buf[at++] = *f;
-      buf[at] = 0;
-    }
-  }
-  return at;
-}
-
-fs_status fs_fail(fs_model *m, fs_status s, const char *fmt, ...) {
-  va_list ap;
-  size_t at = fs_put(m->msg, 0, fs_status_str(s));
-  m->status = s;
-  if (!fmt || !*fmt) return s;
-  at = fs_put(m->msg, at, ": ");
-  va_start(ap, fmt);
-  fs_put_format(m->msg, at, fmt, ap);
-  va_end(ap);
-  return s;
-}
-
-fs_status fs_op_fail(fs_prep *p, fs_status s, const char *fmt, ...) {
-  fs_model *m = p->m;
-  va_list ap;
-  size_t at = fs_put(m->msg, 0, fs_status_str(s));
-  m->status = s;
-  at = fs_put(m->msg, at, ": op ");
-  at = fs_put_uint(m->msg, at, p->index, 0);
-  at = fs_put(m->msg, at, " ");
-  at = fs_put(m->msg, at, fs_op_kinds[p->op->kind].name);
-  at = fs_put(m->msg, at, ": ");
-  va_start(ap, fmt);
-  fs_put_format(m->msg, at, fmt, ap);
-  va_end(ap);
-  return s;
-}
-
-/* ---- arena -------------------------------------------------------------- */
-
-void *fs_persist(fs_model *m, size_t bytes) {
-  const size_t need = (bytes + 7u) & ~(size_t)7u;
-  const size_t free_bytes = (size_t)(m->tail - m->base);
-  if (need < bytes || need > free_bytes) {
-    fs_fail(m, FS_ERR_ARENA, "have %u bytes, persistent data alone needs more",
-            (unsigned)m->arena_len);
-    return NULL;
-  }
-  m->tail -= need;
-  memset(m->tail, 0, need);
-  return m->tail;
-}
+/* ---- tensor helpers ------------------------------------------------------ */
 
 size_t fs_type_size(int type) {
   switch (type) {
@@ -121,48 +38,18 @@ int fs_shape_equal(const fs_shape *a, const fs_shape *b) {
   return 1;
 }
 
-/* ---- quantization accessors (prepare time) ------------------------------ */
-
-static fs_fbt fs_tensor_quant_table(fs_model *m, int t) {
-  fs_fbv tv = {m->fb_tensors, m->fb_n_tensors};
-  fs_fbt tt = fs_fb_vec_table(&m->fb, tv, (uint32_t)t);
-  return fs_fb_table(&m->fb, &tt, FS_TENSOR_QUANT);
-}
-
-uint32_t fs_quant_count(fs_model *m, int t) {
-  fs_fbt q = fs_tensor_quant_table(m, t);
-  return fs_fb_vector(&m->fb, &q, FS_Q_SCALE, 4).n;
-}
-
-float fs_quant_scale(fs_model *m, int t, uint32_t i) {
-  fs_fbt q = fs_tensor_quant_table(m, t);
-  fs_fbv v = fs_fb_vector(&m->fb, &q, FS_Q_SCALE, 4);
-  return i < v.n ? fs_fb_vec_f32(&m->fb, v, i) : 0.0f;
-}
-
-int64_t fs_quant_zero_point(fs_model *m, int t, uint32_t i) {
-  fs_fbt q = fs_tensor_quant_table(m, t);
-  fs_fbv v = fs_fb_vector(&m->fb, &q, FS_Q_ZERO_POINT, 8);
-  return i < v.n ? fs_fb_vec_i64(&m->fb, v, i) : 0;
-}
-
-int32_t fs_quant_dim(fs_model *m, int t) {
-  fs_fbt q = fs_tensor_quant_table(m, t);
-  return fs_fb_i32(&m->fb, &q, FS_Q_QUANT_DIM, 0);
-}
-
 /* ---- tensors ------------------------------------------------------------ */
 
 static fs_status fs_load_tensor(fs_model *m, fs_fbv tensors, fs_fbv buffers, uint32_t i) {
   fs_fb *fb = &m->fb;
   fs_tensor *t = &m->tensors[i];
   fs_fbt tt = fs_fb_vec_table(fb, tensors, i);
-  fs_fbv shape = fs_fb_vector(fb, &tt, FS_TENSOR_SHAPE, 4);
-  const int type = fs_fb_u8(fb, &tt, FS_TENSOR_TYPE, FS_FLOAT32);
-  const uint32_t buffer = fs_fb_u32(fb, &tt, FS_TENSOR_BUFFER, 0);
-  fs_fbt quant = fs_fb_table(fb, &tt, FS_TENSOR_QUANT);
-  const uint8_t is_variable = fs_fb_u8(fb, &tt, FS_TENSOR_IS_VARIABLE, 0);
-  fs_fbt sparsity = fs_fb_table(fb, &tt, FS_TENSOR_SPARSITY);
+  fs_fbv shape = fs_fb_vector(fb, &tt, FS_TFL_TENSOR_SHAPE, 4);
+  const int type = fs_fb_u8(fb, &tt, FS_TFL_TENSOR_TYPE, FS_FLOAT32);
+  const uint32_t buffer = fs_fb_u32(fb, &tt, FS_TFL_TENSOR_BUFFER, 0);
+  fs_fbt quant = fs_fb_table(fb, &tt, FS_TFL_TENSOR_QUANT);
+  const uint8_t is_variable = fs_fb_u8(fb, &tt, FS_TFL_TENSOR_IS_VARIABLE, 0);
+  fs_fbt sparsity = fs_fb_table(fb, &tt, FS_TFL_TENSOR_SPARSITY);
   if (fb->bad) return fs_fail(m, FS_ERR_TRUNCATED, "tensor %u", i);
 
   if (shape.n > FS_MAX_DIMS) return fs_fail(m, FS_ERR_SHAPE, "tensor %u has rank %u > 6", i, shape.n);

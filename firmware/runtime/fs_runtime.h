@@ -64,6 +64,7 @@ typedef struct fs_tensor {
   uint8_t flags;      /* FS_TENSOR_* below */
 } fs_tensor;
 
+/* fs_tensor.flags (the schema's Tensor field ids are FS_TFL_TENSOR_*, fs_schema.h). */
 #define FS_TENSOR_CONST 1u       /* data comes from the model's buffers */
 #define FS_TENSOR_INPUT 2u       /* a graph input */
 #define FS_TENSOR_OUTPUT 4u      /* a graph output */
