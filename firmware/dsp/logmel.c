@@ -124,8 +124,45 @@ static void power_spectrum(const float *z, float *p) {
             bin_pair(z + 2 * ra, z + 2 * ((g & 7u) ? rb + 8u : 8u - (g >> 3)), tw + 2 * k,
                      p + k, p + HALF - k);
         const float *a = z + 2 * (ra + 64u), *b = z + 2 * (rb + 448u);
+#if defined(__ARM_ARCH_7EM__) && defined(__ARM_FP)
+        /* bin_pair for c = 1 .. 7, op for op (VLDR of a complex, VLDM of the twiddle pair) */
+        const float *t = tw + 2 * (k + 1);
+        float *pk = p + k + 1, *pnk = p + HALF - k;
+        for (uint32_t c = 1; c < 8; c++, a += 128, b -= 128)
+            __asm volatile(
+                "vldr     d0, [%[a]]\n\t"
+                "vldr     d1, [%[b]]\n\t"
+                "vldmia   %[t]!, {s4, s5}\n\t"
+                "vadd.f32 s6, s0, s2\n\t"      /* er = ar + br */
+                "vsub.f32 s7, s1, s3\n\t"      /* ei = ai - bi */
+                "vadd.f32 s8, s1, s3\n\t"      /* orr = ai + bi */
+                "vsub.f32 s9, s2, s0\n\t"      /* oi = br - ar */
+                "vmul.f32 s10, s5, s8\n\t"
+                "vmul.f32 s11, s4, s9\n\t"
+                "vadd.f32 s10, s10, s11\n\t"   /* tr = c orr + s oi */
+                "vmul.f32 s11, s5, s9\n\t"
+                "vmul.f32 s12, s4, s8\n\t"
+                "vsub.f32 s11, s11, s12\n\t"   /* ti = c oi - s orr */
+                "vadd.f32 s12, s6, s10\n\t"    /* xr */
+                "vadd.f32 s13, s7, s11\n\t"    /* xi */
+                "vsub.f32 s14, s6, s10\n\t"    /* yr */
+                "vsub.f32 s15, s7, s11\n\t"    /* yi */
+                "vmul.f32 s14, s14, s14\n\t"
+                "vmul.f32 s15, s15, s15\n\t"
+                "vadd.f32 s14, s14, s15\n\t"
+                "vmul.f32 s12, s12, s12\n\t"
+                "vmul.f32 s13, s13, s13\n\t"
+                "vadd.f32 s12, s12, s13\n\t"
+                "vstmdb   %[pnk]!, {s14}\n\t"
+                "vstmia   %[pk]!, {s12}\n\t"
+                : [t] "+r"(t), [pk] "+r"(pk), [pnk] "+r"(pnk)
+                : [a] "r"(a), [b] "r"(b)
+                : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12",
+                  "s13", "s14", "s15", "memory");
+#else
         for (uint32_t c = 1; c < 8; c++, a += 128, b -= 128)
             bin_pair(a, b, tw + 2 * (k + c), p + k + c, p + HALF - k - c);
+#endif
     }
     bin_pair(z + 2 * DIGIT_REV(HALF / 2), z + 2 * DIGIT_REV(HALF / 2), tw + HALF, p + HALF / 2,
              p + HALF / 2);
@@ -156,33 +193,55 @@ static inline __attribute__((always_inline)) float log2_of(float x) {
     return (float)(exponent - POWER_SCALE_LOG2) + f * q;
 }
 
-/* sum of w[k] p[k], k = 0 .. n-1, added in that order. The Cortex-M4 version does 4 a loop
- * (two VLDM, then the same multiplies and additions in the same order as the C). */
-static inline __attribute__((always_inline)) float dot(const float *w, const float *p, size_t n) {
+/* sum of w[k] p[k], k = 0 .. n-1, added in that order; *w moves past the n weights. The
+ * Cortex-M4 version loads 4, then 2, then 1 at a time (VLDM) and does the same multiplies and
+ * additions in the same order as the C. */
+static inline __attribute__((always_inline)) float dot(const float **w, const float *p, size_t n) {
     float acc = 0.0f;
 #if defined(__ARM_ARCH_7EM__) && defined(__ARM_FP)
-    size_t groups = n / 4;
-    if (groups)
-        __asm volatile(
-            "1:\n\t"
-            "vldmia %[w]!, {s8-s11}\n\t"
-            "vldmia %[p]!, {s12-s15}\n\t"
-            "vmul.f32 s8, s8, s12\n\t"
-            "vmul.f32 s9, s9, s13\n\t"
-            "vmul.f32 s10, s10, s14\n\t"
-            "vmul.f32 s11, s11, s15\n\t"
-            "vadd.f32 %[acc], %[acc], s8\n\t"
-            "vadd.f32 %[acc], %[acc], s9\n\t"
-            "vadd.f32 %[acc], %[acc], s10\n\t"
-            "vadd.f32 %[acc], %[acc], s11\n\t"
-            "subs %[g], %[g], #1\n\t"
-            "bne 1b\n\t"
-            : [w] "+r"(w), [p] "+r"(p), [g] "+r"(groups), [acc] "+t"(acc)
-            :
-            : "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
-    n %= 4;
+    const float *wp = *w;
+    size_t groups;
+    __asm volatile(
+        "lsrs     %[g], %[n], #2\n\t"
+        "beq      2f\n"
+        "1:\n\t"
+        "vldmia   %[w]!, {s8-s11}\n\t"
+        "vldmia   %[p]!, {s12-s15}\n\t"
+        "vmul.f32 s8, s8, s12\n\t"
+        "vmul.f32 s9, s9, s13\n\t"
+        "vmul.f32 s10, s10, s14\n\t"
+        "vmul.f32 s11, s11, s15\n\t"
+        "vadd.f32 %[acc], %[acc], s8\n\t"
+        "vadd.f32 %[acc], %[acc], s9\n\t"
+        "vadd.f32 %[acc], %[acc], s10\n\t"
+        "vadd.f32 %[acc], %[acc], s11\n\t"
+        "subs     %[g], %[g], #1\n\t"
+        "bne      1b\n"
+        "2:\n\t"
+        "tst      %[n], #2\n\t"
+        "beq      3f\n\t"
+        "vldmia   %[w]!, {s8, s9}\n\t"
+        "vldmia   %[p]!, {s12, s13}\n\t"
+        "vmul.f32 s8, s8, s12\n\t"
+        "vmul.f32 s9, s9, s13\n\t"
+        "vadd.f32 %[acc], %[acc], s8\n\t"
+        "vadd.f32 %[acc], %[acc], s9\n"
+        "3:\n\t"
+        "tst      %[n], #1\n\t"
+        "beq      4f\n\t"
+        "vldmia   %[w]!, {s8}\n\t"
+        "vldmia   %[p]!, {s12}\n\t"
+        "vmul.f32 s8, s8, s12\n\t"
+        "vadd.f32 %[acc], %[acc], s8\n"
+        "4:\n\t"
+        : [w] "+r"(wp), [p] "+r"(p), [g] "=&r"(groups), [acc] "+t"(acc)
+        : [n] "r"(n)
+        : "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
+    *w = wp;
+#else
+    for (size_t k = 0; k < n; k++) acc += (*w)[k] * p[k];
+    *w += n;
 #endif
-    for (size_t k = 0; k < n; k++) acc += w[k] * p[k];
     return acc;
 }
 
@@ -194,9 +253,7 @@ static void frame_features(fs_logmel *ctx, float *out) {
     const float db_per_log2 = FS_FEAT_DB_PER_LOG10 * 0.301029996f;   /* log10(2) */
     const float *w = fs_feat_mel_weight;
     for (size_t b = 0; b < FS_FEAT_N_MELS; b++) {
-        size_t n = fs_feat_mel_count[b];
-        float acc = dot(w, ctx->power + fs_feat_mel_first[b], n);
-        w += n;
+        float acc = dot(&w, ctx->power + fs_feat_mel_first[b], fs_feat_mel_count[b]);
         out[b] = acc > floor_p ? acc : floor_p;
     }
     for (size_t b = 0; b < FS_FEAT_N_MELS; b++) out[b] = db_per_log2 * log2_of(out[b]);

@@ -1,0 +1,99 @@
+/* The front end's stages one by one on the Cortex-M4 under QEMU (-icount shift=0: instructions),
+ * and its Cortex-M4 assembly checked against the portable C it replaces, bit for bit. A board
+ * main for the qemu build (BOARD_MAIN), not part of any firmware:
+ *
+ *   make -C firmware BOARD=qemu MACHINE=stages MODEL_DIR=<any exported model dir, e.g.
+ *       build/perf/models/ad01 after make perf> BOARD_MAIN=dsp/logmel_stages.c CM_VARIANT=-stages
+ *   qemu-system-arm -M netduinoplus2 -display none -monitor none -serial null -icount shift=0 \
+ *       -semihosting-config enable=on,target=native \
+ *       -kernel firmware/build/qemu-stages/stages/firmware.elf
+ *
+ * One line per stage ("<stage> <instructions>"), then "mismatches <n>"; QEMU exits with n. The
+ * build's -std=c11 keeps gcc from contracting the C references into VFMA, as -ffp-contract=off
+ * does for logmel.c itself. */
+#define __GNUC_PYTHON__   /* as dsp.mk builds CMSIS-DSP: no CMSIS-Core headers */
+#include <stdio.h>
+
+#include "board.h"
+#include "cm_semihost.h"
+/* logmel.c itself, for its static stages; its public functions renamed out of the way. */
+#define fs_logmel_reset stages_reset
+#define fs_logmel_push stages_push
+#define fs_logmel_finish stages_finish
+#include "logmel.c"
+
+static fs_logmel ctx;
+static float out[FS_FEAT_N_MELS], ref[FS_FEAT_N_FFT / 2 + 1];
+static int16_t pcm[16000];
+static int frames_seen;
+static uint32_t mismatches;
+
+static int on_frame(void *user, const float *logmel) {
+    (void)user;
+    (void)logmel;
+    frames_seen++;
+    return 0;
+}
+
+static void report(const char *what, uint32_t n) {
+    char line[96];
+    snprintf(line, sizeof line, "%-24s %8lu\n", what, (unsigned long)n);
+    cm_semihost_write0(line);
+}
+
+static void differ(const float *a, const float *b, size_t n) {
+    for (size_t i = 0; i < n; i++) mismatches += memcmp(&a[i], &b[i], sizeof *a) != 0;
+}
+
+#define TIMED(label, stmt)                                      \
+    do {                                                        \
+        uint32_t t0_ = board_cycles();                          \
+        stmt;                                                   \
+        report(label, board_cycles() - t0_ - overhead);         \
+    } while (0)
+
+int main(void) {
+    board_init();
+    uint32_t a0 = board_cycles(), overhead = board_cycles() - a0;
+    uint32_t s = 12345;
+    for (size_t i = 0; i < 16000; i++) {
+        s = s * 1103515245u + 12345u;
+        pcm[i] = (int16_t)((int32_t)(s >> 16) % 6000 - 3000);
+    }
+    stages_reset(&ctx);
+    memcpy(ctx.ring, pcm, sizeof ctx.ring);
+    ctx.pos = FS_FEAT_N_FFT / 2;
+
+    TIMED("window", window(&ctx, ctx.frame));
+    for (size_t i = 0; i < FS_FEAT_N_FFT; i++) {
+        float x = (float)ctx.ring[(ctx.pos + i) % FS_FEAT_N_FFT] * fs_feat_window[i];
+        differ(&x, &ctx.frame[i], 1);
+    }
+    TIMED("cfft512", arm_cfft_f32(&cfft, ctx.frame, 0, 0));
+    TIMED("split+power", power_spectrum(ctx.frame, ctx.power));
+    for (uint32_t k = 1; k <= HALF / 2; k++)
+        bin_pair(ctx.frame + 2 * DIGIT_REV(k), ctx.frame + 2 * DIGIT_REV(HALF - k),
+                 twiddleCoef_rfft_1024 + 2 * k, ref + k, ref + HALF - k);
+    differ(ref + 1, ctx.power + 1, HALF - 1);
+    TIMED("mel", {
+        const float *w = fs_feat_mel_weight;
+        for (size_t b = 0; b < FS_FEAT_N_MELS; b++)
+            out[b] = dot(&w, ctx.power + fs_feat_mel_first[b], fs_feat_mel_count[b]);
+    });
+    const float *w = fs_feat_mel_weight;
+    for (size_t b = 0; b < FS_FEAT_N_MELS; b++) {
+        const float *p = ctx.power + fs_feat_mel_first[b];
+        float acc = 0.0f;
+        for (size_t k = 0; k < fs_feat_mel_count[b]; k++) acc += w[k] * p[k];
+        w += fs_feat_mel_count[b];
+        differ(&acc, &out[b], 1);
+    }
+    TIMED("log", for (size_t b = 0; b < FS_FEAT_N_MELS; b++) out[b] = log2_of(out[b] + 1.0f));
+    TIMED("frame", frame_features(&ctx, out));
+    stages_reset(&ctx);
+    TIMED("push 1 s (31 frames)", stages_push(&ctx, pcm, 16000, on_frame, NULL));
+    TIMED("finish (1 frame)", stages_finish(&ctx, on_frame, NULL));
+    mismatches += frames_seen != 32;
+    report("mismatches", mismatches);
+    cm_semihost_exit((int)mismatches);
+}
