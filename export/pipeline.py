@@ -19,8 +19,7 @@ from export.prune import fine_tune, prune_to
 from export.reference import Int8Reference
 from train.complexity import complexity
 from train.data import load_split, load_training
-from train.fit import fit_scoring
-from train.models import example_input
+from train.kinds import KINDS
 from train.run import Run, load_run, write_json
 from train.threshold import threshold_for
 
@@ -44,48 +43,16 @@ class ExportFailed(UsageError):
     """The int8 model lost more than the allowed bound; files were still written for inspection."""
 
 
-def _centres(c: dict) -> dict:
-    """The embedding scoring's constants for the chip (cls and stats score alike)."""
-    return dict(centres=np.asarray(c["centres"], np.float32),
-                centre_offset=np.zeros(len(c["scales"]), np.float32),
-                centre_inv_scale=(1.0 / np.asarray(c["scales"])).astype(np.float32))
-
-
 def device_config(run: Run, macs: int) -> DeviceConfig:
-    cfg = run.config
-    if cfg.model == "ae":
-        return DeviceConfig(cfg.machine, "ae", "mse", 5, 1, run.threshold, macs)
-    if cfg.model == "cls":
-        return DeviceConfig(cfg.machine, "cls", "embedding", cfg.patch_frames, cfg.patch_hop,
-                            run.threshold, macs, **_centres(run.constants))
-    if cfg.model == "stats":   # one input per clip: no window (0, 0)
-        c = run.constants
-        return DeviceConfig(cfg.machine, "stats", "embedding", 0, 0, run.threshold, macs,
-                            **_centres(c), input_kind="stats",
-                            stats_mean=np.asarray(c["stats_mean"], np.float32),
-                            stats_std=np.asarray(c["stats_std"], np.float32),
-                            frame_scale=float(np.float32(c["frame_scale"])),
-                            frame_zero=int(c["frame_zero"]), **_residual(c))
-    raise UsageError(f"{cfg.model}: only ae, cls and stats export to the chip (ae-maha's two "
-                     f"640x640 inverse covariances, 3.3 MB in float32, do not fit an STM32)")
-
-
-def _residual(c: dict) -> dict:
-    """The residual scorer's constants of a stats run (none for pca_components = 0)."""
-    if "pca_components" not in c:
-        return {}
-    return dict(pca_mean=np.asarray(c["pca_mean"], np.float32),
-                pca_components=np.asarray(c["pca_components"], np.float32),
-                pca_inv_scale=np.asarray(c["pca_inv_scale"], np.float32),
-                centre_domain=np.asarray(c["centre_domain"], np.uint8))
-
-
-# The stats model sees one input per training clip (~210): the int8 ranges calibrated on them
-# alone are tight, and anomalous clips' whitened statistics saturate the output (bearing on
-# data-all lost 1.27 points of official score). Every calibration row is also given scaled by 2:
-# at most 0.18 points lost on the 7 data-all types (x1, x2 and x4 lost up to 0.90: the coarser
-# steps cost more than the range gains). docs/export.md has the measurement.
-STATS_CALIBRATION_SCALES = (1.0, 2.0)
+    """The firmware's configuration of a run: the kind's fields (train/kinds/), or UsageError
+    for a kind that does not export."""
+    kind = run.kind
+    if kind.export_refusal:
+        exporting = [name for name, k in KINDS.items() if not k.export_refusal]
+        raise UsageError(f"{kind.name}: only {', '.join(exporting[:-1])} and {exporting[-1]} "
+                         f"export to the chip ({kind.export_refusal})")
+    return DeviceConfig(machine=run.config.machine, threshold=run.threshold, macs=macs,
+                        **kind.device_fields(run.config, run.constants))
 
 
 def _representative(run: Run, logmels: list[np.ndarray], n: int, seed: int) -> np.ndarray:
@@ -93,8 +60,8 @@ def _representative(run: Run, logmels: list[np.ndarray], n: int, seed: int) -> n
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(pool), size=min(n, len(pool)), replace=False))
     rep = pool[pick]
-    if run.config.model == "stats":  # unscaled rows first: the ONNX check uses rep[:64]
-        rep = np.concatenate([rep * np.float32(f) for f in STATS_CALIBRATION_SCALES])
+    if run.kind.calibration_scales:  # unscaled rows first: the ONNX check uses rep[:64]
+        rep = np.concatenate([rep * np.float32(f) for f in run.kind.calibration_scales])
     return rep
 
 
@@ -103,7 +70,7 @@ def _prune(run: Run, keep: float, logmels, data, progress: bool) -> Run:
     student = prune_to(cfg, run.model, keep)
     inputs = np.concatenate([run.inputs(lm) for lm in logmels])
     student = fine_tune(cfg, student, run.model, inputs, progress=progress)
-    constants, train_scores = fit_scoring(cfg, student, data)
+    constants, train_scores = run.kind.fit_scoring(cfg, student, data)
     return Run(cfg, student, constants, threshold_for(cfg, train_scores)["threshold"], run.run_dir)
 
 
@@ -132,9 +99,8 @@ def run_export(opts: ExportOptions) -> dict:
     if run.config.machine != opts.machine:
         raise UsageError(f"{opts.run_dir} was trained on {run.config.machine}, not {opts.machine}")
     device_config(run, 0)  # refuse ae-maha before any work
-    if run.config.model == "stats" and opts.prune is not None:
-        raise UsageError("--prune: the stats model is one 128x128 whitening Linear (16,384 MACs "
-                         "per clip); there is nothing to prune. Export it without --prune")
+    if run.kind.prune_refusal and opts.prune is not None:
+        raise UsageError(run.kind.prune_refusal)
     out_dir = Path(opts.out_dir or Path("firmware/models") / opts.machine)
     work = Path(opts.run_dir) / "export"
     data = load_training(opts.data_root, opts.machine, opts.cache_dir, opts.progress)
@@ -150,7 +116,7 @@ def run_export(opts: ExportOptions) -> dict:
         run = _prune(run, opts.prune, data.train.logmels, data, opts.progress)
     after = complexity(cfg, run.model)
     rep = _representative(run, data.train.logmels, opts.calibration, cfg.seed)
-    model, onnx_path, onnx_diff = convert.convert(run.model, example_input(cfg), rep[:64], rep,
+    model, onnx_path, onnx_diff = convert.convert(run.model, run.kind.example_input(cfg), rep[:64], rep,
                                                   work)
     clip_frames = int(np.median([lm.shape[0] for lm in data.train.logmels]))
     dcfg = replace(device_config(run, after["macs_per_inference"]),

@@ -20,29 +20,21 @@ from tqdm import tqdm
 from train.complexity import complexity
 from train.config import TrainConfig
 from train.fit import seed_everything
-from train.models import example_input
+from train.kinds import kind_of
 
 FINE_TUNE_EPOCHS = 15
 FINE_TUNE_LR = 1e-3
 BATCH = 256
 
 
-def _protected(cfg: TrainConfig, model: nn.Module) -> list[nn.Module]:
-    """Layers whose outputs must keep their size: the AE's reconstruction and bottleneck, the
-    classifier's embedding (both branches that add up to it, and the whitening layer)."""
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if cfg.model == "cls":
-        return [m for m in linears if m.out_features == cfg.emb_dim]
-    return [linears[-1]] + [m for m in linears if m.out_features == min(l.out_features
-                                                                         for l in linears)]
-
-
 def _pruned(cfg: TrainConfig, model: nn.Module, ratio: float) -> nn.Module:
     m = copy.deepcopy(model).eval()
     if ratio > 0:
-        pruner = tp.pruner.MetaPruner(m, example_input(cfg),
+        kind = kind_of(cfg)   # its protected_layers keep the size of the outputs scoring uses
+        pruner = tp.pruner.MetaPruner(m, kind.example_input(cfg),
                                       importance=tp.importance.MagnitudeImportance(p=2),
-                                      pruning_ratio=ratio, ignored_layers=_protected(cfg, m))
+                                      pruning_ratio=ratio,
+                                      ignored_layers=kind.protected_layers(cfg, m))
         pruner.step()
     return m
 
@@ -73,6 +65,7 @@ def prune_to(cfg: TrainConfig, model: nn.Module, keep: float) -> nn.Module:
 def fine_tune(cfg: TrainConfig, student: nn.Module, teacher: nn.Module, inputs: np.ndarray,
               epochs: int = FINE_TUNE_EPOCHS, progress: bool = True) -> nn.Module:
     """A few epochs on training inputs only; deterministic with the run's seed."""
+    kind = kind_of(cfg)
     gen = seed_everything(cfg.seed)
     x_all = torch.from_numpy(np.ascontiguousarray(inputs, np.float32))
     opt = torch.optim.Adam(student.parameters(), lr=FINE_TUNE_LR)
@@ -85,12 +78,7 @@ def fine_tune(cfg: TrainConfig, student: nn.Module, teacher: nn.Module, inputs: 
             if len(x) < 2:
                 continue  # BatchNorm needs two samples
             y = student(x)
-            if cfg.model == "cls":
-                with torch.no_grad():
-                    target = teacher(x)
-                loss = nn.functional.mse_loss(y, target)  # whitened space: what scoring uses
-            else:
-                loss = nn.functional.mse_loss(y, x)
+            loss = nn.functional.mse_loss(y, kind.distillation_target(teacher, x))
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -15,8 +15,7 @@ with warnings.catch_warnings():  # thop 0.1.1 imports distutils' deprecated Loos
 
 from asd.features import FEATURES
 from train.config import TrainConfig
-from train.data import patch_starts
-from train.models import example_input
+from train.kinds import kind_of
 
 CLIP_SECONDS = 10.0
 
@@ -27,17 +26,13 @@ def _zero(module, inputs, output):
 
 def inferences_per_clip(cfg: TrainConfig, seconds: float = CLIP_SECONDS) -> int:
     frames = FEATURES.n_frames(int(seconds * FEATURES.sample_rate))
-    if cfg.model == "cls":
-        return len(patch_starts(frames, cfg.patch_frames, cfg.patch_hop))
-    if cfg.model == "stats":
-        return 1  # one inference on the clip's statistics
-    return frames - FEATURES.frames + 1
+    return kind_of(cfg).inferences_per_clip(cfg, frames)
 
 
 def complexity(cfg: TrainConfig, model: nn.Module) -> dict:
     zero = {nn.BatchNorm1d: _zero, nn.BatchNorm2d: _zero}
     was_training = model.training
-    macs, params = thop.profile(model.eval(), (example_input(cfg),), custom_ops=zero,
+    macs, params = thop.profile(model.eval(), (kind_of(cfg).example_input(cfg),), custom_ops=zero,
                                 verbose=False)
     # thop leaves bookkeeping buffers on the modules; remove them so state_dicts stay clean
     for m in model.modules():

@@ -14,15 +14,15 @@ from pathlib import Path
 
 from asd.features import FEATURES
 
-MODELS = ("stats", "ae", "ae-maha", "cls")   # the first is the default
-DEFAULT_MODEL = MODELS[0]
-NETWORKS = ("ae", "ae-maha", "cls")             # the kinds that are trained by gradient descent
+MODELS = ("stats", "ae", "ae-maha", "cls")   # the first is the default; train/kinds/ holds
+DEFAULT_MODEL = MODELS[0]                    # what each kind is (KINDS[name])
 SUPPLEMENTAL_MODES = ("off", "classes", "mix")
 LOSSES = ("arcface", "sc-adacos")
 
 # Epochs a 2-core CPU affords in about a minute per model on the demo preset (docs/results.md
 # measures the effect against the official 100 AE epochs).
 DEFAULT_EPOCHS = {"ae": 20, "ae-maha": 20, "cls": 10, "stats": 0}  # stats: nothing to train
+NETWORKS = tuple(m for m in MODELS if DEFAULT_EPOCHS[m])  # the kinds trained by gradient descent
 
 
 @dataclass(frozen=True)

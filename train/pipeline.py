@@ -23,8 +23,8 @@ from asd.metrics import (decision_rates, format_markdown, result_table, section_
 from train.complexity import complexity
 from train.config import TrainConfig
 from train.data import load_split, load_training
-from train.fit import CHECKPOINT, Fitted, fit_network, fit_scoring
-from train.models import build
+from train.fit import CHECKPOINT, Fitted
+from train.kinds import kind_of
 from train.run import (CLASSES, COMPLEXITY, CONFIG, HISTORY, METRICS, RUN_INFO, Run, is_trained,
                        load_run, save_run, write_json)
 from train.threshold import threshold_for
@@ -70,7 +70,7 @@ def fit_run(cfg: TrainConfig, data_root: Path, run_dir: Path, cache_dir: Path | 
         raise DataError(f"{data.train.clips[0].path.parent}: no source-domain training clips; "
                         f"at least one section_00_source_train_normal_*.wav is needed")
     fitted = _fit_or_reuse(cfg, data, run_dir, cache_dir, progress)
-    constants, train_scores = fit_scoring(cfg, fitted.model, data)
+    constants, train_scores = kind_of(cfg).fit_scoring(cfg, fitted.model, data)
     threshold = threshold_for(cfg, train_scores)
     run = Run(cfg, fitted.model, constants, threshold["threshold"], run_dir)
     write_json(run_dir / COMPLEXITY, complexity(cfg, fitted.model))
@@ -99,9 +99,10 @@ def training_fingerprint(data_root: Path, machine: str) -> str:
 
 
 def network_key(cfg: TrainConfig, data) -> str:
-    """Identity of a trained network: its config (ae and ae-maha train the same network, so the
-    model name is normalised) and the exact training log-mels."""
-    norm = dataclasses.replace(cfg, model="ae") if cfg.model == "ae-maha" else cfg
+    """Identity of a trained network: its config (kinds that train the same network, ae and
+    ae-maha, share a network_name, which replaces the model name) and the exact training
+    log-mels."""
+    norm = dataclasses.replace(cfg, model=kind_of(cfg).network_name or cfg.model)
     h = hashlib.sha256(norm.to_json().encode())
     for clip, lm in zip(data.train.clips, data.train.logmels):
         h.update(clip.name.encode())
@@ -112,17 +113,19 @@ def network_key(cfg: TrainConfig, data) -> str:
 def _fit_or_reuse(cfg: TrainConfig, data, run_dir: Path, cache_dir: Path | None,
                   progress: bool) -> Fitted:
     """Train, or reuse the identical network trained before (ae then ae-maha on one machine
-    trains one network, not two). The cache is keyed by config and data, like the features."""
-    if cache_dir is None or cfg.model not in ("ae", "ae-maha"):
-        return fit_network(cfg, data, run_dir, progress)
+    trains one network, not two). The cache is keyed by config and data, like the features;
+    only kinds with a network_name use it."""
+    kind = kind_of(cfg)
+    if cache_dir is None or kind.network_name is None:
+        return kind.fit(cfg, data, run_dir, progress)
     path = Path(cache_dir) / "networks" / f"{network_key(cfg, data)}.pt"
     if path.exists():
         state = torch.load(path, weights_only=False)
-        model = build(cfg)
+        model = kind.build(cfg)
         model.load_state_dict(state["model"])
         print(f"{cfg.machine} {cfg.model}: reusing the identical network trained before ({path})")
         return Fitted(model.eval(), state["history"])
-    fitted = fit_network(cfg, data, run_dir, progress)
+    fitted = kind.fit(cfg, data, run_dir, progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     torch.save({"model": fitted.model.state_dict(), "history": fitted.history}, tmp)

@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from train import score as scoring
 from train.config import TrainConfig
-from train.fit import network_inputs, network_outputs
-from train.models import build
+from train.fit import network_outputs
+from train.kinds import ModelKind, kind_of
 from train.models.stats import band_stats
 
 CONFIG = "config.json"
@@ -35,10 +34,14 @@ class Run:
     threshold: float
     run_dir: Path | None = None
 
+    @property
+    def kind(self) -> ModelKind:
+        return kind_of(self.config)
+
     def inputs(self, logmel: np.ndarray) -> np.ndarray:
         """Network inputs of one clip: ae (N, 640) vectors; cls (P, 1, 32, 128) patches;
         stats (1, 128) standardised clip statistics."""
-        return network_inputs(self.config, logmel, self.constants)
+        return self.kind.inputs(self.config, logmel, self.constants)
 
     def outputs(self, inputs: np.ndarray) -> np.ndarray:
         """Float network outputs for a batch of inputs (ae (N, 640); cls (P, emb_dim))."""
@@ -47,8 +50,8 @@ class Run:
     def score_outputs(self, inputs: np.ndarray, outputs: np.ndarray,
                       logmel: np.ndarray | None = None) -> float:
         """Clip score from the network's inputs and outputs (e.g. dequantized int8 ones)."""
-        band = band_stats(logmel) if logmel is not None and self.config.model == "stats" else None
-        return scoring.score_outputs(self.config.model, inputs, outputs, self.constants, band)
+        band = band_stats(logmel) if logmel is not None and self.kind.uses_band_stats else None
+        return self.kind.score(inputs, outputs, self.constants, band)
 
     def score(self, logmel: np.ndarray) -> float:
         x = self.inputs(logmel)
@@ -78,7 +81,7 @@ def load_run(run_dir: Path | str) -> Run:
         raise UsageError(f"{run_dir}: not a trained run (needs {CONFIG}, {MODEL}, {SCORING}, "
                          f"{THRESHOLD}); train it with `python -m train ... --out {run_dir}`")
     cfg = TrainConfig.load(run_dir / CONFIG)
-    model = build(cfg)
+    model = kind_of(cfg).build(cfg)
     try:
         model.load_state_dict(torch.load(run_dir / MODEL, weights_only=True))
     except RuntimeError as e:   # e.g. a cls run from before the whitening layer existed

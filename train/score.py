@@ -90,16 +90,11 @@ def stats_score(outputs: np.ndarray, constants: dict, band: np.ndarray | None = 
 def score_outputs(model: str, inputs: np.ndarray, outputs: np.ndarray, constants: dict,
                   band: np.ndarray | None = None) -> float:
     """A clip's anomaly score from its network inputs and outputs (inputs unused by cls; stats
-    also needs the clip's band statistics)."""
-    if model == "ae":
-        return ae_score(inputs, outputs)
-    if model == "ae-maha":
-        return maha_score(inputs, outputs, constants)
-    if model == "stats":
-        return stats_score(outputs, constants, band)
-    if model == "cls":
-        return cls_score(outputs, constants)
-    raise ValueError(f"unknown model {model!r}")
+    also needs the clip's band statistics): the `score` of the model's kind (train/kinds/)."""
+    from train.kinds import KINDS   # the kinds score with this module's functions
+    if model not in KINDS:
+        raise ValueError(f"unknown model {model!r}")
+    return KINDS[model].score(inputs, outputs, constants, band)
 
 
 def clip_score(run, logmel: np.ndarray) -> float:
