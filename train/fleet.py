@@ -266,18 +266,22 @@ def connect(address: str | None, workers: int | None) -> None:
 # Relative run time of a task, to start the longest first: with tasks of several lengths on few
 # workers, a long task started last would leave the other workers idle at the end.
 COST = {"ae": 4, "ae-maha": 4, "cls": 2, "stats": 1}
+# The kind whose trained network a kind reuses (train/kinds/ae.py: ae-maha trains ae's network,
+# network_name "ae"); its task waits for that kind's task of the same machine and seed.
+REUSES_NETWORK_OF = {"ae-maha": "ae"}
 
 
 def schedule(specs: list[dict]) -> list[tuple[int, int | None]]:
     """(index of a spec, index of the spec it waits for or None), longest tasks first. ae-maha
-    waits for the ae task of its machine and seed, so it reuses that network (the network cache
-    of train/pipeline.py) instead of training the same one at the same time, as `python -m
-    train` runs one after another do."""
-    order = sorted(range(len(specs)), key=lambda i: (-COST.get(specs[i]["model"], 1),
-                                                     specs[i]["model"] == "ae-maha"))
-    ae = {(specs[i]["machine"], specs[i]["seed"]): i for i in order if specs[i]["model"] == "ae"}
-    return [(i, ae.get((specs[i]["machine"], specs[i]["seed"]))
-             if specs[i]["model"] == "ae-maha" else None) for i in order]
+    waits for the ae task of its machine and seed (REUSES_NETWORK_OF), so it reuses that network
+    (the network cache of train/pipeline.py) instead of training the same one at the same time,
+    as `python -m train` runs one after another do."""
+    model = lambda i: specs[i]["model"]
+    order = sorted(range(len(specs)), key=lambda i: (-COST.get(model(i), 1),
+                                                     model(i) in REUSES_NETWORK_OF))
+    task = {(specs[i]["machine"], specs[i]["seed"], model(i)): i for i in order}
+    return [(i, task.get((specs[i]["machine"], specs[i]["seed"], REUSES_NETWORK_OF[model(i)]))
+             if model(i) in REUSES_NETWORK_OF else None) for i in order]
 
 
 def submit(specs: list[dict], retries: int) -> dict:

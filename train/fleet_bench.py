@@ -26,6 +26,7 @@ import psutil
 from asd import cli
 from asd.dataset import available_machines
 from asd.metrics import decision_csv_name, score_csv_name
+from train.config import NETWORKS
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_MACHINES = "ToyCar,ToyTrain,bearing,fan,gearbox,slider,valve,Polisher"
@@ -126,7 +127,7 @@ def sequential(data_root: Path, todo, out: Path, a) -> None:
     epochs = ["--epochs", str(a.epochs)] if a.epochs else []
     for machine, model, seed in todo:
         py("-m", "train", "--data-root", str(data_root), "--machine", machine, "--model", model,
-           *(epochs if model != "stats" else []), "--seed", str(seed),
+           *(epochs if model in NETWORKS else []), "--seed", str(seed),
            "--out", str(run_dir(out, machine, model, seed, a.seeds)),
            "--cache-dir", str(out / "cache"), "--no-progress")
 
