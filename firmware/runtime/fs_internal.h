@@ -119,7 +119,11 @@ typedef struct fs_io_want {
   uint8_t quantized; /* 1: must be per-tensor quantized */
 } fs_io_want;
 fs_status fs_expect_io(fs_prep *p, const fs_io_want *want, unsigned n);
-#define FS_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+/* fs_expect_io over a list written in place:
+ *   fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 1}, {out, "output", FS_INT8, 1}); */
+#define FS_EXPECT_IO(p, ...)                                 \
+  fs_expect_io((p), (const fs_io_want[]){__VA_ARGS__},       \
+               (unsigned)(sizeof((const fs_io_want[]){__VA_ARGS__}) / sizeof(fs_io_want)))
 /* Fetch the per-channel requantization arrays (multiplier, shift) for a
  * weights tensor: effective scale = in_scale * w_scale[c] / out_scale in
  * double, per output channel c (per-tensor weights are broadcast). */

@@ -2,58 +2,55 @@
 #include "fs_schema.h"
 #include "ops/fs_ops.h"
 
-/* Which prepare/eval runs for each supported builtin. The Cortex-M4 board builds
- * (KERNELS=cm4, the default there: ops/cm4/kernels.mk defines FS_KERNELS_CM4=1) register the DSP
- * versions of FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D from ops/cm4/<op>_cm4.c; every
- * other build (x86 tools, emulator, KERNELS=ref) the portable reference kernels of ops/<op>.c.
- * A DSP version falls back to the reference kernel for parameters it does not serve, as its
- * prepare records (FS_KERNEL_REF in the op's parameters, ops/fs_ops.h). */
+/* Which prepare/eval runs for each supported builtin. FULLY_CONNECTED, CONV_2D and
+ * DEPTHWISE_CONV_2D (FS_CM4_OR_REF below) have a Cortex-M4 DSP version: the Cortex-M4 board
+ * builds (KERNELS=cm4, their default: ops/cm4/kernels.mk defines FS_KERNELS_CM4=1) register
+ * fs_<op>_cm4_prepare/_eval of ops/cm4/<op>_cm4.c for them; every other build (x86 tools,
+ * emulator, KERNELS=ref) the portable fs_<op>_prepare/_eval of ops/<op>.c, as for all the other
+ * operators (FS_REF). A DSP version falls back to the reference kernel for parameters it does
+ * not serve, as its prepare records (FS_KERNEL_REF in the op's parameters, ops/fs_ops.h). */
 #ifndef FS_KERNELS_CM4
 #define FS_KERNELS_CM4 0
 #endif
+#if FS_KERNELS_CM4
+#define FS_CM4_OR_REF(op) fs_##op##_cm4_prepare, fs_##op##_cm4_eval
+#else
+#define FS_CM4_OR_REF(op) fs_##op##_prepare, fs_##op##_eval
+#endif
+
+#define FS_REF(op) fs_##op##_prepare, fs_##op##_eval
 
 /* Optional inputs: bit i set, input i may be absent (-1). */
 #define FS_BIAS_OPTIONAL 4u
 
-#define K(code, nm, opt, mn, mx, nout, alias, optional, prepare, eval) \
-  {code, nm, opt, mn, mx, nout, alias, optional, prepare, eval}
+#define K(code, nm, opt, mn, mx, nout, alias, optional, prepare_and_eval) \
+  {code, nm, opt, mn, mx, nout, alias, optional, prepare_and_eval}
 
 const fs_op_kind fs_op_kinds[] = {
-#if FS_KERNELS_CM4
     K(FS_BUILTIN_FULLY_CONNECTED, "FULLY_CONNECTED", FS_OPT_FULLY_CONNECTED, 2, 3, 1, 0, FS_BIAS_OPTIONAL,
-      fs_fully_connected_cm4_prepare, fs_fully_connected_cm4_eval),
-    K(FS_BUILTIN_CONV_2D, "CONV_2D", FS_OPT_CONV_2D, 2, 3, 1, 0, FS_BIAS_OPTIONAL,
-      fs_conv_2d_cm4_prepare, fs_conv_2d_cm4_eval),
+      FS_CM4_OR_REF(fully_connected)),
+    K(FS_BUILTIN_CONV_2D, "CONV_2D", FS_OPT_CONV_2D, 2, 3, 1, 0, FS_BIAS_OPTIONAL, FS_CM4_OR_REF(conv_2d)),
     K(FS_BUILTIN_DEPTHWISE_CONV_2D, "DEPTHWISE_CONV_2D", FS_OPT_DEPTHWISE_CONV_2D, 2, 3, 1, 0, FS_BIAS_OPTIONAL,
-      fs_depthwise_conv_2d_cm4_prepare, fs_depthwise_conv_2d_cm4_eval),
-#else
-    K(FS_BUILTIN_FULLY_CONNECTED, "FULLY_CONNECTED", FS_OPT_FULLY_CONNECTED, 2, 3, 1, 0, FS_BIAS_OPTIONAL,
-      fs_fully_connected_prepare, fs_fully_connected_eval),
-    K(FS_BUILTIN_CONV_2D, "CONV_2D", FS_OPT_CONV_2D, 2, 3, 1, 0, FS_BIAS_OPTIONAL,
-      fs_conv_2d_prepare, fs_conv_2d_eval),
-    K(FS_BUILTIN_DEPTHWISE_CONV_2D, "DEPTHWISE_CONV_2D", FS_OPT_DEPTHWISE_CONV_2D, 2, 3, 1, 0, FS_BIAS_OPTIONAL,
-      fs_depthwise_conv_2d_prepare, fs_depthwise_conv_2d_eval),
-#endif
-    K(FS_BUILTIN_AVERAGE_POOL_2D, "AVERAGE_POOL_2D", FS_OPT_POOL_2D, 1, 1, 1, 0, 0,
-      fs_average_pool_2d_prepare, fs_average_pool_2d_eval),
-    K(FS_BUILTIN_MAX_POOL_2D, "MAX_POOL_2D", FS_OPT_POOL_2D, 1, 1, 1, 0, 0, fs_max_pool_2d_prepare, fs_max_pool_2d_eval),
-    K(FS_BUILTIN_ADD, "ADD", FS_OPT_ADD, 2, 2, 1, 0, 0, fs_add_prepare, fs_add_eval),
-    K(FS_BUILTIN_MUL, "MUL", FS_OPT_MUL, 2, 2, 1, 0, 0, fs_mul_prepare, fs_mul_eval),
-    K(FS_BUILTIN_MEAN, "MEAN", FS_OPT_REDUCER, 2, 2, 1, 0, 0, fs_mean_prepare, fs_mean_eval),
-    K(FS_BUILTIN_SOFTMAX, "SOFTMAX", FS_OPT_SOFTMAX, 1, 1, 1, 0, 0, fs_softmax_prepare, fs_softmax_eval),
-    K(FS_BUILTIN_LOGISTIC, "LOGISTIC", FS_OPT_NONE, 1, 1, 1, 0, 0, fs_logistic_prepare, fs_logistic_eval),
-    K(FS_BUILTIN_QUANTIZE, "QUANTIZE", FS_OPT_QUANTIZE, 1, 1, 1, 0, 0, fs_quantize_prepare, fs_quantize_eval),
-    K(FS_BUILTIN_DEQUANTIZE, "DEQUANTIZE", FS_OPT_DEQUANTIZE, 1, 1, 1, 0, 0, fs_dequantize_prepare,
-      fs_dequantize_eval),
-    K(FS_BUILTIN_PAD, "PAD", FS_OPT_PAD, 2, 2, 1, 0, 0, fs_pad_prepare, fs_pad_eval),
-    K(FS_BUILTIN_PADV2, "PADV2", FS_OPT_PADV2, 2, 3, 1, 0, 0, fs_pad_prepare, fs_pad_eval),
-    K(FS_BUILTIN_CONCATENATION, "CONCATENATION", FS_OPT_CONCATENATION, 1, 10, 1, 0, 0, fs_concatenation_prepare,
-      fs_concatenation_eval),
-    K(FS_BUILTIN_RESHAPE, "RESHAPE", FS_OPT_RESHAPE, 1, 2, 1, 1, 0, fs_reshape_prepare, fs_reshape_eval),
-    K(FS_BUILTIN_SQUEEZE, "SQUEEZE", FS_OPT_SQUEEZE, 1, 1, 1, 1, 0, fs_squeeze_prepare, fs_squeeze_eval),
-    K(FS_BUILTIN_EXPAND_DIMS, "EXPAND_DIMS", FS_OPT_EXPAND_DIMS, 2, 2, 1, 1, 0, fs_reshape_prepare, fs_reshape_eval),
+      FS_CM4_OR_REF(depthwise_conv_2d)),
+    K(FS_BUILTIN_AVERAGE_POOL_2D, "AVERAGE_POOL_2D", FS_OPT_POOL_2D, 1, 1, 1, 0, 0, FS_REF(average_pool_2d)),
+    K(FS_BUILTIN_MAX_POOL_2D, "MAX_POOL_2D", FS_OPT_POOL_2D, 1, 1, 1, 0, 0, FS_REF(max_pool_2d)),
+    K(FS_BUILTIN_ADD, "ADD", FS_OPT_ADD, 2, 2, 1, 0, 0, FS_REF(add)),
+    K(FS_BUILTIN_MUL, "MUL", FS_OPT_MUL, 2, 2, 1, 0, 0, FS_REF(mul)),
+    K(FS_BUILTIN_MEAN, "MEAN", FS_OPT_REDUCER, 2, 2, 1, 0, 0, FS_REF(mean)),
+    K(FS_BUILTIN_SOFTMAX, "SOFTMAX", FS_OPT_SOFTMAX, 1, 1, 1, 0, 0, FS_REF(softmax)),
+    K(FS_BUILTIN_LOGISTIC, "LOGISTIC", FS_OPT_NONE, 1, 1, 1, 0, 0, FS_REF(logistic)),
+    K(FS_BUILTIN_QUANTIZE, "QUANTIZE", FS_OPT_QUANTIZE, 1, 1, 1, 0, 0, FS_REF(quantize)),
+    K(FS_BUILTIN_DEQUANTIZE, "DEQUANTIZE", FS_OPT_DEQUANTIZE, 1, 1, 1, 0, 0, FS_REF(dequantize)),
+    K(FS_BUILTIN_PAD, "PAD", FS_OPT_PAD, 2, 2, 1, 0, 0, FS_REF(pad)),
+    K(FS_BUILTIN_PADV2, "PADV2", FS_OPT_PADV2, 2, 3, 1, 0, 0, FS_REF(pad)),
+    K(FS_BUILTIN_CONCATENATION, "CONCATENATION", FS_OPT_CONCATENATION, 1, 10, 1, 0, 0, FS_REF(concatenation)),
+    K(FS_BUILTIN_RESHAPE, "RESHAPE", FS_OPT_RESHAPE, 1, 2, 1, 1, 0, FS_REF(reshape)),
+    K(FS_BUILTIN_SQUEEZE, "SQUEEZE", FS_OPT_SQUEEZE, 1, 1, 1, 1, 0, FS_REF(squeeze)),
+    K(FS_BUILTIN_EXPAND_DIMS, "EXPAND_DIMS", FS_OPT_EXPAND_DIMS, 2, 2, 1, 1, 0, FS_REF(reshape)),
 };
 #undef K
+#undef FS_CM4_OR_REF
+#undef FS_REF
 
 const unsigned fs_op_kind_count = sizeof fs_op_kinds / sizeof fs_op_kinds[0];
 

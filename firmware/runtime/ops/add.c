@@ -39,9 +39,8 @@ static int fs_small_multiplier(double m, int32_t *q, int32_t *shift) {
 fs_status fs_add_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *a = fs_op_in(m, p->op, 0), *b = fs_op_in(m, p->op, 1), *out = fs_op_out(m, p->op, 0);
-  fs_status s;
-  const fs_io_want io[] = {{a, "input 1", FS_INT8, 1}, {b, "input 2", FS_INT8, 1}, {out, "output", FS_INT8, 1}};
-  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
+  fs_status s = FS_EXPECT_IO(p, {a, "input 1", FS_INT8, 1}, {b, "input 2", FS_INT8, 1}, {out, "output", FS_INT8, 1});
+  if (s) return s;
   if (!fs_broadcast_shape_ok(&a->shape, &b->shape, &out->shape))
     return fs_op_fail(p, FS_ERR_SHAPE, "shapes do not broadcast to the output");
   fs_add_params *q = fs_persist(m, sizeof *q);

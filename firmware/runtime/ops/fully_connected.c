@@ -40,9 +40,8 @@ fs_status fs_fully_connected_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *w = fs_op_in(m, p->op, 1);
   const fs_tensor *bias = fs_op_in(m, p->op, 2), *out = fs_op_out(m, p->op, 0);
-  fs_status s;
-  const fs_io_want io[] = {{in, "input", FS_INT8, 1}, {w, "weights", FS_INT8, 0}, {out, "output", FS_INT8, 1}};
-  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
+  fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 1}, {w, "weights", FS_INT8, 0}, {out, "output", FS_INT8, 1});
+  if (s) return s;
   if (bias && (s = fs_expect_type(p, bias, FS_INT32, "bias"))) return s;
   const int act = fs_opt_u8(p, FS_FC_ACT, FS_ACT_NONE);
   if (fs_opt_u8(p, FS_FC_WEIGHTS_FORMAT, 0) != 0)

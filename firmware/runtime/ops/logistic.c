@@ -32,9 +32,8 @@ void fs_logistic_s8(const fs_kctx *k, const fs_logistic_params *p, const fs_shap
 fs_status fs_logistic_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *out = fs_op_out(m, p->op, 0);
-  fs_status s;
-  const fs_io_want io[] = {{in, "input", FS_INT8, 1}, {out, "output", FS_INT8, 1}};
-  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
+  fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 1}, {out, "output", FS_INT8, 1});
+  if (s) return s;
   if (in->bytes != out->bytes) return fs_op_fail(p, FS_ERR_SHAPE, "sizes differ");
   if (out->zero_point != -128) return fs_op_fail(p, FS_ERR_QUANT, "output zero point must be -128");
   fs_logistic_params *q = fs_persist(m, sizeof *q);

@@ -58,9 +58,8 @@ void fs_mean_s8(const fs_kctx *k, const fs_mean_params *p, const fs_shape *in_sh
 fs_status fs_mean_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *axis = fs_op_in(m, p->op, 1), *out = fs_op_out(m, p->op, 0);
-  fs_status s;
-  const fs_io_want io[] = {{in, "input", FS_INT8, 1}, {axis, "axis", FS_INT32, 0}, {out, "output", FS_INT8, 1}};
-  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
+  fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 1}, {axis, "axis", FS_INT32, 0}, {out, "output", FS_INT8, 1});
+  if (s) return s;
   if (!(axis->flags & FS_TENSOR_CONST)) return fs_op_fail(p, FS_ERR_GRAPH, "axis must be constant");
   fs_mean_params *q = fs_persist(m, sizeof *q);
   if (!q) return m->status;

@@ -26,9 +26,8 @@ void fs_mul_s8(const fs_kctx *k, const fs_mul_params *p, const fs_shape *a_shape
 fs_status fs_mul_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *a = fs_op_in(m, p->op, 0), *b = fs_op_in(m, p->op, 1), *out = fs_op_out(m, p->op, 0);
-  fs_status s;
-  const fs_io_want io[] = {{a, "input 1", FS_INT8, 1}, {b, "input 2", FS_INT8, 1}, {out, "output", FS_INT8, 1}};
-  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
+  fs_status s = FS_EXPECT_IO(p, {a, "input 1", FS_INT8, 1}, {b, "input 2", FS_INT8, 1}, {out, "output", FS_INT8, 1});
+  if (s) return s;
   if (!fs_broadcast_shape_ok(&a->shape, &b->shape, &out->shape))
     return fs_op_fail(p, FS_ERR_SHAPE, "shapes do not broadcast to the output");
   fs_mul_params *q = fs_persist(m, sizeof *q);

@@ -34,9 +34,8 @@ fs_status fs_pad_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *pads = fs_op_in(m, p->op, 1);
   const fs_tensor *cv = fs_op_in(m, p->op, 2), *out = fs_op_out(m, p->op, 0);
-  fs_status s;
-  const fs_io_want io[] = {{in, "input", FS_INT8, 0}, {out, "output", FS_INT8, 1}};
-  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
+  fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 0}, {out, "output", FS_INT8, 1});
+  if (s) return s;
   if (pads->type != FS_INT32 && pads->type != FS_INT64) return fs_expect_type(p, pads, FS_INT32, "paddings");
   const unsigned nd = in->shape.ndim;
   if (!(pads->flags & FS_TENSOR_CONST) || pads->shape.ndim != 2 || pads->shape.dims[0] != (int32_t)nd ||

@@ -7,9 +7,8 @@
 fs_status fs_pool_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *out = fs_op_out(m, p->op, 0);
-  fs_status s;
-  const fs_io_want io[] = {{in, "input", FS_INT8, 0}, {out, "output", FS_INT8, 1}};
-  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
+  fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 0}, {out, "output", FS_INT8, 1});
+  if (s) return s;
   if (in->shape.ndim != 4 || out->shape.ndim != 4)
     return fs_op_fail(p, FS_ERR_SHAPE, "tensors must be 4-D");
   fs_pool_params *q = fs_persist(m, sizeof *q);

@@ -36,9 +36,8 @@ static fs_status fs_quantize_run(const fs_quantize_params *p, const fs_tensor *i
 fs_status fs_quantize_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *out = fs_op_out(m, p->op, 0);
-  fs_status s;
-  const fs_io_want io[] = {{out, "output", FS_INT8, 1}};
-  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
+  fs_status s = FS_EXPECT_IO(p, {out, "output", FS_INT8, 1});
+  if (s) return s;
   if (in->type != FS_FLOAT32 && in->type != FS_INT8) return fs_expect_type(p, in, FS_FLOAT32, "input");
   if (fs_shape_count(&in->shape) != fs_shape_count(&out->shape))
     return fs_op_fail(p, FS_ERR_SHAPE, "sizes differ");

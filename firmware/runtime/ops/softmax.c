@@ -56,9 +56,8 @@ void fs_softmax_s8(const fs_kctx *k, const fs_softmax_params *p, const fs_shape 
 fs_status fs_softmax_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *out = fs_op_out(m, p->op, 0);
-  fs_status s;
-  const fs_io_want io[] = {{in, "input", FS_INT8, 1}, {out, "output", FS_INT8, 1}};
-  if ((s = fs_expect_io(p, io, FS_COUNT_OF(io)))) return s;
+  fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 1}, {out, "output", FS_INT8, 1});
+  if (s) return s;
   if (in->shape.ndim < 1 || !fs_shape_equal(&in->shape, &out->shape))
     return fs_op_fail(p, FS_ERR_SHAPE, "input and output shapes differ");
   if (out->zero_point != -128 || out->scale != 1.0f / 256.0f)

@@ -108,6 +108,5 @@ __attribute__((noipa)) static fs_status eval_cm4(const fs_model *m, const fs_op 
 
 fs_status fs_depthwise_conv_2d_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
   const fs_conv_params *p = op->data;
-  if (p->kernel != FS_KERNEL_CM4) return fs_depthwise_conv_2d_eval(m, op, k);
-  return eval_cm4(m, op, k);
+  return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_depthwise_conv_2d_eval(m, op, k);
 }

@@ -55,6 +55,5 @@ __attribute__((noipa)) static fs_status eval_cm4(const fs_model *m, const fs_op 
 
 fs_status fs_fully_connected_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
   const fs_fully_connected_params *p = op->data;
-  if (p->kernel != FS_KERNEL_CM4) return fs_fully_connected_eval(m, op, k);
-  return eval_cm4(m, op, k);
+  return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_fully_connected_eval(m, op, k);
 }
