@@ -1,4 +1,5 @@
-"""Training, scoring and thresholds for the first-shot models (ae, ae-maha, cls).
+"""Training, scoring and thresholds for the first-shot models (stats, ae, ae-maha, cls: one class
+each in train/kinds/, which says how each is built, trained, scored and exported).
 
 Public API (what export and bench use)::
 

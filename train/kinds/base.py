@@ -51,7 +51,8 @@ class ModelKind:
         raise NotImplementedError
 
     # --- training ---
-    def fit(self, cfg: TrainConfig, data: TrainData, run_dir: Path, progress: bool = True) -> Fitted:
+    def fit(self, cfg: TrainConfig, data: TrainData, run_dir: Path,
+            progress: bool = True) -> Fitted:
         return Fitted(self.build(cfg).eval())
 
     # --- scoring ---
@@ -82,7 +83,8 @@ class ModelKind:
 class NetworkKind(ModelKind):
     """A kind whose network is trained by gradient descent: train/fit.py's `train_network` runs
     the epochs, the kind supplies the steps below."""
-    def fit(self, cfg: TrainConfig, data: TrainData, run_dir: Path, progress: bool = True) -> Fitted:
+    def fit(self, cfg: TrainConfig, data: TrainData, run_dir: Path,
+            progress: bool = True) -> Fitted:
         return train_network(self, cfg, data, run_dir, progress)
 
     def lr(self, cfg: TrainConfig) -> float:
