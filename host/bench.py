@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -188,8 +189,12 @@ class Bench:
                   desc=f"{self.args.machine} on {info.board}") as bar:
             try:
                 for clip in todo:
+                    if CTRL_C.is_set():   # a Ctrl-C whose KeyboardInterrupt was swallowed
+                        raise KeyboardInterrupt
                     self.append(self.measure(dev, clip))
                     bar.update(1)
+                if CTRL_C.is_set():
+                    raise KeyboardInterrupt
             except KeyboardInterrupt:
                 interrupted = "interrupted"
             except DeviceError as e:
@@ -232,6 +237,18 @@ def open_device(args: argparse.Namespace):
     return Device(link, args.timeout, args.retries), link.close
 
 
+# Set by the SIGINT handler before it raises KeyboardInterrupt: Python prints and drops an
+# exception raised inside a ctypes callback (numba's JIT compiles librosa's kernels through one
+# while the first clip is measured), so the clip loop checks this flag too and a Ctrl-C is never
+# lost.
+CTRL_C = threading.Event()
+
+
+def on_ctrl_c(signum, frame):
+    CTRL_C.set()
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     check_machine_name(args.machine)  # it names the model, firmware build and report folders
@@ -242,6 +259,8 @@ def main(argv=None) -> int:
     # SIGTERM ends the run like Ctrl-C's SystemExit path: the `finally` below stops QEMU or the
     # emulator, so no child process outlives the bench.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if SIGINT is ignored
+        signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         dev, close = open_device(args)
     except LinkError as e:

@@ -294,6 +294,37 @@ def test_ctrl_c_leaves_a_valid_partial_report(ae_emulator, exports, data_root, t
     assert "--resume" in err and "Traceback" not in err
 
 
+def test_ctrl_c_swallowed_inside_a_ctypes_callback_still_stops(ae_emulator, exports, data_root,
+                                                              tmp_path, monkeypatch):
+    """A SIGINT whose KeyboardInterrupt is raised inside a ctypes callback (numba's JIT via
+    librosa, while the first clip is measured) is printed and dropped by Python; the bench still
+    stops after that clip, exits 130 and keeps the clip it measured."""
+    import ctypes
+
+    from host import bench
+
+    callback = ctypes.CFUNCTYPE(None)(lambda: os.kill(os.getpid(), signal.SIGINT))
+    measure = bench.Bench.measure
+
+    def measure_then_ctrl_c(self, dev, clip):
+        row = measure(self, dev, clip)
+        callback()   # the handler runs in the callback: its KeyboardInterrupt is swallowed
+        return row
+
+    monkeypatch.setattr(bench.Bench, "measure", measure_then_ctrl_c)
+    bench.CTRL_C.clear()
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    out = tmp_path / "report"
+    try:
+        code = bench.main(["--port", ae_emulator.pty, *bench_args(exports, data_root, out)[3:]])
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+    assert bench.CTRL_C.is_set() and code == 130
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] == "interrupted" and summary["clips"] == len(_rows(out)) == 1
+
+
 def test_model_mismatch_and_missing_port_are_clear(exports, data_root, tmp_path, ae_emulator):
     r = run_py(BENCH, "--port", ae_emulator.pty, "--machine", MACHINE, "--data-root",
                str(data_root), "--model-dir", str(exports["cls"][0]), "--out", str(tmp_path))
