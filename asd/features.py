@@ -119,7 +119,15 @@ def extract(paths: Sequence[Path], params: FeatureParams = FEATURES,
     Returns one (n_frames, n_mels) array per path. Files are validated by asd.dataset.load_wav,
     so a bad file raises DataError naming it; a cache entry too short for a clip the reader
     accepts (cached before it refused short clips) sends the file back through the reader.
+    numpy's BLAS computes on one thread here: a cached log-mel is shared by every later caller,
+    and with another thread count its last bits would depend on who computed it first.
     """
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1):
+        return _extract(paths, params, cache_dir, progress, desc)
+
+
+def _extract(paths, params, cache_dir, progress, desc) -> list[np.ndarray]:
     from asd.dataset import load_wav  # local import: dataset imports nothing from here
     from tqdm import tqdm
 
