@@ -58,12 +58,13 @@ class DeviceConfig:
     frame_scale: float | None = None   # float32 value
     frame_zero: int | None = None
     # The residual scorer of the stats input (absent: the score is the nearest distance alone):
-    # score = d[k] * r * pca_inv_scale[centre_domain[k]], r the PCA residual of the clip's 256
-    # band statistics (firmware/app/stats.c) outside the rows of pca_components.
+    # score = d[k] * r * pca_inv_scale[e . domain_axis > 0.5], r the PCA residual of the clip's
+    # 256 band statistics (firmware/app/stats.c) outside the rows of pca_components, e the
+    # whitened statistics (the model's output) and domain_axis the domains' discriminant.
     pca_mean: np.ndarray | None = field(default=None, compare=False)        # (256,) float32
     pca_components: np.ndarray | None = field(default=None, compare=False)  # (k, 256) float32
     pca_inv_scale: np.ndarray | None = field(default=None, compare=False)   # (2,) float32
-    centre_domain: np.ndarray | None = field(default=None, compare=False)   # (C,) 0 src, 1 tgt
+    domain_axis: np.ndarray | None = field(default=None, compare=False)     # (128,) float32
     # MONITOR mode's default window, in hops of MONITOR_HOP_FRAMES: the training clips' length.
     monitor_window_hops: int = 10
 
@@ -141,13 +142,13 @@ def _check_stats(cfg: DeviceConfig) -> None:
 
 def _check_residual(cfg: DeviceConfig) -> None:
     """The residual scorer's constants: all four or none, finite, of the right shapes."""
-    names = ("pca_mean", "pca_components", "pca_inv_scale", "centre_domain")
+    names = ("pca_mean", "pca_components", "pca_inv_scale", "domain_axis")
     given = [getattr(cfg, n) is not None for n in names]
     if not any(given):
         return
     if not all(given):
         raise tflm.ModelError("stats input: the residual scorer needs pca_mean, pca_components, "
-                              "pca_inv_scale and centre_domain together")
+                              "pca_inv_scale and domain_axis together")
     n = 2 * FEATURES.n_mels
     shapes = {"pca_mean": (n,), "pca_inv_scale": (2,)}
     for name, shape in shapes.items():
@@ -157,9 +158,9 @@ def _check_residual(cfg: DeviceConfig) -> None:
     p = np.asarray(cfg.pca_components)
     if p.ndim != 2 or p.shape[1] != n or not 1 <= p.shape[0] <= n or not np.isfinite(p).all():
         raise tflm.ModelError(f"stats input: pca_components must be (k, {n}) finite values")
-    dom = np.asarray(cfg.centre_domain)
-    if dom.shape != (len(cfg.centres),) or not np.isin(dom, (0, 1)).all():
-        raise tflm.ModelError("stats input: centre_domain must be 0 or 1 for every centre")
+    axis = np.asarray(cfg.domain_axis)
+    if axis.shape != (np.asarray(cfg.centres).shape[1],) or not np.isfinite(axis).all():
+        raise tflm.ModelError("stats input: domain_axis must be one finite value per output")
 
 
 def _array_text(name: str, data: bytes) -> str:
@@ -276,12 +277,13 @@ def _residual_scoring_text(cfg: DeviceConfig) -> str:
     if not cfg.n_pca:
         return ""
     inv = ", ".join(_float_literal(v) for v in np.asarray(cfg.pca_inv_scale, np.float32))
-    dom = ", ".join(str(int(v)) for v in np.asarray(cfg.centre_domain))
+    axis = _floats(cfg.domain_axis)
     return f"""
-/* The residual scorer: score = (d * r) * pca_inv_scale[centre_domain[c]] in double, c the
-   nearest centre, d its distance above, r the clip's PCA residual. */
+/* The residual scorer: score = (d * r) * pca_inv_scale[t] in double, d the nearest centre's
+   distance above, r the clip's PCA residual, t = 1 (target-like) when the mean output e has
+   e . domain_axis > 0.5 (the domains' discriminant; a running sum in double), else 0. */
 static const float fs_model_pca_inv_scale[2] = {{{inv}}};
-static const unsigned char fs_model_centre_domain[FS_MODEL_N_CENTRES] = {{{dom}}};
+static const float fs_model_domain_axis[FS_MODEL_OUTPUT_SIZE] = {{{axis}}};
 """
 
 

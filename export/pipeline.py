@@ -172,20 +172,18 @@ def _device_json(d: DeviceConfig) -> dict:
         out.update(pca_mean=np.asarray(d.pca_mean).tolist(),
                    pca_components=np.asarray(d.pca_components).tolist(),
                    pca_inv_scale=np.asarray(d.pca_inv_scale).tolist(),
-                   centre_domain=np.asarray(d.centre_domain).astype(int).tolist())
+                   domain_axis=np.asarray(d.domain_axis).tolist())
     return out
 
 
 DEVICE_ARRAYS = ("centres", "centre_offset", "centre_inv_scale", "stats_mean", "stats_std",
-                 "pca_mean", "pca_components", "pca_inv_scale")
+                 "pca_mean", "pca_components", "pca_inv_scale", "domain_axis")
 
 
 def device_config_from_json(d: dict) -> DeviceConfig:
     arrays = {k: np.asarray(d[k], np.float32) for k in DEVICE_ARRAYS if k in d}
     extra = {k: d[k] for k in ("input_kind", "frame_scale", "frame_zero", "monitor_window_hops")
              if k in d}
-    if "centre_domain" in d:
-        extra["centre_domain"] = np.asarray(d["centre_domain"], np.uint8)
     return DeviceConfig(d["machine"], d["model_kind"], d["score_kind"], d["window_frames"],
                         d["window_hop"], d["threshold"], d["macs"], **arrays, **extra)
 

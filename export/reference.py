@@ -86,26 +86,28 @@ def score_in_device_order(outputs: np.ndarray, cfg: DeviceConfig,
     float32 dequantization, double mean, each squared distance summed left to right in double
     (fs_scoring_score), the result rounded to float32 as the device reports it. Used for the
     stats input, whose device score equals this exactly. With the residual scorer (cfg.n_pca,
-    `residual` the clip's r) the nearest distance d[k] becomes (d[k] * r) * inv_scale[domain
-    of centre k] in double before the rounding."""
+    `residual` the clip's r) the nearest distance d[k] becomes (d[k] * r) * inv_scale[t] in
+    double before the rounding, t the discriminant's domain of the mean output e."""
     y = dequantize(outputs, out_q.scale, out_q.zero_point).astype(np.float64)
     e = y.sum(axis=0) / float(len(y))        # rows added in order; one row for stats
     d = e[None, :] - np.asarray(cfg.centres, np.float32).astype(np.float64)
     sq = np.cumsum(d * d, axis=1)[:, -1]     # a running sum: the C loop's order
     dist = (sq - np.asarray(cfg.centre_offset, np.float32).astype(np.float64)) * \
         np.asarray(cfg.centre_inv_scale, np.float32).astype(np.float64)
-    return _final(dist, cfg, residual)
+    return _final(dist, e, cfg, residual)
 
 
-def _final(dist: np.ndarray, cfg: DeviceConfig, residual: float | None) -> float:
+def _final(dist: np.ndarray, e: np.ndarray, cfg: DeviceConfig, residual: float | None) -> float:
     """The device's last step: the nearest centre (the first on ties, as the C loop), times the
-    residual and the domain scale when the model has the residual scorer, rounded to float32."""
+    residual and the domain scale when the model has the residual scorer, rounded to float32.
+    The domain: e . domain_axis (a running sum in double, as the C loop) > 0.5 is target."""
     k = int(np.argmin(dist))
     if not cfg.n_pca:
         return float(np.float32(dist[k]))
     if residual is None:
         raise ValueError("the model has the residual scorer: pass the clip's residual")
-    inv = float(np.float32(np.asarray(cfg.pca_inv_scale, np.float32)[int(cfg.centre_domain[k])]))
+    projection = np.cumsum(e * np.asarray(cfg.domain_axis, np.float32).astype(np.float64))[-1]
+    inv = float(np.float32(np.asarray(cfg.pca_inv_scale, np.float32)[int(projection > 0.5)]))
     return float(np.float32(dist[k] * residual * inv))
 
 class Int8Reference:

@@ -30,6 +30,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from train.models.stats import pca_residual
+from train.stats import is_target_like
 
 MAHA_EPS = 1e-12
 
@@ -76,15 +77,17 @@ def cls_score(outputs: np.ndarray, constants: dict) -> float:
 def stats_score(outputs: np.ndarray, constants: dict, band: np.ndarray | None = None) -> float:
     """stats: the Gaussian score (cls_score's formula on the whitened statistics), times, when
     the run has the residual scorer, the clip's PCA residual of its band statistics scaled for
-    the domain of the winning centre (train/stats.py)."""
-    d = centre_distances(clip_embedding(outputs), constants["centres"]) / constants["scales"]
+    the domain the discriminant gives the clip (train/stats.py `domain_axis`)."""
+    e = clip_embedding(outputs)
+    d = centre_distances(e, constants["centres"]) / constants["scales"]
     k = int(np.argmin(d))
     if "pca_components" not in constants:
         return float(d[k])
     if band is None:
         raise ValueError("the stats score needs the clip's band statistics (pass its log-mel)")
     r = pca_residual(band, constants["pca_mean"], constants["pca_components"])
-    return float(d[k] * r * float(constants["pca_inv_scale"][int(constants["centre_domain"][k])]))
+    domain = int(is_target_like(e, constants["domain_axis"]))
+    return float(d[k] * r * float(constants["pca_inv_scale"][domain]))
 
 
 def score_outputs(model: str, inputs: np.ndarray, outputs: np.ndarray, constants: dict,

@@ -73,7 +73,6 @@ float fs_scoring_score(const fs_scoring *ctx) {
     for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++)
         mean[i] = ctx->embedding[i] / (double)ctx->count;
     double best = INFINITY;
-    size_t winner = 0;
     for (size_t c = 0; c < FS_MODEL_N_CENTRES; c++) {
         const float *centre = fs_model_centres[c];
         double sq = 0.0;
@@ -83,17 +82,17 @@ float fs_scoring_score(const fs_scoring *ctx) {
         }
         double dist =
             (sq - (double)fs_model_centre_offset[c]) * (double)fs_model_centre_inv_scale[c];
-        if (dist < best) {
+        if (dist < best)
             best = dist;
-            winner = c;
-        }
     }
 #if FS_MODEL_PCA_COMPONENTS > 0
+    /* The clip's domain for the residual's scale: the discriminant e . axis > 0.5 (target) */
+    double projection = 0.0;
+    for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++)
+        projection += mean[i] * (double)fs_model_domain_axis[i];
     /* (d * r) * inv_scale, left to right, in double; one rounding to float32 at the end */
-    return (float)(best * ctx->residual *
-                   (double)fs_model_pca_inv_scale[fs_model_centre_domain[winner]]);
+    return (float)(best * ctx->residual * (double)fs_model_pca_inv_scale[projection > 0.5]);
 #else
-    (void)winner;
     return (float)best;
 #endif
 }

@@ -248,9 +248,9 @@ int main(void) {
     printf("\nlast");
     for (int i = 0; i < 2 * FS_FEAT_N_MELS; i++)
         printf(" %.9g", (double)fs_model_pca_components[FS_MODEL_PCA_COMPONENTS - 1][i]);
-    printf("\ninv %.9g %.9g\ndomain", (double)fs_model_pca_inv_scale[0],
+    printf("\ninv %.9g %.9g\naxis", (double)fs_model_pca_inv_scale[0],
            (double)fs_model_pca_inv_scale[1]);
-    for (int c = 0; c < FS_MODEL_N_CENTRES; c++) printf(" %d", fs_model_centre_domain[c]);
+    for (int i = 0; i < FS_MODEL_OUTPUT_SIZE; i++) printf(" %.9g", (double)fs_model_domain_axis[i]);
     printf("\n");
 #endif
     (void)fs_model_stats_mean;
@@ -280,25 +280,27 @@ def test_export_carries_the_residual_scorer(stats_export, stats_run, tmp_path):
     np.testing.assert_array_equal(cfg.pca_mean, np.asarray(c["pca_mean"], np.float32))
     np.testing.assert_array_equal(cfg.pca_components, np.asarray(c["pca_components"], np.float32))
     np.testing.assert_array_equal(cfg.pca_inv_scale, np.asarray(c["pca_inv_scale"], np.float32))
-    np.testing.assert_array_equal(cfg.centre_domain, np.asarray(c["centre_domain"]))
+    np.testing.assert_array_equal(cfg.domain_axis, np.asarray(c["domain_axis"], np.float32))
     got = _pca_probe(out, tmp_path)
     assert int(got["k"]) == cfg.n_pca
     np.testing.assert_array_equal(np.float32(got["mean"].split()), cfg.pca_mean)
     np.testing.assert_array_equal(np.float32(got["last"].split()), cfg.pca_components[-1])
     np.testing.assert_array_equal(np.float32(got["inv"].split()), cfg.pca_inv_scale)
-    np.testing.assert_array_equal(np.int64(got["domain"].split()), cfg.centre_domain)
+    np.testing.assert_array_equal(np.float32(got["axis"].split()), cfg.domain_axis)
     from dataclasses import replace
     with pytest.raises(tflm.ModelError, match="together"):
         carray.write(tmp_path / "d", tfl, replace(cfg, pca_inv_scale=None))
     with pytest.raises(tflm.ModelError, match="pca_components"):
         carray.write(tmp_path / "e", tfl, replace(cfg, pca_components=cfg.pca_components[:, :9]))
-    with pytest.raises(tflm.ModelError, match="centre_domain"):
-        carray.write(tmp_path / "f", tfl, replace(cfg, centre_domain=cfg.centre_domain[:1] + 2))
+    with pytest.raises(tflm.ModelError, match="domain_axis"):
+        carray.write(tmp_path / "f", tfl, replace(cfg, domain_axis=cfg.domain_axis[:9]))
+    with pytest.raises(tflm.ModelError, match="domain_axis"):
+        carray.write(tmp_path / "g", tfl, replace(cfg, domain_axis=cfg.domain_axis * np.nan))
 
 
 def test_int8_reference_is_distance_times_residual(stats_export, data_root):
     """The reference's score is the device-order product of the Gaussian distance, the residual
-    of the int8 frames' band statistics and the winning domain's scale; the residual is close to
+    of the int8 frames' band statistics and the clip's domain's scale; the residual is close to
     train's pca_residual, and the int8 score close to the float run's."""
     from dataclasses import replace
     from export.reference import score_in_device_order, stats_input, stats_residual
@@ -307,7 +309,7 @@ def test_int8_reference_is_distance_times_residual(stats_export, data_root):
     _, tfl, cfg = load_export(out)
     ref = Int8Reference(tfl, cfg)
     plain = Int8Reference(tfl, replace(cfg, pca_mean=None, pca_components=None,
-                                       pca_inv_scale=None, centre_domain=None))
+                                       pca_inv_scale=None, domain_axis=None))
     for clip in list_clips(data_root, MACHINE, "test")[:4]:
         frames = ref.frames(logmel(load_pcm16(clip.path).astype(np.float32) / 32768))
         r = stats_residual(frames, cfg)

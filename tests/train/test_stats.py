@@ -102,8 +102,9 @@ def test_residual_is_the_pca_reconstruction_error():
 
 
 def test_the_ensemble_score_and_its_threshold():
-    """stats_score = Gaussian score x residual x the winning centre's domain scale, and the
-    held-out threshold still keeps the design rate on fresh normal clips of both domains."""
+    """stats_score = Gaussian score x residual x the scale of the clip's domain (target when the
+    clip is nearer the target clips' mean than the source mean, in whitened coordinates), and
+    the held-out threshold still keeps the design rate on fresh normal clips of both domains."""
     from train.models.stats import band_stats, pca_residual
     from train.score import stats_score
     rng = np.random.default_rng(4)
@@ -115,11 +116,36 @@ def test_the_ensemble_score_and_its_threshold():
     z = g.whiten(clip_stats(lm))
     d = np.sum((z[None] - c["centres"]) ** 2, axis=1) / c["scales"]
     k = int(np.argmin(d))
+    t_mean = c["centres"][1:].mean(axis=0)         # the source mean is 0 there
+    target_like = np.sum((z - t_mean) ** 2) < np.sum(z ** 2)
+    assert target_like                              # a clip of the target's shift
     want = d[k] * pca_residual(band_stats(lm), c["pca_mean"], c["pca_components"]) * \
-        c["pca_inv_scale"][c["centre_domain"][k]]
+        c["pca_inv_scale"][int(target_like)]
     assert stats_score(z[None], c, band_stats(lm)) == pytest.approx(want, rel=1e-9)
     threshold = fit_threshold(held_out, 0.9, held_out=True)["threshold"]
     for shift, lo, hi in ((0.0, 0.05, 0.15), (3.0, 0.03, 0.22)):
         fresh = _clips(rng, 600, shift)
         s = np.array([stats_score(g.whiten(clip_stats(x))[None], c, band_stats(x)) for x in fresh])
         assert lo <= np.mean(s > threshold) <= hi, (shift, np.mean(s > threshold))
+
+
+
+def test_domain_axis_is_the_perpendicular_bisector_of_the_two_means():
+    from train.stats import domain_axis, is_target_like
+    axis = domain_axis(np.array([[1.0, 0.0], [3.0, 0.0]]))     # target mean (2, 0); source 0
+    np.testing.assert_array_equal(axis, [0.5, 0.0])
+    assert is_target_like([1.1, 0.0], axis) and not is_target_like([0.9, 5.0], axis)
+    assert not is_target_like([1.0, -3.0], axis)                # on the bisector: source
+    assert not np.any(domain_axis(np.zeros((0, 2))))            # no target clips: all source
+
+
+def test_the_discriminant_tells_fresh_clips_domains_apart():
+    """From ten target clips (its direction is estimated in 16 whitened dimensions, so it is
+    noisy): most fresh clips of each domain land on their side."""
+    from train.stats import is_target_like
+    rng = np.random.default_rng(5)
+    src, tgt = _clips(rng, 200, 0.0), _clips(rng, 10, 3.0)
+    g, c, _ = fit_stats(src + tgt, np.array([False] * 200 + [True] * 10), seed=0, pca_components=3)
+    for shift, want in ((0.0, False), (3.0, True)):
+        z = g.whiten(np.stack([clip_stats(x) for x in _clips(rng, 300, shift)]))
+        assert np.mean([is_target_like(e, c["domain_axis"]) == want for e in z]) >= 0.8

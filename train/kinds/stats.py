@@ -86,4 +86,4 @@ def residual_fields(c: dict) -> dict:
     return dict(pca_mean=np.asarray(c["pca_mean"], np.float32),
                 pca_components=np.asarray(c["pca_components"], np.float32),
                 pca_inv_scale=np.asarray(c["pca_inv_scale"], np.float32),
-                centre_domain=np.asarray(c["centre_domain"], np.uint8))
+                domain_axis=np.asarray(c["domain_axis"], np.float32))
