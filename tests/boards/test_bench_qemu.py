@@ -92,8 +92,11 @@ def test_bench_qemu_ctrl_c_stops_qemu(exports, data_root, tmp_path):
     require_tool("qemu-system-arm")
     before = qemu_pids()
     out = tmp_path / "int"
+    # A shell's background job inherits SIGINT ignored, and Python then keeps ignoring it: give
+    # the bench the default disposition, as a terminal would.
     p = subprocess.Popen([sys.executable, *_args("qemu", exports, data_root, out, "pcm", 10)],
-                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 300
         while not (qemu_pids() - before) and p.poll() is None and time.monotonic() < deadline:
