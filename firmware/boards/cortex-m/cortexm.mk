@@ -26,7 +26,7 @@ CM_ARCH    := -mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard
 FW_CFLAGS  := $(CSTD) $(WARN) -Wshadow $(CM_ARCH) -O2 -g -ffunction-sections -fdata-sections \
               $(DEPFLAGS) -Iboards/cortex-m $(BOARD_DEFS)
 CM_LDSCRIPT := boards/$(BOARD)/link.ld
-FW_LDFLAGS := $(CM_ARCH) $(KERNELS_LDFLAGS) -nostartfiles --specs=nano.specs -Wl,--gc-sections \
+FW_LDFLAGS := $(CM_ARCH) -nostartfiles --specs=nano.specs -Wl,--gc-sections \
               -Lboards/cortex-m -T$(CM_LDSCRIPT) -Wl,--defsym=__stack_size=$(STACK_BYTES) \
               -Wl,-Map=$(FW_OUT)/firmware.map -Wl,--print-memory-usage
 BOARD_SRC  := $(BOARD_CHIP_SRC) $(BOARD_MAIN) boards/cortex-m/cm_startup.c \

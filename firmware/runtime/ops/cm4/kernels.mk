@@ -27,5 +27,3 @@ KERNELS_SUFFIX  := -ref
 else
 $(error KERNELS=$(KERNELS): use KERNELS=cm4 (Cortex-M4 DSP kernels) or KERNELS=ref (portable))
 endif
-# No linker flags any more (cortexm.mk still passes this variable to the link).
-KERNELS_LDFLAGS :=
