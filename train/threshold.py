@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.stats
 
+from train.kinds import kind_of
+
 PERCENTILE = 0.9
 
 
@@ -37,6 +39,6 @@ def fit_threshold(train_scores: np.ndarray, percentile: float = PERCENTILE,
 
 
 def threshold_for(cfg, train_scores: np.ndarray) -> dict:
-    """The run's threshold at its design false-alarm rate (held-out scores only for stats)."""
+    """The run's threshold at its design false-alarm rate (a quantile of held-out scores for the kinds whose fit gives them)."""
     return fit_threshold(train_scores, 1.0 - cfg.false_alarm_rate,
-                         held_out=cfg.model == "stats")
+                         held_out=kind_of(cfg).held_out_train_scores)

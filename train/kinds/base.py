@@ -30,6 +30,8 @@ class ModelKind:
     network_name: str | None = None      # kinds that train the same network share this name and
                                          # a trained network (train/pipeline.py's network cache)
     uses_band_stats: bool = False        # `score` needs the clip's band statistics
+    held_out_train_scores: bool = False  # fit_scoring's training scores are held out (the
+                                         # threshold is their quantile, not a gamma fit)
     export_refusal: str | None = None    # why this kind does not export to the chip
     prune_refusal: str | None = None     # why --prune makes no sense for it
     calibration_scales: tuple[float, ...] = ()  # int8 calibration rows also given scaled by

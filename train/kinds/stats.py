@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 class StatsKind(ModelKind):
     name = "stats"
     uses_band_stats = True
+    held_out_train_scores = True         # cross-fitted (train/stats.py)
     prune_refusal = ("--prune: the stats model is one 128x128 whitening Linear (16,384 MACs per "
                      "clip); there is nothing to prune. Export it without --prune")
     # The stats model sees one input per training clip (~210): the int8 ranges calibrated on them
