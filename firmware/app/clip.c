@@ -1,6 +1,5 @@
 #include "clip.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,12 +46,17 @@ void fs_clip_begin(fs_clip *clip) {
     clip->status = FS_OK;
 }
 
-/* Quantize as TFLite's QUANTIZE does: round half away from zero of x / scale, in float32. */
+/* Quantize as TFLite's QUANTIZE does: round half away from zero of x / scale, in float32
+ * (asd.features.quantize: floor(|v| + 0.5) with the float32 sum). The floor of that non-negative
+ * sum is its truncation, one VCVT instead of a call to floorf, once |v| is clamped to 512, beyond
+ * which the result saturates either way; NaN (never produced by the front end) maps to zero. */
 static int8_t quantize(float x, float scale, int32_t zero) {
     float v = x / scale;
-    float r = v >= 0.0f ? floorf(v + 0.5f) : -floorf(-v + 0.5f);
-    float q = r + (float)zero;
-    return (int8_t)(q > 127.0f ? 127 : q < -128.0f ? -128 : (int)q);
+    if (v != v) v = 0.0f;
+    v = v > 512.0f ? 512.0f : v < -512.0f ? -512.0f : v;
+    int32_t r = v >= 0.0f ? (int32_t)(v + 0.5f) : -(int32_t)(-v + 0.5f);
+    int32_t q = r + zero;
+    return (int8_t)(q > 127 ? 127 : q < -128 ? -128 : q);
 }
 
 static uint32_t cycles(void *user) {
