@@ -12,7 +12,8 @@ import numpy as np
 from tflite_micro import runtime
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-_BUILTIN_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+# Builtin operator names by code, from TFLite's own schema (the one definition of them).
+BUILTIN_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 
 
 class ModelError(Exception):
@@ -52,7 +53,7 @@ def op_names(model: bytes) -> list[str]:
     codes = [max(m.OperatorCodes(i).BuiltinCode(), m.OperatorCodes(i).DeprecatedBuiltinCode())
              for i in range(m.OperatorCodesLength())]
     g = m.Subgraphs(0)
-    return [_BUILTIN_NAMES.get(codes[g.Operators(i).OpcodeIndex()], "?")
+    return [BUILTIN_NAMES.get(codes[g.Operators(i).OpcodeIndex()], "?")
             for i in range(g.OperatorsLength())]
 
 

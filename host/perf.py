@@ -54,10 +54,6 @@ FRONTEND_BEFORE = [
 FRONTEND_FFT = ("CMSIS-DSP arm_cfft_f32, 512 points (cmsisdsp 1.10.3), without its bit reversal, "
                 "and firmware/dsp/logmel.c's real split fused with the power spectrum; "
                 "polynomial log2")
-BUILTIN_NAMES = {9: "FULLY_CONNECTED", 3: "CONV_2D", 4: "DEPTHWISE_CONV_2D", 0: "ADD",
-                 1: "AVERAGE_POOL_2D", 17: "MAX_POOL_2D", 40: "MEAN", 34: "PAD", 22: "RESHAPE",
-                 25: "SOFTMAX", 14: "LOGISTIC", 18: "MUL", 114: "QUANTIZE", 6: "DEQUANTIZE",
-                 2: "CONCATENATION", 43: "SQUEEZE", 60: "PADV2", 70: "EXPAND_DIMS"}
 
 
 # ---- model facts ---------------------------------------------------------------------------
@@ -90,6 +86,8 @@ def graph_macs(model: bytes) -> tuple[int, list[int]]:
 
 def op_names(model: bytes) -> list[str]:
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
+
+    from export.tflm import BUILTIN_NAMES    # TFLite's schema: the one table of the names
 
     m = s.Model.GetRootAsModel(model, 0)
     g = m.Subgraphs(0)

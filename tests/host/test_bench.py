@@ -294,6 +294,7 @@ def test_ctrl_c_leaves_a_valid_partial_report(ae_emulator, exports, data_root, t
     assert "--resume" in err and "Traceback" not in err
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallow
 def test_ctrl_c_swallowed_inside_a_ctypes_callback_still_stops(ae_emulator, exports, data_root,
                                                               tmp_path, monkeypatch):
     """A SIGINT whose KeyboardInterrupt is raised inside a ctypes callback (numba's JIT via
