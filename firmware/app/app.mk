@@ -7,19 +7,14 @@
 #   make -C firmware -f app/app.mk fuzz-frame-replay          build/fuzz/fuzz_frame_parser_replay
 #   make -C firmware -f app/app.mk fuzz-frame SECONDS=60      run libFuzzer on the saved corpus
 #
-# Everything here is prefixed (APP_*, HOST_CC, FUZZ_CC) so that the including Makefile's
-# CC/CFLAGS (the ARM cross compiler) are never used for these x86 programs. All outputs go
-# under $(BUILD).
+# Everything here is prefixed (APP_*) or comes from host.mk (HOST_CC, CLANG, warnings, SANITIZE)
+# so that the including Makefile's CC/CFLAGS (the ARM cross compiler) are never used for these
+# x86 programs. All outputs go under $(BUILD).
 
 _APP_MK_STANDALONE := $(if $(filter-out $(lastword $(MAKEFILE_LIST)),$(MAKEFILE_LIST)),,1)
 _APP_MK_PREV_GOAL := $(.DEFAULT_GOAL)
 
-BUILD ?= build
-SANITIZE ?= 0
-SECONDS ?= 60
-HOST_CC ?= gcc
-CLANG ?= clang
-FUZZ_CC ?= $(CLANG)
+include host.mk
 APP_DIR ?= app
 
 # Sources of the frame layer; the board firmware compiles these with its own flags.
@@ -31,19 +26,8 @@ APP_PROTOCOL_HDR := $(APP_DIR)/protocol.h $(APP_DIR)/cobs.h $(APP_DIR)/crc32.h
 APP_DEVICE_SRC := $(APP_DIR)/app.c $(APP_DIR)/clip.c $(APP_DIR)/scoring.c $(APP_DIR)/stats.c \
                   $(APP_DIR)/monitor.c $(APP_DIR)/audio.c
 
-APP_TOOL_CFLAGS ?= -std=c11 -O2 -Wall -Wextra -Werror -Wdouble-promotion -Wfloat-conversion
-APP_SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-# Same layout as firmware/Makefile's tools: build/tools/ and, with SANITIZE=1, build/tools-san/.
-ifeq ($(SANITIZE),1)
-APP_TOOL_DIR := $(BUILD)/tools-san
-APP_TOOL_EXTRA := $(APP_SAN_FLAGS) -g
-else
-APP_TOOL_DIR := $(BUILD)/tools
-APP_TOOL_EXTRA :=
-endif
-
-APP_FRAME_CODEC := $(APP_TOOL_DIR)/frame-codec
-APP_FUZZ_DIR := $(BUILD)/fuzz
+APP_FRAME_CODEC := $(TOOLS_OUT)/frame-codec
+APP_FUZZ_DIR := $(FUZZ_OUT)
 APP_FUZZ_FRAME := $(APP_FUZZ_DIR)/fuzz_frame_parser
 APP_FUZZ_FRAME_REPLAY := $(APP_FUZZ_DIR)/fuzz_frame_parser_replay
 APP_FUZZ_FRAME_CORPUS := fuzz/corpus/frame_parser
@@ -55,7 +39,7 @@ frame-codec: $(APP_FRAME_CODEC)
 
 $(APP_FRAME_CODEC): tools/frame_codec.c $(APP_PROTOCOL_SRC) $(APP_PROTOCOL_HDR) $(APP_DIR)/app.mk
 	@mkdir -p $(@D)
-	$(HOST_CC) $(APP_TOOL_CFLAGS) $(APP_TOOL_EXTRA) -I$(APP_DIR) -o $@ \
+	$(HOST_CC) $(CSTD) $(WARN) $(HOST_OPT) -I$(APP_DIR) -o $@ \
 	    tools/frame_codec.c $(APP_PROTOCOL_SRC)
 
 # libFuzzer build (clang only), always with ASan + UBSan.
@@ -63,18 +47,15 @@ fuzz-frame-parser: $(APP_FUZZ_FRAME)
 
 $(APP_FUZZ_FRAME): $(APP_FUZZ_FRAME_SRC) $(APP_PROTOCOL_SRC) $(APP_PROTOCOL_HDR) $(APP_DIR)/app.mk
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(APP_TOOL_CFLAGS) -g -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -fno-omit-frame-pointer -I$(APP_DIR) -o $@ \
+	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer -I$(APP_DIR) -o $@ \
 	    $(APP_FUZZ_FRAME_SRC) $(APP_PROTOCOL_SRC)
 
-# The same harness with a tiny main() that runs files: corpus replay without libFuzzer, with
-# any compiler; ASan + UBSan unless APP_REPLAY_SAN= is given empty.
-APP_REPLAY_SAN ?= $(APP_SAN_FLAGS)
+# The same harness with a tiny main() that runs files: corpus replay without libFuzzer.
 fuzz-frame-replay: $(APP_FUZZ_FRAME_REPLAY)
 
 $(APP_FUZZ_FRAME_REPLAY): $(APP_FUZZ_FRAME_SRC) $(APP_PROTOCOL_SRC) $(APP_PROTOCOL_HDR) $(APP_DIR)/app.mk
 	@mkdir -p $(@D)
-	$(HOST_CC) $(APP_TOOL_CFLAGS) -g $(APP_REPLAY_SAN) -DFS_FUZZ_STANDALONE_MAIN \
+	$(HOST_CC) $(FUZZ_FLAGS) -DFS_FUZZ_STANDALONE_MAIN \
 	    -I$(APP_DIR) -o $@ $(APP_FUZZ_FRAME_SRC) $(APP_PROTOCOL_SRC)
 
 # Run libFuzzer for $(SECONDS) s. New inputs go to a scratch dir under $(BUILD) so the saved

@@ -1,10 +1,8 @@
 # Front-end sources and the x86 logmel test tool; included by firmware/Makefile, usable alone:
-#   make -C firmware -f dsp/dsp.mk logmel-tool
+#   make -C firmware -f dsp/dsp.mk logmel-tool [SANITIZE=1]   build/tools[-san]/logmel-tool
+include host.mk
 PYTHON ?= .venv/bin/python  # run from the repository root
-BUILD ?= build
 GEN ?= $(BUILD)/gen
-HOST_CC ?= gcc
-HOST_CFLAGS ?= -std=c11 -O2 -Wall -Wextra -Werror -Wdouble-promotion -Wfloat-conversion -Wshadow
 
 # ---- CMSIS-DSP's float32 complex FFT (logmel.c makes the real FFT of it) -----------------
 # From the pinned cmsisdsp sdist: ../third_party/sdists/fetch.py checks its SHA-256 and unpacks
@@ -49,9 +47,9 @@ $(GEN)/feature_config.h $(GEN)/feature_tables.h: ../asd/features.py ../export/fe
 	cd .. && $(PYTHON) -m export.feature_header --out-dir firmware/$(GEN)
 
 .PHONY: logmel-tool
-logmel-tool: $(BUILD)/tools/logmel-tool$(SAN_SUFFIX)
+logmel-tool: $(TOOLS_OUT)/logmel-tool
 
-$(BUILD)/tools/logmel-tool$(SAN_SUFFIX): tools/logmel_tool.c $(DSP_SRC) dsp/*.h $(GEN)/feature_tables.h
+$(TOOLS_OUT)/logmel-tool: tools/logmel_tool.c $(DSP_SRC) dsp/*.h $(GEN)/feature_tables.h
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) $(DSP_CFLAGS) $(SAN_FLAGS) $(DSP_INC) -I$(GEN) tools/logmel_tool.c \
+	$(HOST_CC) $(CSTD) $(WARN) -Wshadow $(HOST_OPT) $(DSP_CFLAGS) $(DSP_INC) -I$(GEN) tools/logmel_tool.c \
 	    $(DSP_SRC) -Wl,--gc-sections -lm -o $@

@@ -27,9 +27,9 @@ def _assert_close(dev: np.ndarray, ref: np.ndarray) -> None:
 def _build(sanitize: bool) -> Path:
     args = ["make", "-s", "-C", str(ROOT / "firmware"), "-f", "dsp/dsp.mk", "logmel-tool"]
     if sanitize:
-        args += ["SAN_SUFFIX=-san", "SAN_FLAGS=-fsanitize=address,undefined -fno-omit-frame-pointer"]
+        args += ["SANITIZE=1"]
     subprocess.run(args, check=True)
-    return ROOT / "firmware/build/tools" / ("logmel-tool-san" if sanitize else "logmel-tool")
+    return ROOT / "firmware/build" / ("tools-san" if sanitize else "tools") / "logmel-tool"
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,11 @@
 # x86 emulation board: a Linux program whose UART is a pty (or stdio).
 #   make -C firmware BOARD=emu MACHINE=X [SANITIZE=1]  ->  build/emu[-san]/X/firmware-emu
-ifeq ($(SANITIZE),1)
-FW_OUT   := $(BUILD)/emu-san/$(MACHINE)
-FW_EXTRA := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-else
-FW_OUT   := $(BUILD)/emu/$(MACHINE)
-FW_EXTRA := -O2
-endif
+# Compiler, warnings and the sanitizer switch: host.mk, as every x86 build.
+include host.mk
+FW_OUT    := $(BUILD)/emu$(SAN_DIR_SUFFIX)/$(MACHINE)
 BOARD_SRC := boards/emu/board_emu.c boards/emu/main.c
 FW_CC     := $(HOST_CC)
-FW_CFLAGS := $(CSTD) $(WARN) -Wshadow $(FW_EXTRA) $(DEPFLAGS)
+FW_CFLAGS := $(CSTD) $(WARN) -Wshadow $(HOST_OPT) $(DEPFLAGS)
 
 include boards/common.mk
 
@@ -17,7 +13,7 @@ include boards/common.mk
 firmware: $(FW_OUT)/firmware-emu
 
 $(FW_OUT)/firmware-emu: $(FW_OBJ)
-	$(FW_CC) $(FW_EXTRA) -o $@ $^ -Wl,--gc-sections -lm
+	$(FW_CC) $(HOST_OPT) -o $@ $^ -Wl,--gc-sections -lm
 	@echo "built $@ (model $(MODEL_DIR))"
 
 $(FW_OUT)/obj/%.o: %.c $(MODEL_DIR)/model_config.h $(FW_MODEL_STAMP)
