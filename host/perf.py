@@ -51,9 +51,8 @@ FRONTEND_BEFORE = [
      "instructions_per_frame": 104912,
      "measured": "make perf at 3c4db8a (issue 15)"},
 ]
-FRONTEND_FFT = ("CMSIS-DSP arm_cfft_f32, 512 points (cmsisdsp 1.10.3), without its bit reversal, "
-                "and firmware/dsp/logmel.c's real split fused with the power spectrum; "
-                "polynomial log2")
+FRONTEND_FFT = ("CMSIS-DSP arm_rfft_fast_f32 (cmsisdsp 1.10.3), int16 ring, Cortex-M4 "
+                "windowing and mel dot products, polynomial log2")
 
 
 # ---- model facts ---------------------------------------------------------------------------

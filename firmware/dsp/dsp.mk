@@ -4,7 +4,7 @@ include host.mk
 PYTHON ?= .venv/bin/python  # run from the repository root
 GEN ?= $(BUILD)/gen
 
-# ---- CMSIS-DSP's float32 complex FFT (logmel.c makes the real FFT of it) -----------------
+# ---- CMSIS-DSP's float32 real FFT (arm_rfft_fast_f32) ------------------------------------
 # From the pinned cmsisdsp sdist: ../third_party/sdists/fetch.py checks its SHA-256 and unpacks
 # the files below into ../.cache/sdists/cmsisdsp-<version>/ (`make setup`; fetched here too when
 # missing or when the pin in SHA256SUMS changes). The version is the one SHA256SUMS pins.
@@ -12,6 +12,7 @@ SDIST_SUMS    := ../third_party/sdists/SHA256SUMS
 CMSIS_DSP_DIR := ../.cache/sdists/$(patsubst %.tar.gz,%,$(filter cmsisdsp-%.tar.gz,$(file < $(SDIST_SUMS))))
 CMSIS_DSP_STAMP := $(CMSIS_DSP_DIR)/.sha256
 CMSIS_DSP_SRC := $(addprefix $(CMSIS_DSP_DIR)/Source/, \
+    TransformFunctions/arm_rfft_fast_f32.c TransformFunctions/arm_rfft_fast_init_f32.c \
     TransformFunctions/arm_cfft_f32.c TransformFunctions/arm_cfft_radix8_f32.c \
     TransformFunctions/arm_cfft_init_f32.c TransformFunctions/arm_bitreversal2.c \
     CommonTables/arm_common_tables.c CommonTables/arm_const_structs.c)

@@ -2,39 +2,32 @@
 
 #include <string.h>
 
-#include "dsp/transform_functions.h"   /* CMSIS-DSP: arm_cfft_f32 */
-#include "arm_common_tables.h"         /* CMSIS-DSP: twiddleCoef_rfft_1024 */
+#include "dsp/transform_functions.h"   /* CMSIS-DSP: arm_rfft_fast_f32 */
 #include "feature_tables.h"
 
-/* The frame's 1024 real samples are one 512-point complex FFT (CMSIS-DSP's radix-8 arm_cfft_f32,
- * three radix-8 stages) and a split into the real spectrum, fused with the power spectrum.
- * CMSIS-DSP's own real FFT (arm_rfft_fast_f32) does the same split, slower, and its bit
- * reversal pass; here the split reads the FFT's output where it lies (base-8 digit-reversed). */
-#if FS_FEAT_N_FFT != 1024
-#error "logmel.c: the split and the digit reversal are written for n_fft = 1024 (512 = 8^3)"
-#endif
+/* The frame's real FFT is CMSIS-DSP's arm_rfft_fast_f32 (its 512-point complex FFT, bit
+ * reversal and real split); the size-specific init links only n_fft's tables. */
+#define FS_CAT3_(a, b, c) a##b##c
+#define FS_CAT3(a, b, c) FS_CAT3_(a, b, c)
+#define FS_RFFT_INIT(n) FS_CAT3(arm_rfft_fast_init_, n, _f32)
 #if FS_FEAT_HOP > FS_FEAT_N_FFT || FS_FEAT_HOP % 8
 #error "logmel.c: the hop must be a multiple of 8 and not exceed n_fft"
 #endif
 #define HALF (FS_FEAT_N_FFT / 2)
-/* Where bin k of the 512-point FFT lies in arm_cfft_f32's output without bit reversal: its three
- * base-8 digits reversed (k = 64 a + 8 b + c at 64 c + 8 b + a). */
-#define DIGIT_REV(k) ((((k) & 7u) << 6) | ((k) & 0x38u) | ((k) >> 6))
 
 /* Scale. Samples enter the FFT as integers (the PCM value times the window), not divided by
- * 32768 as soundfile reads them, and the split computes 2 X[k] rather than X[k]: the power is
- * 2^30 * 4 = 2^32 times |X[k]|^2 of the [-1, 1) signal. Powers of two are exact in float, so this
- * changes no rounding anywhere (nothing comes near overflow or the subnormals); the logarithm
- * takes the 2^32 off its exponent. */
-#define POWER_SCALE_LOG2 32
-#define POWER_SCALE 4294967296.0f      /* 2^POWER_SCALE_LOG2 */
+ * 32768 as soundfile reads them: the power is 2^30 times |X[k]|^2 of the [-1, 1) signal. Powers
+ * of two are exact in float, so this changes no rounding anywhere (nothing comes near overflow
+ * or the subnormals); the logarithm takes the 2^30 off its exponent. */
+#define POWER_SCALE_LOG2 30
+#define POWER_SCALE 1073741824.0f      /* 2^POWER_SCALE_LOG2 */
 
-static arm_cfft_instance_f32 cfft;
+static arm_rfft_fast_instance_f32 fft;
 
 void fs_logmel_reset(fs_logmel *ctx) {
-    /* Cannot fail: the instance is not NULL and 512 is a size CMSIS-DSP has. The instance only
+    /* Cannot fail: the instance is not NULL and n_fft is a size CMSIS-DSP has. The instance only
      * points at const tables and is the same for every context, so one serves them all. */
-    (void)arm_cfft_init_512_f32(&cfft);
+    (void)FS_RFFT_INIT(FS_FEAT_N_FFT)(&fft);
     memset(ctx->ring, 0, sizeof ctx->ring);
     ctx->pos = FS_FEAT_N_FFT / 2;   /* centring: the first frame starts n_fft/2 zeros early */
     ctx->have = FS_FEAT_N_FFT / 2;
@@ -93,79 +86,12 @@ static void window(const fs_logmel *ctx, float *x) {
     window_run(ctx->ring, fs_feat_window + first, x + first, FS_FEAT_N_FFT - first);
 }
 
-/* From Z = FFT_512(x[2n] + i x[2n+1]) (digit-reversed in z) to P[k] = 4 |X[k]|^2, k = 0 .. 512:
- * with A = Z[k], B = Z[512 - k], 2E = A + conj(B), 2O = (A - conj(B)) / i and W = e^(-2 pi i k/1024),
- * 2 X[k] = 2E + W 2O and 2 X[512 - k] = conj(2E - W 2O). tw: sin, cos of 2 pi k / 1024. */
-static inline __attribute__((always_inline)) void bin_pair(const float *a, const float *b,
-                                                           const float *tw, float *pk,
-                                                           float *pnk) {
-    float er = a[0] + b[0], ei = a[1] - b[1];
-    float orr = a[1] + b[1], oi = b[0] - a[0];
-    float s = tw[0], c = tw[1];
-    float tr = c * orr + s * oi, ti = c * oi - s * orr;
-    float xr = er + tr, xi = ei + ti;
-    float yr = er - tr, yi = ei - ti;
-    *pnk = yr * yr + yi * yi;
-    *pk = xr * xr + xi * xi;           /* k = 256: the same bin, this one stays */
-}
-
-/* Bins k = 8 g + c, g = 8 a + b (k's base-8 digits a, b, c): Z[k] lies at 64 c + 8 b + a and
- * Z[512 - k] at 64 (8 - c) + 8 (7 - b) + 7 - a for c > 0, so both move by 64 along c. */
-static void power_spectrum(const float *z, float *p) {
-    const float *tw = twiddleCoef_rfft_1024;
-    float d = z[0] + z[1], e = z[0] - z[1];    /* X[0] and X[512] are real */
-    d += d;
-    e += e;
-    p[0] = d * d;
-    p[HALF] = e * e;
-    for (uint32_t g = 0; g < HALF / 16; g++) {
-        uint32_t ra = ((g & 7u) << 3) | (g >> 3), rb = 63u - ra, k = 8 * g;
-        if (g)   /* c = 0: 512 - k has digits (7 - a, 8 - b, 0), or (8 - a, 0, 0) when b = 0 */
-            bin_pair(z + 2 * ra, z + 2 * ((g & 7u) ? rb + 8u : 8u - (g >> 3)), tw + 2 * k,
-                     p + k, p + HALF - k);
-        const float *a = z + 2 * (ra + 64u), *b = z + 2 * (rb + 448u);
-#if defined(__ARM_ARCH_7EM__) && defined(__ARM_FP)
-        /* bin_pair for c = 1 .. 7, op for op (VLDR of a complex, VLDM of the twiddle pair) */
-        const float *t = tw + 2 * (k + 1);
-        float *pk = p + k + 1, *pnk = p + HALF - k;
-        for (uint32_t c = 1; c < 8; c++, a += 128, b -= 128)
-            __asm volatile(
-                "vldr     d0, [%[a]]\n\t"
-                "vldr     d1, [%[b]]\n\t"
-                "vldmia   %[t]!, {s4, s5}\n\t"
-                "vadd.f32 s6, s0, s2\n\t"      /* er = ar + br */
-                "vsub.f32 s7, s1, s3\n\t"      /* ei = ai - bi */
-                "vadd.f32 s8, s1, s3\n\t"      /* orr = ai + bi */
-                "vsub.f32 s9, s2, s0\n\t"      /* oi = br - ar */
-                "vmul.f32 s10, s5, s8\n\t"
-                "vmul.f32 s11, s4, s9\n\t"
-                "vadd.f32 s10, s10, s11\n\t"   /* tr = c orr + s oi */
-                "vmul.f32 s11, s5, s9\n\t"
-                "vmul.f32 s12, s4, s8\n\t"
-                "vsub.f32 s11, s11, s12\n\t"   /* ti = c oi - s orr */
-                "vadd.f32 s12, s6, s10\n\t"    /* xr */
-                "vadd.f32 s13, s7, s11\n\t"    /* xi */
-                "vsub.f32 s14, s6, s10\n\t"    /* yr */
-                "vsub.f32 s15, s7, s11\n\t"    /* yi */
-                "vmul.f32 s14, s14, s14\n\t"
-                "vmul.f32 s15, s15, s15\n\t"
-                "vadd.f32 s14, s14, s15\n\t"
-                "vmul.f32 s12, s12, s12\n\t"
-                "vmul.f32 s13, s13, s13\n\t"
-                "vadd.f32 s12, s12, s13\n\t"
-                "vstmdb   %[pnk]!, {s14}\n\t"
-                "vstmia   %[pk]!, {s12}\n\t"
-                : [t] "+r"(t), [pk] "+r"(pk), [pnk] "+r"(pnk)
-                : [a] "r"(a), [b] "r"(b)
-                : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12",
-                  "s13", "s14", "s15", "memory");
-#else
-        for (uint32_t c = 1; c < 8; c++, a += 128, b -= 128)
-            bin_pair(a, b, tw + 2 * (k + c), p + k + c, p + HALF - k - c);
-#endif
-    }
-    bin_pair(z + 2 * DIGIT_REV(HALF / 2), z + 2 * DIGIT_REV(HALF / 2), tw + HALF, p + HALF / 2,
-             p + HALF / 2);
+/* |X[k]|^2 from arm_rfft_fast_f32's packed spectrum: X[0] and X[n/2] (both real) first, then
+ * the real and imaginary parts of X[1] ... X[n/2 - 1]. */
+static void power_spectrum(const float *spec, float *p) {
+    p[0] = spec[0] * spec[0];
+    p[HALF] = spec[1] * spec[1];
+    for (size_t k = 1; k < HALF; k++) p[k] = spec[2 * k] * spec[2 * k] + spec[2 * k + 1] * spec[2 * k + 1];
 }
 
 /* log2(x) for x > 0 and normal: the exponent, and log2 of the mantissa m in [sqrt(1/2), sqrt(2))
@@ -247,8 +173,8 @@ static inline __attribute__((always_inline)) float dot(const float **w, const fl
 
 static void frame_features(fs_logmel *ctx, float *out) {
     window(ctx, ctx->frame);
-    arm_cfft_f32(&cfft, ctx->frame, 0, 0);   /* forward, unscaled as numpy's, no bit reversal */
-    power_spectrum(ctx->frame, ctx->power);
+    arm_rfft_fast_f32(&fft, ctx->frame, ctx->spectrum, 0);   /* forward, unscaled as numpy's */
+    power_spectrum(ctx->spectrum, ctx->power);
     const float floor_p = FS_FEAT_LOG_FLOOR * POWER_SCALE;   /* the floor, in the power's scale */
     const float db_per_log2 = FS_FEAT_DB_PER_LOG10 * 0.301029996f;   /* log10(2) */
     const float *w = fs_feat_mel_weight;
