@@ -91,7 +91,8 @@ static void window(const fs_logmel *ctx, float *x) {
 static void power_spectrum(const float *spec, float *p) {
     p[0] = spec[0] * spec[0];
     p[HALF] = spec[1] * spec[1];
-    for (size_t k = 1; k < HALF; k++) p[k] = spec[2 * k] * spec[2 * k] + spec[2 * k + 1] * spec[2 * k + 1];
+    for (size_t k = 1; k < HALF; k++)
+        p[k] = spec[2 * k] * spec[2 * k] + spec[2 * k + 1] * spec[2 * k + 1];
 }
 
 /* log2(x) for x > 0 and normal: the exponent, and log2 of the mantissa m in [sqrt(1/2), sqrt(2))
