@@ -10,6 +10,7 @@ Code that depends on the kind asks `kind_of(cfg)`; no code compares a model name
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from train.config import TrainConfig
 
 
-class ModelKind:
+class ModelKind(ABC):
     """A kind whose network has nothing to learn by gradient descent (`fit_scoring` sets it)."""
     name: str = ""
     network_name: str | None = None      # kinds that train the same network share this name and
@@ -38,19 +39,23 @@ class ModelKind:
                                                 # these; () = the rows as drawn
 
     # --- network ---
+    @abstractmethod
     def build(self, cfg: TrainConfig) -> nn.Module:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def example_input(self, cfg: TrainConfig, n: int = 1) -> torch.Tensor:
         """A zero input of the network's shape (thop, ONNX export, pruning)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def inputs(self, cfg: TrainConfig, lm: np.ndarray, constants: dict | None = None) -> np.ndarray:
         """A clip's network inputs from its (n_frames, n_mels) log-mel."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def inferences_per_clip(self, cfg: TrainConfig, frames: int) -> int:
-        raise NotImplementedError
+        ...
 
     # --- training ---
     def fit(self, cfg: TrainConfig, data: TrainData, run_dir: Path,
@@ -58,28 +63,32 @@ class ModelKind:
         return Fitted(self.build(cfg).eval())
 
     # --- scoring ---
+    @abstractmethod
     def fit_scoring(self, cfg: TrainConfig, model: nn.Module,
                     data: TrainData) -> tuple[dict, np.ndarray]:
         """Scoring constants and the training clips' scores (order of data.train.clips)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def score(self, inputs: np.ndarray, outputs: np.ndarray, constants: dict,
               band: np.ndarray | None = None) -> float:
         """A clip's anomaly score from its network inputs and outputs (and band statistics)."""
-        raise NotImplementedError
+        ...
 
     # --- export ---
+    @abstractmethod
     def device_fields(self, cfg: TrainConfig, constants: dict) -> dict:
         """export.carray.DeviceConfig's fields that depend on the kind."""
-        raise NotImplementedError
+        ...
 
     def protected_layers(self, cfg: TrainConfig, model: nn.Module) -> list[nn.Module]:
-        """Layers pruning must leave at their size."""
-        raise NotImplementedError
+        """Layers pruning must leave at their size (kinds that prune override this)."""
+        raise ValueError(self.prune_refusal or f"{self.name}: pruning is not supported")
 
     def distillation_target(self, teacher: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """What a pruned copy is fine-tuned to output for the training inputs x."""
-        raise NotImplementedError
+        """What a pruned copy is fine-tuned to output for the training inputs x (kinds that
+        prune override this)."""
+        raise ValueError(self.prune_refusal or f"{self.name}: pruning is not supported")
 
 
 class NetworkKind(ModelKind):
@@ -89,27 +98,32 @@ class NetworkKind(ModelKind):
             progress: bool = True) -> Fitted:
         return train_network(self, cfg, data, run_dir, progress)
 
+    @abstractmethod
     def lr(self, cfg: TrainConfig) -> float:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def batch_size(self, cfg: TrainConfig) -> int:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def training_set(self, cfg: TrainConfig, data: TrainData, gen: torch.Generator):
         """What the epochs draw their examples from (built once, before the network)."""
-        raise NotImplementedError
+        ...
 
     def heads(self, cfg: TrainConfig, ts, gen: torch.Generator) -> dict[str, nn.Module]:
         """Modules trained with the network but not exported (built after it)."""
         return {}
 
+    @abstractmethod
     def epoch_examples(self, cfg: TrainConfig, ts, gen: torch.Generator):
         """One epoch's (inputs, labels or None)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def batch_loss(self, cfg: TrainConfig, model: nn.Module, heads: dict, x: torch.Tensor,
                    y: torch.Tensor | None, ts, gen: torch.Generator) -> torch.Tensor:
-        raise NotImplementedError
+        ...
 
     def validation(self, model: nn.Module, ts) -> dict:
         """Extra figures of an epoch's history row."""
