@@ -208,5 +208,9 @@ def load_export(model_dir: Path) -> tuple[dict, bytes, DeviceConfig]:
     if not meta.exists():
         raise UsageError(f"{model_dir}: no export.json; run `make export MACHINE=<machine>`")
     report = json.loads(meta.read_text())
-    return report, (model_dir / "model.tflite").read_bytes(), \
-        device_config_from_json(report["device"])
+    device = report["device"]
+    if "pca_components" in device and "domain_axis" not in device:   # before the discriminant
+        raise UsageError(f"{meta}: exported before the stats model's domain discriminant "
+                         f"(no domain_axis); export it again with `make export "
+                         f"MACHINE={report.get('machine', '<machine>')}`")
+    return report, (model_dir / "model.tflite").read_bytes(), device_config_from_json(device)

@@ -298,6 +298,23 @@ def test_export_carries_the_residual_scorer(stats_export, stats_run, tmp_path):
         carray.write(tmp_path / "g", tfl, replace(cfg, domain_axis=cfg.domain_axis * np.nan))
 
 
+def test_an_export_from_before_the_domain_discriminant_is_refused(stats_export, tmp_path):
+    """An export.json whose residual scorer has no domain_axis (written by an older version)
+    would score every clip with the source domain's scale: refused, naming the file and the
+    command that writes it again."""
+    import shutil
+
+    from asd.cli import UsageError
+    out, _ = stats_export
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    meta = json.loads((old / "export.json").read_text())
+    del meta["device"]["domain_axis"]
+    (old / "export.json").write_text(json.dumps(meta))
+    with pytest.raises(UsageError, match=r"export.json: exported before .*make export MACHINE="):
+        load_export(old)
+
+
 def test_int8_reference_is_distance_times_residual(stats_export, data_root):
     """The reference's score is the device-order product of the Gaussian distance, the residual
     of the int8 frames' band statistics and the clip's domain's scale; the residual is close to
