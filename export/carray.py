@@ -43,7 +43,8 @@ class DeviceConfig:
     score_kind: str            # mse | embedding
     window_frames: int         # log-mel frames per model input (0 for the stats input)
     window_hop: int            # frames between two inputs (0 for the stats input)
-    threshold: float           # decision: score > threshold is anomalous
+    threshold: float           # decision: score > threshold is anomalous (the source domain's
+                               # when threshold_target is given)
     macs: int                  # multiply-accumulates per inference
     centres: np.ndarray | None = field(default=None, compare=False)        # (C, D)
     centre_offset: np.ndarray | None = field(default=None, compare=False)  # (C,)
@@ -67,6 +68,15 @@ class DeviceConfig:
     domain_axis: np.ndarray | None = field(default=None, compare=False)     # (128,) float32
     # MONITOR mode's default window, in hops of MONITOR_HOP_FRAMES: the training clips' length.
     monitor_window_hops: int = 10
+    # The threshold of the clips the discriminant puts in the target domain (needs domain_axis);
+    # None: `threshold` decides every clip.
+    threshold_target: float | None = None
+
+    def threshold_of(self, domain: int) -> float:
+        """The float32 threshold the device compares a clip of `domain` (0/1) with."""
+        t = self.threshold_target if domain == 1 and self.threshold_target is not None \
+            else self.threshold
+        return float(np.float32(t))
 
     @property
     def n_pca(self) -> int:
@@ -104,6 +114,7 @@ def check_model(model: bytes, cfg: DeviceConfig) -> None:
                               f"quantize with int8 input and output")
     if 0 in types:  # FLOAT32 tensors left inside
         raise tflm.ModelError("model still holds float32 tensors: full-integer quantize it")
+    _check_thresholds(cfg)
     if cfg.input_kind == "stats":
         _check_stats(cfg)
         want = stats_size()[1]
@@ -161,6 +172,17 @@ def _check_residual(cfg: DeviceConfig) -> None:
     axis = np.asarray(cfg.domain_axis)
     if axis.shape != (np.asarray(cfg.centres).shape[1],) or not np.isfinite(axis).all():
         raise tflm.ModelError("stats input: domain_axis must be one finite value per output")
+
+
+def _check_thresholds(cfg: DeviceConfig) -> None:
+    """Finite float32 thresholds; a target threshold only where the device tells the domain."""
+    for name in ("threshold", "threshold_target"):
+        v = getattr(cfg, name)
+        if v is not None and not np.isfinite(np.float32(v)):
+            raise tflm.ModelError(f"{name} must be a finite float32 value, not {v!r}")
+    if cfg.threshold_target is not None and cfg.domain_axis is None:
+        raise tflm.ModelError("threshold_target needs the domain discriminant (domain_axis): "
+                              "only the stats model with the residual scorer tells the domain")
 
 
 def _array_text(name: str, data: bytes) -> str:
@@ -235,6 +257,10 @@ def config_text(model: bytes, cfg: DeviceConfig, arena: int) -> str:
         f"#define FS_MODEL_SCORE_KIND {SCORE_KINDS[cfg.score_kind]}",
         f"#define FS_MODEL_THRESHOLD {_float_literal(np.float32(cfg.threshold))}",
     ]
+    if cfg.threshold_target is not None:
+        lines += ["/* The threshold of the clips the discriminant puts in the target domain. */",
+                  f"#define FS_MODEL_THRESHOLD_TARGET "
+                  f"{_float_literal(np.float32(cfg.threshold_target))}"]
     if cfg.score_kind == "embedding":
         lines.append(f"#define FS_MODEL_N_CENTRES {len(cfg.centres)}")
     lines += [

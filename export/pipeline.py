@@ -52,6 +52,7 @@ def device_config(run: Run, macs: int) -> DeviceConfig:
         raise UsageError(f"{kind.name}: only {', '.join(exporting[:-1])} and {exporting[-1]} "
                          f"export to the chip ({kind.export_refusal})")
     return DeviceConfig(machine=run.config.machine, threshold=run.threshold, macs=macs,
+                        threshold_target=run.threshold_target,
                         **kind.device_fields(run.config, run.constants))
 
 
@@ -70,8 +71,10 @@ def _prune(run: Run, keep: float, logmels, data, progress: bool) -> Run:
     student = prune_to(cfg, run.model, keep)
     inputs = np.concatenate([run.inputs(lm) for lm in logmels])
     student = fine_tune(cfg, student, run.model, inputs, progress=progress)
-    constants, train_scores = run.kind.fit_scoring(cfg, student, data)
-    return Run(cfg, student, constants, threshold_for(cfg, train_scores)["threshold"], run.run_dir)
+    constants, train_scores, domains = run.kind.fit_scoring(cfg, student, data)
+    threshold = threshold_for(cfg, train_scores, domains)
+    return Run(cfg, student, constants, threshold["threshold"], run.run_dir,
+               threshold.get("threshold_target"))
 
 
 def _scores(run: Run, onnx_path: Path, ref: Int8Reference, logmels) -> dict[str, np.ndarray]:
@@ -135,6 +138,8 @@ def run_export(opts: ExportOptions) -> dict:
         "model_bytes": facts["model_bytes"], "arena_bytes": facts["arena_bytes"],
         "arena_bytes_tflm": facts["arena_bytes_tflm"], "sha256": facts["sha256"],
         "ops": facts["ops"], "threshold": float(run.threshold),
+        **({} if run.threshold_target is None else
+           {"threshold_target": float(run.threshold_target)}),
         "onnx_max_abs_diff": onnx_diff, "test_clips": len(names),
         "score_correlation": {"onnx": _spearman(scores["float"], scores["onnx"]),
                               "int8": _spearman(scores["float"], scores["int8"])},
@@ -173,6 +178,8 @@ def _device_json(d: DeviceConfig) -> dict:
                    pca_components=np.asarray(d.pca_components).tolist(),
                    pca_inv_scale=np.asarray(d.pca_inv_scale).tolist(),
                    domain_axis=np.asarray(d.domain_axis).tolist())
+    if d.threshold_target is not None:   # exports with one threshold keep their keys
+        out["threshold_target"] = d.threshold_target
     return out
 
 
@@ -182,8 +189,8 @@ DEVICE_ARRAYS = ("centres", "centre_offset", "centre_inv_scale", "stats_mean", "
 
 def device_config_from_json(d: dict) -> DeviceConfig:
     arrays = {k: np.asarray(d[k], np.float32) for k in DEVICE_ARRAYS if k in d}
-    extra = {k: d[k] for k in ("input_kind", "frame_scale", "frame_zero", "monitor_window_hops")
-             if k in d}
+    extra = {k: d[k] for k in ("input_kind", "frame_scale", "frame_zero", "monitor_window_hops",
+                               "threshold_target") if k in d}
     return DeviceConfig(d["machine"], d["model_kind"], d["score_kind"], d["window_frames"],
                         d["window_hop"], d["threshold"], d["macs"], **arrays, **extra)
 

@@ -10,11 +10,26 @@ Used by export (int8 AUC) and by the bench (int8 reference column).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from asd.features import dequantize, quantize
 from export import tflm
 from export.carray import DeviceConfig
+
+class Verdict(NamedTuple):
+    """What the device reports for a clip: its float32 score, the domain whose threshold
+    decided it (0 source, 1 target: the discriminant's, 0 for models with one threshold) and
+    the decision (score > that threshold, in float32 as the chip compares)."""
+    score: float
+    domain: int
+    anomaly: bool
+
+
+def verdict(score: float, domain: int, cfg: DeviceConfig) -> Verdict:
+    return Verdict(score, domain, bool(np.float32(score) > np.float32(cfg.threshold_of(domain))))
+
 
 def int8_frames(logmel: np.ndarray, in_scale: float, in_zero: int) -> np.ndarray:
     """(n_frames, n_mels) float dB -> int8 with the given (frame) quantization."""
@@ -88,8 +103,7 @@ def score_in_device_order(outputs: np.ndarray, cfg: DeviceConfig,
     stats input, whose device score equals this exactly. With the residual scorer (cfg.n_pca,
     `residual` the clip's r) the nearest distance d[k] becomes (d[k] * r) * inv_scale[t] in
     double before the rounding, t the discriminant's domain of the mean output e."""
-    y = dequantize(outputs, out_q.scale, out_q.zero_point).astype(np.float64)
-    e = y.sum(axis=0) / float(len(y))        # rows added in order; one row for stats
+    e = mean_output(outputs, out_q)          # rows added in order; one row for stats
     d = e[None, :] - np.asarray(cfg.centres, np.float32).astype(np.float64)
     sq = np.cumsum(d * d, axis=1)[:, -1]     # a running sum: the C loop's order
     dist = (sq - np.asarray(cfg.centre_offset, np.float32).astype(np.float64)) * \
@@ -106,9 +120,24 @@ def _final(dist: np.ndarray, e: np.ndarray, cfg: DeviceConfig, residual: float |
         return float(np.float32(dist[k]))
     if residual is None:
         raise ValueError("the model has the residual scorer: pass the clip's residual")
-    projection = np.cumsum(e * np.asarray(cfg.domain_axis, np.float32).astype(np.float64))[-1]
-    inv = float(np.float32(np.asarray(cfg.pca_inv_scale, np.float32)[int(projection > 0.5)]))
+    inv = float(np.float32(np.asarray(cfg.pca_inv_scale, np.float32)[domain_of(e, cfg)]))
     return float(np.float32(dist[k] * residual * inv))
+
+
+def domain_of(e: np.ndarray, cfg: DeviceConfig) -> int:
+    """The discriminant's domain of a clip's mean output e (float64): e . domain_axis, a
+    running sum in double as the C loop, > 0.5 is target (1); 0 without a discriminant."""
+    if cfg.domain_axis is None:
+        return 0
+    projection = np.cumsum(e * np.asarray(cfg.domain_axis, np.float32).astype(np.float64))[-1]
+    return int(projection > 0.5)
+
+
+def mean_output(outputs: np.ndarray, out_q: tflm.TensorQuant) -> np.ndarray:
+    """The clip's mean dequantized output in the device's order (float32 dequantization, rows
+    summed in order in double)."""
+    y = dequantize(outputs, out_q.scale, out_q.zero_point).astype(np.float64)
+    return y.sum(axis=0) / float(len(y))
 
 class Int8Reference:
     """Scores clips with TFLite Micro's interpreter exactly as the device pipeline does."""
@@ -130,15 +159,21 @@ class Int8Reference:
         self._it.invoke()
         return np.array(self._it.get_output(0)).reshape(-1)
 
-    def score_frames(self, frames: np.ndarray) -> float:
+    def verdict_frames(self, frames: np.ndarray) -> Verdict:
+        """The device's score, domain and decision for a clip's int8 frames."""
         if self.cfg.input_kind == "stats":
             x = stats_input(frames, self.cfg, self.in_q)
             r = stats_residual(frames, self.cfg) if self.cfg.n_pca else None
-            return score_in_device_order(self._invoke(x)[None], self.cfg, self.out_q, r)
+            y = self._invoke(x)[None]
+            return verdict(score_in_device_order(y, self.cfg, self.out_q, r),
+                           domain_of(mean_output(y, self.out_q), self.cfg), self.cfg)
         inputs = windows(frames, self.cfg)
         outputs = [self._invoke(x) for x in inputs]
-        return score_from_outputs(inputs, np.stack(outputs) if outputs else inputs, self.cfg,
-                                  self.in_q, self.out_q)
+        return verdict(score_from_outputs(inputs, np.stack(outputs) if outputs else inputs,
+                                          self.cfg, self.in_q, self.out_q), 0, self.cfg)
+
+    def score_frames(self, frames: np.ndarray) -> float:
+        return self.verdict_frames(frames).score
 
     def score(self, logmel: np.ndarray) -> float:
         return self.score_frames(self.frames(logmel))
@@ -170,7 +205,8 @@ class FloatReference:
             return standardise(clip_stats(logmel), self.cfg.stats_mean, self.cfg.stats_std)[None]
         return windows(np.asarray(logmel, np.float32), self.cfg)
 
-    def score(self, logmel: np.ndarray) -> float:
+    def verdict(self, logmel: np.ndarray) -> Verdict:
+        """The float model's score, domain and decision (the device's thresholds)."""
         inputs = self.inputs(logmel)
         outputs = np.stack([self._sess.run(None, {"x": x.reshape(self._shape)})[0].reshape(-1)
                             for x in inputs])
@@ -178,5 +214,10 @@ class FloatReference:
         if self.cfg.n_pca:  # the float band statistics, the device's order and final rounding
             from train.models.stats import band_stats
             r = residual_in_device_order(band_stats(logmel), self.cfg)
-            return score_in_device_order(outputs, self.cfg, identity, r)
-        return score_from_outputs(inputs, outputs, self.cfg, identity, identity)
+            return verdict(score_in_device_order(outputs, self.cfg, identity, r),
+                           domain_of(mean_output(outputs, identity), self.cfg), self.cfg)
+        return verdict(score_from_outputs(inputs, outputs, self.cfg, identity, identity), 0,
+                       self.cfg)
+
+    def score(self, logmel: np.ndarray) -> float:
+        return self.verdict(logmel).score

@@ -1,13 +1,14 @@
 """The host's int8 reference of a MONITOR session (docs/protocol.md, "MONITOR mode"), written
 from the protocol, not from the firmware: which frames a session has, which windows it scores,
-and each window's score and decision.
+and each window's score and decision (score > the threshold of the window's domain: the
+discriminant's for stats models with the residual scorer, the source domain's otherwise).
 
 A session (or, in live mode, each *segment* after an overrun) numbers its log-mel frames from 0:
 frame k is complete once (k + 1) * 512 samples have arrived (centred framing: frame 0 starts with
 512 zeros). After F frames (F = W, W + hop, W + 2 hop, ...; W = hop_frames * window_hops) the
 window of frames F - W ... F - 1 is scored:
 
-- stats models: the clip score of those W int8 frames (`Int8Reference.score_frames`);
+- stats models: the clip score of those W int8 frames (`Int8Reference.verdict_frames`);
 - window models (ae, cls): the inferences of the session's schedule (start s = 0, window_hop,
   2 window_hop, ... of window_frames frames) that *complete* (frame s + window_frames - 1) within
   F - W ... F - 1, scored as a clip's inferences (`score_from_outputs`).
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asd.features import FEATURES, logmel
-from export.reference import Int8Reference, score_from_outputs, windows
+from export.reference import Int8Reference, score_from_outputs, verdict, windows
 
 FRAME = FEATURES.hop_length            # 512 samples per log-mel frame
 _UNCENTRED = dataclasses.replace(FEATURES, center=False)
@@ -134,17 +135,17 @@ class StreamReference:
     def _score(self, end: int) -> Window:
         lo = end - self.window
         if self.cfg.input_kind == "stats":
-            score, n_inf = self.ref.score_frames(self._span(lo, end)), 1
+            v, n_inf = self.ref.verdict_frames(self._span(lo, end)), 1
         else:
             starts = self.inference_starts(end)
             pairs = [self._inference(s) for s in starts]
             inputs = np.stack([p[0] for p in pairs])
             outputs = np.stack([p[1] for p in pairs])
-            score = score_from_outputs(inputs, outputs, self.cfg, self.ref.in_q, self.ref.out_q)
+            v = verdict(score_from_outputs(inputs, outputs, self.cfg, self.ref.in_q,
+                                           self.ref.out_q), 0, self.cfg)
             n_inf = len(starts)
-        # the device compares its float32 score with the float32 threshold of model_config.h
-        w = Window(self._index, end, self.window, n_inf, float(score),
-                   int(np.float32(score) > np.float32(self.cfg.threshold)))
+        # the device compares its float32 score with the float32 threshold of its domain
+        w = Window(self._index, end, self.window, n_inf, float(v.score), int(v.anomaly))
         self._index += 1
         return w
 

@@ -166,9 +166,10 @@ class Bench:
             result = dev.score(ClipMode.PCM, pcm_chunks(pcm))
         else:
             result = dev.score(ClipMode.FEATURES, feature_chunks(frames))
+        flt, ref = self.float.verdict(lm), self.int8.verdict_frames(frames)
         return {"file": clip.name, "domain": clip.domain or "", "label": clip.label or "",
-                "float_score": self.float.score(lm),
-                "int8_ref_score": self.int8.score_frames(frames),
+                "float_score": flt.score, "int8_ref_score": ref.score,
+                "float_decision": int(flt.anomaly), "int8_ref_decision": int(ref.anomaly),
                 "device_score": result.score, "decision": result.decision,
                 "frames": result.frames, "inferences": result.inferences,
                 "frontend_cycles": result.frontend_cycles,

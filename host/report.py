@@ -17,7 +17,9 @@ from asd.metrics import decision_rates, section_metrics
 
 STAGES = ("float", "int8_ref", "device")
 COLUMNS = ("file", "domain", "label", "float_score", "int8_ref_score", "device_score",
-           "decision", "frames", "inferences", "frontend_cycles", "inference_cycles")
+           "decision", "frames", "inferences", "frontend_cycles", "inference_cycles",
+           "float_decision", "int8_ref_decision")
+REFERENCE_DECISIONS = ("float_decision", "int8_ref_decision")  # absent in older results.csv
 
 
 @dataclass
@@ -42,6 +44,11 @@ def read_rows(path: Path) -> list[dict]:
             r[k] = float(r[k])
         for k in ("decision", "frames", "inferences", "frontend_cycles", "inference_cycles"):
             r[k] = int(r[k])
+        for k in REFERENCE_DECISIONS:
+            if r.get(k) in (None, ""):
+                r.pop(k, None)
+            else:
+                r[k] = int(r[k])
     return rows
 
 
@@ -66,14 +73,16 @@ RATES = ("false_alarm_source", "false_alarm_target", "detection_source", "detect
 def stage_decision_rates(rows: Rows, stage: str, threshold: float) -> dict | None:
     """False-alarm rate (normal clips flagged) and detection rate (anomalies flagged) per domain
     of a stage's decisions on the labelled clips: the device's own decisions (score > the
-    threshold of model_config.h, compared in float32 on the chip), for the other stages their
-    scores against the same float32 threshold. None without labels; a domain without normal
-    (or anomalous) clips gives None for that rate."""
+    threshold of model_config.h for the clip's domain, compared in float32 on the chip), for
+    the other stages the decisions their references took with the same thresholds (results
+    written before those columns: their scores against the one float32 threshold). None
+    without labels; a domain without normal (or anomalous) clips gives None for that rate."""
     sub = [r for r in rows.rows if r["label"] and r["domain"]]
     if not sub:
         return None
-    if stage == "device":
-        decisions = [bool(r["decision"]) for r in sub]
+    key = "decision" if stage == "device" else f"{stage}_decision"
+    if all(key in r for r in sub):
+        decisions = [bool(r[key]) for r in sub]
     else:
         thr = np.float32(threshold)
         decisions = [bool(np.float32(r[f"{stage}_score"]) > thr) for r in sub]
@@ -112,7 +121,8 @@ def summarize(rows: Rows, export: dict, info: dict, memory: dict) -> dict:
         "ms_per_inference": 1000 * per_inf / info["core_hz"] if per_inf else None,
         "cycles_per_mac": per_inf / macs if per_inf else None,
         "arena_bytes": info["arena_bytes"], "model_bytes": export["model_bytes"],
-        "threshold": export["threshold"], "sha256": export["sha256"],
+        "threshold": export["threshold"], "threshold_target": export.get("threshold_target"),
+        "sha256": export["sha256"],
     })
     out.update(memory)
     return out
@@ -148,6 +158,14 @@ def _fmt(v, digits=4) -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
+def _thresholds(summary: dict) -> str:
+    if summary.get("threshold_target") is None:
+        return f"threshold {_fmt(summary.get('threshold'), 6)}"
+    return (f"threshold {_fmt(summary.get('threshold'), 6)} (source-like clips) / "
+            f"{_fmt(summary['threshold_target'], 6)} (target-like clips, by the model's "
+            f"domain discriminant)")
+
+
 def table(summary: dict) -> str:
     lines = [f"{'stage':9s} {'AUC src':>8s} {'AUC tgt':>8s} {'pAUC':>8s} {'official':>9s}   "
              f"{'FA src':>7s} {'FA tgt':>7s} {'det src':>7s} {'det tgt':>7s}"]
@@ -159,8 +177,8 @@ def table(summary: dict) -> str:
                      f" {_fmt(m.get('official_score')):>9s}   " +
                      " ".join(f"{_fmt(d.get(k), 3):>7s}" for k in RATES))
     lines.append(f"FA = false-alarm rate (normal clips flagged), det = detection rate (anomalies "
-                 f"flagged), per domain, at threshold {_fmt(summary.get('threshold'), 6)} "
-                 f"(model_config.h; device: its own decisions)")
+                 f"flagged), per domain, at {_thresholds(summary)} (model_config.h; device: its "
+                 f"own decisions)")
     lines.append(f"clips {summary['clips']}   max |device - int8 ref| "
                  f"{_fmt(summary['max_abs_device_minus_int8_ref'], 6)}   rank corr. device/float "
                  f"{_fmt(summary['rank_correlation_device_vs_float'])}")
@@ -215,6 +233,9 @@ def plots(rows: Rows, summary: dict, out: Path) -> list[Path]:
                 if s:
                     ax.hist(s, bins=20, alpha=0.5, label=f"{dom} {lab}")
         ax.axvline(summary["threshold"], color="k", linestyle="--", label="threshold")
+        if summary.get("threshold_target") is not None:
+            ax.axvline(summary["threshold_target"], color="k", linestyle=":",
+                       label="threshold, target-like clips")
         ax.set(xlabel="device score", ylabel="clips", title="device scores per domain")
         ax.legend(fontsize=8)
         made.append(_save(fig, out / "hist.png"))

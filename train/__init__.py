@@ -12,14 +12,17 @@ Public API (what export and bench use)::
                                        #   ae: {}; ae-maha: mean_/inv_cov_ source|target;
                                        #   cls: centres (K, emb_dim) (whitened space), scales (K,),
                                        #        centre_domain (K,) 0 source / 1 target
-    run.threshold                      # float: decision threshold (threshold.json)
+    run.threshold                      # float: decision threshold (threshold.json); the source
+                                       #   domain's when the kind has one per domain (stats)
+    run.threshold_target               # float | None: the target domain's threshold (stats)
     run.inputs(logmel)                 # network inputs of one clip from its (n_frames, 128)
                                        #   log-mel: ae (N, 640); cls (P, 1, 32, 128), hop 16
     run.outputs(inputs)                # float network outputs for those inputs
     run.score_outputs(inputs, outputs) # the clip's score from network inputs and outputs — feed
                                        #   dequantized int8 outputs here to score like the chip
     run.score(logmel)                  # = score_outputs(inputs(lm), outputs(inputs(lm)))
-    run.decide(score)                  # True = anomaly (score > threshold)
+    run.score_and_domain(logmel)       # (score, domain whose threshold decides the clip)
+    run.decide(score, domain=0)        # True = anomaly (score > that domain's threshold)
     clip_score(run, logmel) -> float   # same as run.score(logmel)
     train.score.score_outputs(model_name, inputs, outputs, constants) -> float  # no Run needed
 

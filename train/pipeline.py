@@ -70,9 +70,10 @@ def fit_run(cfg: TrainConfig, data_root: Path, run_dir: Path, cache_dir: Path | 
         raise DataError(f"{data.train.clips[0].path.parent}: no source-domain training clips; "
                         f"at least one section_00_source_train_normal_*.wav is needed")
     fitted = _fit_or_reuse(cfg, data, run_dir, cache_dir, progress)
-    constants, train_scores = kind_of(cfg).fit_scoring(cfg, fitted.model, data)
-    threshold = threshold_for(cfg, train_scores)
-    run = Run(cfg, fitted.model, constants, threshold["threshold"], run_dir)
+    constants, train_scores, domains = kind_of(cfg).fit_scoring(cfg, fitted.model, data)
+    threshold = threshold_for(cfg, train_scores, domains)
+    run = Run(cfg, fitted.model, constants, threshold["threshold"], run_dir,
+              threshold.get("threshold_target"))
     write_json(run_dir / COMPLEXITY, complexity(cfg, fitted.model))
     save_run(run_dir, run, train_scores, threshold)
     write_json(run_dir / HISTORY, fitted.history)
@@ -140,10 +141,12 @@ def evaluate(run: Run, data_root: Path, cache_dir: Path | None,
     cfg, run_dir = run.config, run.run_dir
     t0 = time.monotonic()
     test = load_split(data_root, cfg.machine, "test", cache_dir, progress)
-    scores = np.array([run.score(lm) for lm in test.logmels])
+    verdicts = [run.score_and_domain(lm) for lm in test.logmels]
+    scores = np.array([s for s, _ in verdicts])
+    decisions = [run.decide(s, d) for s, d in verdicts]
     names = [c.name for c in test.clips]
     write_scores(run_dir, cfg.machine, names, scores)
-    write_decisions(run_dir, cfg.machine, names, [run.decide(s) for s in scores])
+    write_decisions(run_dir, cfg.machine, names, decisions)
     seconds = round(time.monotonic() - t0, 2)
     info_path = run_dir / RUN_INFO
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
@@ -165,8 +168,7 @@ def evaluate(run: Run, data_root: Path, cache_dir: Path | None,
                "epochs": cfg.epochs, **m.as_dict(),
                "fit_seconds": info.get("fit_seconds"), "score_seconds": seconds,
                "decision_accuracy": float(np.mean(
-                   [run.decide(s) == y for s, y in zip(scores, labels)])),
-               **decision_rates([run.decide(s) for s in scores], labels,
-                                [c.domain for c in test.clips])}
+                   [d == y for d, y in zip(decisions, labels)])),
+               **decision_rates(decisions, labels, [c.domain for c in test.clips])}
     write_json(run_dir / METRICS, metrics)
     return metrics

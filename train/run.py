@@ -27,12 +27,15 @@ CLASSES = "classes.json"
 
 @dataclass
 class Run:
-    """A trained model with its scoring constants and threshold (float, eval mode)."""
+    """A trained model with its scoring constants and threshold (float, eval mode).
+    `threshold` decides the source domain's clips (and every clip of a kind with one
+    threshold), `threshold_target` the clips its kind puts in the target domain."""
     config: TrainConfig
     model: torch.nn.Module
     constants: dict
     threshold: float
     run_dir: Path | None = None
+    threshold_target: float | None = None
 
     @property
     def kind(self) -> ModelKind:
@@ -54,12 +57,21 @@ class Run:
         return self.kind.score(inputs, outputs, self.constants, band)
 
     def score(self, logmel: np.ndarray) -> float:
-        x = self.inputs(logmel)
-        return self.score_outputs(x, self.outputs(x), logmel)
+        return self.score_and_domain(logmel)[0]
 
-    def decide(self, score: float) -> bool:
-        """True = anomaly."""
-        return bool(score > self.threshold)
+    def score_and_domain(self, logmel: np.ndarray) -> tuple[float, int]:
+        """The clip's score and the domain whose threshold decides it (`decide`)."""
+        x = self.inputs(logmel)
+        y = self.outputs(x)
+        return self.score_outputs(x, y, logmel), self.kind.clip_domain(y, self.constants)
+
+    def threshold_of(self, domain: int) -> float:
+        target = domain == 1 and self.threshold_target is not None
+        return float(self.threshold_target if target else self.threshold)
+
+    def decide(self, score: float, domain: int = 0) -> bool:
+        """True = anomaly: the score above the threshold of the clip's domain."""
+        return bool(score > self.threshold_of(domain))
 
 
 def save_run(run_dir: Path, run: Run, train_scores: np.ndarray, threshold: dict) -> None:
@@ -93,8 +105,10 @@ def load_run(run_dir: Path | str) -> Run:
     model.eval()
     with np.load(run_dir / SCORING) as z:
         constants = {k: z[k] for k in z.files}
-    threshold = json.loads((run_dir / THRESHOLD).read_text())["threshold"]
-    return Run(cfg, model, constants, float(threshold), run_dir)
+    threshold = json.loads((run_dir / THRESHOLD).read_text())
+    target = threshold.get("threshold_target")
+    return Run(cfg, model, constants, float(threshold["threshold"]), run_dir,
+               None if target is None else float(target))
 
 
 def write_json(path: Path, obj) -> None:

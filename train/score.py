@@ -86,8 +86,15 @@ def stats_score(outputs: np.ndarray, constants: dict, band: np.ndarray | None = 
     if band is None:
         raise ValueError("the stats score needs the clip's band statistics (pass its log-mel)")
     r = pca_residual(band, constants["pca_mean"], constants["pca_components"])
-    domain = int(is_target_like(e, constants["domain_axis"]))
-    return float(d[k] * r * float(constants["pca_inv_scale"][domain]))
+    return float(d[k] * r * float(constants["pca_inv_scale"][stats_domain(outputs, constants)]))
+
+
+def stats_domain(outputs: np.ndarray, constants: dict) -> int:
+    """The clip's domain by the discriminant of the stats model (1 target-like), 0 for a run
+    without one (pca_components = 0)."""
+    if "domain_axis" not in constants:
+        return 0
+    return int(is_target_like(clip_embedding(outputs), constants["domain_axis"]))
 
 
 def score_outputs(model: str, inputs: np.ndarray, outputs: np.ndarray, constants: dict,

@@ -60,7 +60,8 @@ def _median(d: np.ndarray) -> float:
 
 def fit_stats(logmels: list[np.ndarray], is_target: np.ndarray, seed: int,
               false_alarm_rate: float = 0.1, pca_components: int = 0):
-    """Returns (gaussian, constants, held-out training scores in the order of logmels).
+    """Returns (gaussian, constants, held-out training scores in the order of logmels, and with
+    the residual scorer their held-out discriminant domains (0/1), else None).
 
     constants: centres (the source mean, 0, then every target clip, in whitened coordinates),
     scales (per centre, from its domain's held-out scores: see below), what the device needs
@@ -113,12 +114,13 @@ def fit_stats(logmels: list[np.ndarray], is_target: np.ndarray, seed: int,
         "scales": np.array([scale_src] + [scale_tgt] * len(t)),
         "stats_mean": g.mean, "stats_std": g.std,
         "frame_scale": np.float32(frame_scale), "frame_zero": np.int32(frame_zero)}
-    if pca_components:
-        constants["domain_axis"] = domain_axis(t)
-        domain = _held_out_domain(src, tgt, t, is_target, fold)
-        held_out = _fit_residual(logmels, is_target, domain, held_out, pca_components, seed,
-                                 constants)
-    return g, constants, held_out
+    if not pca_components:
+        return g, constants, held_out, None
+    constants["domain_axis"] = domain_axis(t)
+    domain = _held_out_domain(src, tgt, t, is_target, fold)
+    held_out = _fit_residual(logmels, is_target, domain, held_out, pca_components, seed,
+                             constants)
+    return g, constants, held_out, domain
 
 
 def domain_axis(t: np.ndarray) -> np.ndarray:

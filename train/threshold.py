@@ -2,7 +2,9 @@
 
 * held-out training scores (the stats model: cross-fitted, train/stats.py): their empirical
   (1 - rate) quantile — they are distributed as a normal test clip's score, so the quantile is
-  the threshold that keeps the design rate;
+  the threshold that keeps the design rate; one per domain when the kind tells each clip's
+  domain as the device will (`domain_thresholds`: the stats discriminant), so that each domain
+  keeps the rate;
 * in-sample training scores (ae, ae-maha, cls): the (1 - rate) quantile of a gamma distribution
   fitted to them, as the DCASE baseline does (in-sample scores are biased low, so these models'
   measured false-alarm rates exceed the design rate: docs/results.md).
@@ -38,7 +40,43 @@ def fit_threshold(train_scores: np.ndarray, percentile: float = PERCENTILE,
             "scale": float(scale), "threshold": value}
 
 
-def threshold_for(cfg, train_scores: np.ndarray) -> dict:
-    """The run's threshold at its design false-alarm rate (a quantile of held-out scores for the kinds whose fit gives them)."""
-    return fit_threshold(train_scores, 1.0 - cfg.false_alarm_rate,
-                         held_out=kind_of(cfg).held_out_train_scores)
+def conformal_quantile(scores: np.ndarray, level: float) -> float | None:
+    """The split-conformal `level` quantile of n exchangeable held-out scores: the
+    ceil((n + 1) level)-th smallest, so that a new score from the same distribution exceeds it
+    with probability at most 1 - level. None when n is too small for that rank to exist
+    (n < level / (1 - level): fewer than 9 clips at 90 %)."""
+    s = np.sort(np.asarray(scores, np.float64))
+    k = int(np.ceil((len(s) + 1) * level - 1e-9))
+    return float(s[k - 1]) if 1 <= k <= len(s) else None
+
+
+def domain_thresholds(train_scores: np.ndarray, domains: np.ndarray, level: float) -> dict:
+    """One threshold per domain (0 source, 1 target: the domain the device gives each clip,
+    held out like the scores), each the conformal `level` quantile of that domain's held-out
+    scores. Ten target clips are the fewest for which that quantile exists at 90 % (it is
+    then their largest score); a domain with too few clips falls back to the larger of its
+    largest score and the pooled threshold (none: the pooled threshold alone)."""
+    s, d = np.asarray(train_scores, np.float64), np.asarray(domains, int)
+    pooled = fit_threshold(s, level, held_out=True)
+    out, counts = [], []
+    for dom in (0, 1):
+        own = s[d == dom]
+        value = conformal_quantile(own, level)
+        if value is None:
+            value = max([pooled["threshold"]] + ([float(own.max())] if own.size else []))
+        out.append(value)
+        counts.append(int(own.size))
+    return {"method": "conformal-per-domain", "percentile": level, "threshold": out[0],
+            "threshold_target": out[1], "clips_per_domain": counts,
+            "pooled_threshold": pooled["threshold"]}
+
+
+def threshold_for(cfg, train_scores: np.ndarray, domains: np.ndarray | None = None) -> dict:
+    """The run's decision threshold(s) at its design false-alarm rate: per domain when the kind
+    gives the training clips' held-out domains, else one (a quantile of held-out scores for the
+    kinds whose fit gives them, a gamma fit otherwise). `threshold` is the source domain's (and
+    the only one); `threshold_target`, when present, the target domain's."""
+    level = 1.0 - cfg.false_alarm_rate
+    if domains is not None:
+        return domain_thresholds(train_scores, domains, level)
+    return fit_threshold(train_scores, level, held_out=kind_of(cfg).held_out_train_scores)

@@ -72,12 +72,12 @@ static void send_info(fs_app *app, uint8_t type, uint8_t seq) {
 
 static void send_result(fs_app *app, uint8_t seq) {
     fs_clip *clip = &app->clip;
-    float score = fs_scoring_score(&clip->scoring);
+    fs_verdict v = fs_scoring_verdict(&clip->scoring);
     uint32_t bits;
-    memcpy(&bits, &score, 4);
+    memcpy(&bits, &v.score, 4);
     uint8_t *p = app->body;
     fs_protocol_put_u32(p, bits);
-    p[4] = score > FS_MODEL_THRESHOLD;
+    p[4] = v.anomaly; /* the threshold of the clip's domain (scoring.h) */
     fs_protocol_put_u32(p + 5, clip->frames);
     fs_protocol_put_u32(p + 9, fs_clip_inferences(clip));
     fs_protocol_put_u64(p + 13, clip->frontend_cycles);

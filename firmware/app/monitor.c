@@ -61,14 +61,14 @@ static void add_block(fs_stats *w, const fs_monitor_block *b) {
 }
 
 /* Exact integer sums of the window, then the clip's statistics and its one inference. */
-static fs_status score_window(fs_monitor *m, float *score, uint32_t *inferences) {
+static fs_status score_window(fs_monitor *m, fs_verdict *v, uint32_t *inferences) {
     fs_stats_reset(&m->window);
     for (uint32_t k = m->hops - m->window_hops; k != m->hops; k++)
         add_block(&m->window, &m->blocks[k % FS_MONITOR_MAX_HOPS]);
     fs_scoring_clear(&m->clip->scoring);
     fs_status st = fs_clip_run_stats(m->clip, &m->window);
     if (st != FS_OK) return st;
-    *score = fs_scoring_score(&m->clip->scoring);
+    *v = fs_scoring_verdict(&m->clip->scoring);
     *inferences = m->clip->scoring.count;
     fs_scoring_clear(&m->clip->scoring);
     return FS_OK;
@@ -80,12 +80,12 @@ static void close_block(fs_monitor *m, fs_monitor_block *b) {
 }
 
 /* The hops' partial sums, oldest first, scored as a clip's. */
-static fs_status score_window(fs_monitor *m, float *score, uint32_t *inferences) {
+static fs_status score_window(fs_monitor *m, fs_verdict *v, uint32_t *inferences) {
     m->window = m->clip->scoring; /* the quantization */
     fs_scoring_clear(&m->window);
     for (uint32_t k = m->hops - m->window_hops; k != m->hops; k++)
         fs_scoring_merge(&m->window, &m->blocks[k % FS_MONITOR_MAX_HOPS]);
-    *score = fs_scoring_score(&m->window);
+    *v = fs_scoring_verdict(&m->window);
     *inferences = m->window.count;
     return FS_OK;
 }
@@ -94,14 +94,16 @@ static fs_status score_window(fs_monitor *m, float *score, uint32_t *inferences)
 static fs_status decide(fs_monitor *m, uint32_t *t0, fs_decision_fn emit, void *user) {
     fs_decision d;
     memset(&d, 0, sizeof d);
-    fs_status st = score_window(m, &d.score, &d.inferences);
+    fs_verdict v;
+    fs_status st = score_window(m, &v, &d.inferences);
     if (st != FS_OK) return st;
+    d.score = v.score;
+    d.decision = v.anomaly;
     uint32_t now = board_cycles();
     m->busy_cycles += (uint32_t)(now - *t0);
     d.index = m->decisions++;
     d.end_sample = m->segment_start + m->segment_frames * FS_FEAT_HOP;
     d.segment_start = m->segment_start;
-    d.decision = d.score > FS_MODEL_THRESHOLD;
     d.window_frames = m->hop_frames * m->window_hops;
     d.busy_cycles = m->busy_cycles;
     d.budget_cycles = m->budget_cycles;

@@ -7,7 +7,7 @@
  *   stats input   exact integer sums of the window's frames -> the clip's statistics, one
  *                 inference, its score (equal to the clip score of those frames);
  *   window input  the partial fs_scoring of the inferences that completed in each hop (errors
- *                 or embeddings) -> the clip's fs_scoring_score.
+ *                 or embeddings) -> the clip's fs_scoring_verdict.
  * A segment starts at the session's start and again after an overrun: the front end and the
  * window restart there (a gap inside a window would give a score no reference can reproduce). */
 #ifndef FS_MONITOR_H

@@ -35,6 +35,15 @@ void fs_scoring_merge(fs_scoring *dst, const fs_scoring *src) {
 #endif
 }
 
+/* The decision in float32, as the host's references compare (export/reference.py verdict). */
+static fs_verdict verdict(float score, uint8_t domain) {
+    fs_verdict v = {score, domain, 0};
+    v.anomaly = score > (domain ? FS_MODEL_THRESHOLD_TARGET : FS_MODEL_THRESHOLD);
+    return v;
+}
+
+float fs_scoring_score(const fs_scoring *ctx) { return fs_scoring_verdict(ctx).score; }
+
 #if FS_MODEL_SCORE_KIND == FS_SCORE_MSE
 void fs_scoring_add(fs_scoring *ctx, const int8_t *input, size_t n_in, const int8_t *output,
                     size_t n_out) {
@@ -49,8 +58,8 @@ void fs_scoring_add(fs_scoring *ctx, const int8_t *input, size_t n_in, const int
     ctx->count++;
 }
 
-float fs_scoring_score(const fs_scoring *ctx) {
-    return (float)(ctx->sum / (double)ctx->count);
+fs_verdict fs_scoring_verdict(const fs_scoring *ctx) {
+    return verdict((float)(ctx->sum / (double)ctx->count), 0);
 }
 #else
 /* The embedding sum and the distances in double, as the host's int8 reference computes them, so
@@ -68,7 +77,7 @@ void fs_scoring_add(fs_scoring *ctx, const int8_t *input, size_t n_in, const int
 
 /* Once per clip: squared Euclidean distance of the mean embedding to every centre, normalised per
  * centre (the network's last layer already whitened the embedding). */
-float fs_scoring_score(const fs_scoring *ctx) {
+fs_verdict fs_scoring_verdict(const fs_scoring *ctx) {
     double mean[FS_MODEL_OUTPUT_SIZE];
     for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++)
         mean[i] = ctx->embedding[i] / (double)ctx->count;
@@ -90,10 +99,11 @@ float fs_scoring_score(const fs_scoring *ctx) {
     double projection = 0.0;
     for (size_t i = 0; i < FS_MODEL_OUTPUT_SIZE; i++)
         projection += mean[i] * (double)fs_model_domain_axis[i];
+    uint8_t domain = projection > 0.5;
     /* (d * r) * inv_scale, left to right, in double; one rounding to float32 at the end */
-    return (float)(best * ctx->residual * (double)fs_model_pca_inv_scale[projection > 0.5]);
+    return verdict((float)(best * ctx->residual * (double)fs_model_pca_inv_scale[domain]), domain);
 #else
-    return (float)best;
+    return verdict((float)best, 0);
 #endif
 }
 

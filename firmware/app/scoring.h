@@ -6,7 +6,10 @@
  *              threshold for both domains). With the residual scorer (stats,
  *              FS_MODEL_PCA_COMPONENTS > 0) the nearest centre's distance d is multiplied, in
  *              double, by the clip's PCA residual r (fs_scoring_set_residual) and by the
- *              residual scale of the centre's domain: score = (float)(d * r * inv_scale[dom]). */
+ *              residual scale of the clip's domain: score = (float)(d * r * inv_scale[dom]),
+ *              dom = 1 (target) when the mean embedding e has e . domain_axis > 0.5.
+ * The decision (fs_scoring_verdict): score > FS_MODEL_THRESHOLD, or > FS_MODEL_THRESHOLD_TARGET
+ * for a clip of the target domain dom = 1 (models with one threshold: both are the same). */
 #ifndef FS_SCORING_H
 #define FS_SCORING_H
 #include <stddef.h>
@@ -16,6 +19,9 @@
 
 #ifndef FS_MODEL_PCA_COMPONENTS /* every export without the residual scorer */
 #define FS_MODEL_PCA_COMPONENTS 0
+#endif
+#ifndef FS_MODEL_THRESHOLD_TARGET /* every export with one threshold */
+#define FS_MODEL_THRESHOLD_TARGET FS_MODEL_THRESHOLD
 #endif
 
 #define FS_SCORE_MSE 0
@@ -46,7 +52,17 @@ void fs_scoring_add(fs_scoring *ctx, const int8_t *input, size_t n_in, const int
 #if FS_MODEL_PCA_COMPONENTS > 0
 void fs_scoring_set_residual(fs_scoring *ctx, double residual);
 #endif
-/* The clip's score; count must be > 0. */
+/* What the device reports for a clip: its score, the domain whose threshold decided it
+ * (0 source, 1 target) and the decision (1 = anomaly). */
+typedef struct {
+    float score;
+    uint8_t domain;
+    uint8_t anomaly;
+} fs_verdict;
+
+/* The clip's verdict; count must be > 0. */
+fs_verdict fs_scoring_verdict(const fs_scoring *ctx);
+/* The clip's score alone (fs_scoring_verdict's). */
 float fs_scoring_score(const fs_scoring *ctx);
 
 #endif

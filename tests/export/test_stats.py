@@ -175,15 +175,49 @@ def test_emulator_scores_every_clip_exactly_as_the_reference(stats_export, data_
         pcm = load_pcm16(clip.path)
         frames = ref.frames(logmel(pcm.astype(np.float32) / 32768))
         feat = stats_device.score(ClipMode.FEATURES, feature_chunks(frames))
-        assert feat.score == ref.score_frames(frames), clip.name          # bit for bit
+        want = ref.verdict_frames(frames)
+        assert feat.score == want.score, clip.name                       # bit for bit
         assert (feat.frames, feat.inferences) == (len(frames), 1)
-        assert feat.decision == int(np.float32(feat.score) > np.float32(cfg.threshold))
+        assert feat.decision == int(want.anomaly), clip.name
         assert feat.inference_cycles > 0
         got = stats_device.score(ClipMode.PCM, pcm_chunks(pcm))
         # the device's own front end gives the device's frames: with those, exact as well
         assert got.score == ref.score(_device_logmel(logmel_tool, pcm)), clip.name
         assert got.score == pytest.approx(feat.score, rel=1e-3)  # a rare frame one step off
         assert (got.frames, got.inferences) == (FEATURES.n_frames(len(pcm)), 1)
+
+
+def test_the_device_decides_each_domain_with_its_threshold(stats_export, data_root, tmp_path):
+    """The export carries a threshold per domain; the device compares a clip's score with the
+    one of the domain its discriminant gives the clip. With the source threshold above every
+    score and the target one below, the device flags exactly the clips the reference puts in
+    the target domain (both domains occur among the test clips)."""
+    import shutil
+
+    from host.device import Device, feature_chunks
+    from host.link import Emulator
+    from host.protocol import ClipMode
+    out, report = stats_export
+    _, tfl, cfg = load_export(out)
+    assert cfg.threshold_target is not None and report["threshold_target"] == cfg.threshold_target
+    assert f"#define FS_MODEL_THRESHOLD_TARGET " in (out / "model_config.h").read_text()
+    model = tmp_path / "model"
+    shutil.copytree(out, model)
+    text = (model / "model_config.h").read_text()
+    text = re.sub(r"#define FS_MODEL_THRESHOLD \S+", "#define FS_MODEL_THRESHOLD 3.0e38f", text)
+    text = re.sub(r"#define FS_MODEL_THRESHOLD_TARGET \S+",
+                  "#define FS_MODEL_THRESHOLD_TARGET -1.0f", text)
+    (model / "model_config.h").write_text(text)
+    ref = Int8Reference(tfl, cfg)
+    domains, flagged = [], []
+    with Emulator(_build(model, False, "test-export-stats-domains")) as emu:
+        dev = Device(emu.link(), timeout=20)
+        for clip in list_clips(data_root, MACHINE, "test"):
+            frames = ref.frames(logmel(load_pcm16(clip.path).astype(np.float32) / 32768))
+            domains.append(ref.verdict_frames(frames).domain)
+            flagged.append(dev.score(ClipMode.FEATURES, feature_chunks(frames)).decision)
+    assert set(domains) == {0, 1}
+    assert flagged == domains
 
 
 def test_clip_without_frames_is_an_error_not_a_crash(stats_export, stats_device, logmel_tool):
@@ -296,6 +330,11 @@ def test_export_carries_the_residual_scorer(stats_export, stats_run, tmp_path):
         carray.write(tmp_path / "f", tfl, replace(cfg, domain_axis=cfg.domain_axis[:9]))
     with pytest.raises(tflm.ModelError, match="domain_axis"):
         carray.write(tmp_path / "g", tfl, replace(cfg, domain_axis=cfg.domain_axis * np.nan))
+    with pytest.raises(tflm.ModelError, match="threshold_target must be a finite"):
+        carray.write(tmp_path / "h", tfl, replace(cfg, threshold_target=float("inf")))
+    with pytest.raises(tflm.ModelError, match="threshold_target needs the domain discriminant"):
+        carray.write(tmp_path / "i", tfl, replace(cfg, pca_mean=None, pca_components=None,
+                                                  pca_inv_scale=None, domain_axis=None))
 
 
 def test_an_export_from_before_the_domain_discriminant_is_refused(stats_export, tmp_path):
@@ -367,6 +406,8 @@ def test_run_without_residual_exports_and_the_emulator_matches(plain_stats_expor
     assert cfg.n_pca == 0 and "pca_components" not in json.loads(
         (out / "export.json").read_text())["device"]
     assert _pca_probe(out, tmp_path) == {"k": "0"}
+    assert cfg.threshold_target is None      # no discriminant: one threshold
+    assert "FS_MODEL_THRESHOLD_TARGET" not in (out / "model_config.h").read_text()
     assert "fs_model_pca" not in (out / "model_stats.h").read_text() + \
         (out / "model_scoring.h").read_text()
     ref = Int8Reference(tfl, cfg)

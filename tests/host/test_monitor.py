@@ -329,11 +329,14 @@ def calibrated(stats_export, switch_stream, tmp_path_factory):
     out = tmp_path_factory.mktemp("monitor-model") / "stats"
     shutil.copytree(stats_export[0], out)
     cfg_h = out / "model_config.h"
-    cfg_h.write_text("\n".join(f"#define FS_MODEL_THRESHOLD {thr!r}f" if
-                               line.startswith("#define FS_MODEL_THRESHOLD") else line
-                               for line in cfg_h.read_text().splitlines()) + "\n")
+    def calibrate(line: str) -> str:   # both domains' thresholds (FS_MODEL_THRESHOLD[_TARGET])
+        name = line.split()[1] if line.startswith("#define FS_MODEL_THRESHOLD") else None
+        return f"#define {name} {thr!r}f" if name else line
+    cfg_h.write_text("\n".join(map(calibrate, cfg_h.read_text().splitlines())) + "\n")
     meta = json.loads((out / "export.json").read_text())
     meta["threshold"] = meta["device"]["threshold"] = float(np.float32(thr))
+    if "threshold_target" in meta["device"]:
+        meta["threshold_target"] = meta["device"]["threshold_target"] = float(np.float32(thr))
     (out / "export.json").write_text(json.dumps(meta))
     return out, switch
 

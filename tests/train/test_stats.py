@@ -77,7 +77,7 @@ def test_held_out_threshold_keeps_the_false_alarm_rate_in_both_domains():
     rng = np.random.default_rng(2)
     src, tgt = _clips(rng, 200, 0.0), _clips(rng, 10, 3.0)
     is_target = np.array([False] * 200 + [True] * 10)
-    g, constants, held_out = fit_stats(src + tgt, is_target, seed=0)
+    g, constants, held_out, _ = fit_stats(src + tgt, is_target, seed=0)
     threshold = fit_threshold(held_out, 0.9, held_out=True)["threshold"]
     far_src = np.mean(_score(g, constants, _clips(rng, 1000, 0.0)) > threshold)
     far_tgt = np.mean(_score(g, constants, _clips(rng, 1000, 3.0)) > threshold)
@@ -110,7 +110,7 @@ def test_the_ensemble_score_and_its_threshold():
     rng = np.random.default_rng(4)
     src, tgt = _clips(rng, 200, 0.0), _clips(rng, 10, 3.0)
     is_target = np.array([False] * 200 + [True] * 10)
-    g, c, held_out = fit_stats(src + tgt, is_target, seed=0, pca_components=3)
+    g, c, held_out, _ = fit_stats(src + tgt, is_target, seed=0, pca_components=3)
     assert c["pca_components"].shape == (3, 16) and c["pca_inv_scale"].shape == (2,)
     lm = _clips(rng, 1, 3.0)[0]
     z = g.whiten(clip_stats(lm))
@@ -145,7 +145,8 @@ def test_the_discriminant_tells_fresh_clips_domains_apart():
     from train.stats import is_target_like
     rng = np.random.default_rng(5)
     src, tgt = _clips(rng, 200, 0.0), _clips(rng, 10, 3.0)
-    g, c, _ = fit_stats(src + tgt, np.array([False] * 200 + [True] * 10), seed=0, pca_components=3)
+    g, c, _, _ = fit_stats(src + tgt, np.array([False] * 200 + [True] * 10), seed=0,
+                           pca_components=3)
     for shift, want in ((0.0, False), (3.0, True)):
         z = g.whiten(np.stack([clip_stats(x) for x in _clips(rng, 300, shift)]))
         assert np.mean([is_target_like(e, c["domain_axis"]) == want for e in z]) >= 0.8

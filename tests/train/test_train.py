@@ -74,6 +74,38 @@ def test_run_dir_holds_every_artefact(runs, tiny_root, model):
     assert all(0.0 <= metrics[k] <= 1.0 for k in ("auc_source", "auc_target", "pauc"))
 
 
+def test_stats_decides_each_domain_with_its_own_threshold(runs, tiny_root, cache_dir):
+    """The stats run has a threshold per domain (the conformal quantile of the held-out scores
+    of the training clips its discriminant puts in each domain); its decisions CSV compares
+    each test clip's score with the threshold of the clip's discriminant domain. The other
+    kinds keep one threshold."""
+    from train.data import load_split
+    from train.stats import is_target_like
+    from train.score import clip_embedding
+    thr = json.loads((runs["stats"] / "threshold.json").read_text())
+    assert thr["method"] == "conformal-per-domain" and np.isfinite(thr["threshold_target"])
+    assert sum(thr["clips_per_domain"]) == len(list_clips(tiny_root, "fan", "train"))
+    run = train.load_run(runs["stats"])
+    assert (run.threshold, run.threshold_target) == (thr["threshold"], thr["threshold_target"])
+    assert run.decide(thr["threshold_target"] + 1e-9, 1) and not run.decide(
+        thr["threshold_target"] - 1e-9, 1)
+    assert run.decide(thr["threshold"] + 1e-9, 0) and not run.decide(thr["threshold"] - 1e-9, 0)
+    test = load_split(tiny_root, "fan", "test", cache_dir, False)
+    csv_rows = read_csv(runs["stats"] / "decision_result_fan_section_00_test.csv")
+    domains = []
+    for lm, row in zip(test.logmels, csv_rows):
+        score, domain = run.score_and_domain(lm)
+        e = clip_embedding(run.outputs(run.inputs(lm)))
+        assert domain == int(is_target_like(e, run.constants["domain_axis"]))
+        want = score > (thr["threshold_target"] if domain else thr["threshold"])
+        assert row[1] == str(int(want))
+        domains.append(domain)
+    assert set(domains) == {0, 1}
+    for model in ("ae", "ae-maha", "cls"):
+        assert train.load_run(runs[model]).threshold_target is None
+        assert "threshold_target" not in json.loads((runs[model] / "threshold.json").read_text())
+
+
 @pytest.mark.parametrize("model", ["ae", "ae-maha", "cls", "stats"])
 def test_load_run_reproduces_the_csv_and_scores_from_outputs(runs, tiny_root, model):
     run = train.load_run(runs[model])

@@ -76,10 +76,10 @@ class AutoEncoderKind(NetworkKind):
 
     # --- scoring ---
     def fit_scoring(self, cfg: TrainConfig, model: nn.Module,
-                    data: TrainData) -> tuple[dict, np.ndarray]:
+                    data: TrainData) -> tuple[dict, np.ndarray, None]:
         ins = [self.inputs(cfg, lm) for lm in data.train.logmels]
         outs = outputs_of(model, ins)
-        return {}, np.array([scoring.ae_score(x, y) for x, y in zip(ins, outs)])
+        return {}, np.array([scoring.ae_score(x, y) for x, y in zip(ins, outs)]), None
 
     def score(self, inputs: np.ndarray, outputs: np.ndarray, constants: dict,
               band: np.ndarray | None = None) -> float:
@@ -106,7 +106,7 @@ class MahalanobisAutoEncoderKind(AutoEncoderKind):
                       "an STM32")
 
     def fit_scoring(self, cfg: TrainConfig, model: nn.Module,
-                    data: TrainData) -> tuple[dict, np.ndarray]:
+                    data: TrainData) -> tuple[dict, np.ndarray, None]:
         is_target = np.array([c.domain == "target" for c in data.train.clips])
         ins = [self.inputs(cfg, lm) for lm in data.train.logmels]
         outs = outputs_of(model, ins)
@@ -115,7 +115,7 @@ class MahalanobisAutoEncoderKind(AutoEncoderKind):
                                            or [np.zeros((0, res[0].shape[1]))])
         constants = scoring.fit_maha(pick(False), pick(True), cfg.maha_ridge)
         return constants, np.array([scoring.maha_score(x, y, constants)
-                                    for x, y in zip(ins, outs)])
+                                    for x, y in zip(ins, outs)]), None
 
     def score(self, inputs: np.ndarray, outputs: np.ndarray, constants: dict,
               band: np.ndarray | None = None) -> float:

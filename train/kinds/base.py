@@ -4,7 +4,8 @@ A kind (train/kinds/__init__.py lists them, one class per kind in this package) 
 * its network: `build`, `example_input`, `inputs` (a clip's network inputs), `inferences_per_clip`;
 * its training: `fit` (ModelKind: nothing to train; NetworkKind: the one training loop,
   train/fit.py's `train_network`, driven by the kind's training steps);
-* its scoring: `fit_scoring` (constants and training-clip scores, training data only), `score`;
+* its scoring: `fit_scoring` (constants and training-clip scores, training data only), `score`,
+  `clip_domain` (whose threshold decides a clip);
 * its export facts: `device_fields` (the firmware's DeviceConfig), calibration, refusals, pruning.
 Code that depends on the kind asks `kind_of(cfg)`; no code compares a model name.
 """
@@ -65,8 +66,10 @@ class ModelKind(ABC):
     # --- scoring ---
     @abstractmethod
     def fit_scoring(self, cfg: TrainConfig, model: nn.Module,
-                    data: TrainData) -> tuple[dict, np.ndarray]:
-        """Scoring constants and the training clips' scores (order of data.train.clips)."""
+                    data: TrainData) -> tuple[dict, np.ndarray, np.ndarray | None]:
+        """Scoring constants, the training clips' scores (order of data.train.clips) and, for a
+        kind that decides each domain with its own threshold, the training clips' domains as
+        `clip_domain` gives them (held out like the scores); None: one threshold."""
         ...
 
     @abstractmethod
@@ -74,6 +77,11 @@ class ModelKind(ABC):
               band: np.ndarray | None = None) -> float:
         """A clip's anomaly score from its network inputs and outputs (and band statistics)."""
         ...
+
+    def clip_domain(self, outputs: np.ndarray, constants: dict) -> int:
+        """The domain whose threshold decides the clip (0 source, 1 target), from its network
+        outputs, as the device tells it; kinds with one threshold: 0."""
+        return 0
 
     # --- export ---
     @abstractmethod

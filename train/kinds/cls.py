@@ -97,7 +97,7 @@ class ClassifierKind(NetworkKind):
 
     # --- scoring ---
     def fit_scoring(self, cfg: TrainConfig, model: nn.Module,
-                    data: TrainData) -> tuple[dict, np.ndarray]:
+                    data: TrainData) -> tuple[dict, np.ndarray, None]:
         """Also fits the network's whitening layer (train/score.py says why)."""
         is_target = np.array([c.domain == "target" for c in data.train.clips])
         ins = [self.inputs(cfg, lm) for lm in data.train.logmels]
@@ -108,7 +108,7 @@ class ClassifierKind(NetworkKind):
                                                       cfg.n_source_centres, cfg.seed)
         train_scores = np.zeros(len(data.train.clips))
         train_scores[~is_target], train_scores[is_target] = s_src, s_tgt
-        return constants, train_scores
+        return constants, train_scores, None
 
     def score(self, inputs: np.ndarray, outputs: np.ndarray, constants: dict,
               band: np.ndarray | None = None) -> float:

@@ -57,16 +57,22 @@ class StatsKind(ModelKind):
 
     # --- scoring ---
     def fit_scoring(self, cfg: TrainConfig, model: nn.Module,
-                    data: TrainData) -> tuple[dict, np.ndarray]:
+                    data: TrainData) -> tuple[dict, np.ndarray, np.ndarray | None]:
+        """With the residual scorer, the held-out discriminant domains of the training clips
+        come back too: each domain gets its own threshold (train/threshold.py)."""
         is_target = np.array([c.domain == "target" for c in data.train.clips])
-        gaussian, constants, held_out = fit_stats(data.train.logmels, is_target, cfg.seed,
-                                                  cfg.false_alarm_rate, cfg.pca_components)
+        gaussian, constants, held_out, domains = fit_stats(
+            data.train.logmels, is_target, cfg.seed, cfg.false_alarm_rate, cfg.pca_components)
         model.set_whitening(gaussian.matrix, np.zeros(len(gaussian.matrix)))
-        return constants, held_out
+        return constants, held_out, domains
 
     def score(self, inputs: np.ndarray, outputs: np.ndarray, constants: dict,
               band: np.ndarray | None = None) -> float:
         return scoring.stats_score(outputs, constants, band)
+
+    def clip_domain(self, outputs: np.ndarray, constants: dict) -> int:
+        """The discriminant's domain (train/stats.py `domain_axis`); 0 without it."""
+        return scoring.stats_domain(outputs, constants)
 
     # --- export ---
     def device_fields(self, cfg: TrainConfig, constants: dict) -> dict:
