@@ -1,4 +1,5 @@
-# firstshot — top-level commands (DESIGN.md "Command-line surface"). Every target runs setup first.
+# firstshot — top-level commands (README.md "Two commands", "Other commands"). Every target runs
+# setup first.
 SHELL := /bin/bash
 PY := .venv/bin/python
 DATA ?= data
