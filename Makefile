@@ -19,11 +19,14 @@ RUN_DIR = runs/$(MACHINE)/$(MODEL)
 
 setup: .venv/.installed debs sdists
 
-# Re-installs only when requirements.txt changes; torch is pinned to the CPU wheel on disk.
-.venv/.installed: requirements.txt
+# Re-installs only when requirements.txt or pyproject.toml changes; torch is pinned to the CPU
+# wheel on disk. The project itself goes in editable (pyproject.toml says why), with the venv's
+# own setuptools: no build dependency is downloaded.
+.venv/.installed: requirements.txt pyproject.toml
 	python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 # Pinned sdists from the package registry into .cache/sdists/ (CMSIS-DSP's FFT for the front end,
