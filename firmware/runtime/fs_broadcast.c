@@ -2,6 +2,21 @@
  * Shapes are aligned at their last dimension; a dimension of 1 repeats. */
 #include "ops/fs_ops.h"
 
+void *fs_elementwise_prepare(fs_prep *p, size_t bytes, fs_elementwise_io *t) {
+  const fs_model *m = p->m;
+  const fs_tensor *a = t->a = fs_op_in(m, p->op, 0), *b = t->b = fs_op_in(m, p->op, 1);
+  const fs_tensor *out = t->out = fs_op_out(m, p->op, 0);
+  if (FS_EXPECT_IO(p, {a, "input 1", FS_INT8, 1}, {b, "input 2", FS_INT8, 1}, {out, "output", FS_INT8, 1}))
+    return NULL;
+  if (!fs_broadcast_shape_ok(&a->shape, &b->shape, &out->shape)) {
+    fs_op_fail(p, FS_ERR_SHAPE, "shapes do not broadcast to the output");
+    return NULL;
+  }
+  fs_elementwise_offsets *off = fs_op_params(p, bytes);
+  if (off) *off = (fs_elementwise_offsets){-a->zero_point, -b->zero_point, out->zero_point};
+  return off;
+}
+
 int fs_broadcast_shape_ok(const fs_shape *a, const fs_shape *b, const fs_shape *out) {
   const unsigned nd = a->ndim > b->ndim ? a->ndim : b->ndim;
   if (out->ndim != nd) return 0;

@@ -106,6 +106,15 @@ static inline float fs_opt_f32(fs_prep *p, unsigned id, float def) {
   return fs_fb_f32(&p->m->fb, &p->options, id, def);
 }
 
+/* An operator's parameters: fs_persist'ed (zeroed) and attached as op->data, where its eval
+ * finds them; NULL and an FS_ERR_ARENA failure recorded when they do not fit. */
+void *fs_op_params(fs_prep *p, size_t bytes);
+/* The fused activation in option `id` of the current operator as the int8 range
+ * [*act_min, *act_max] on out's quantization; an unknown activation is recorded as
+ * "activation <code>". */
+fs_status fs_prepare_activation(fs_prep *p, unsigned id, const fs_tensor *out, int32_t *act_min,
+                                int32_t *act_max);
+
 /* Common prepare checks, each recording a message on failure. */
 fs_status fs_expect_type(fs_prep *p, const fs_tensor *t, int type, const char *what);
 fs_status fs_expect_quantized(fs_prep *p, const fs_tensor *t, const char *what);
@@ -124,6 +133,13 @@ fs_status fs_expect_io(fs_prep *p, const fs_io_want *want, unsigned n);
 #define FS_EXPECT_IO(p, ...)                                 \
   fs_expect_io((p), (const fs_io_want[]){__VA_ARGS__},       \
                (unsigned)(sizeof((const fs_io_want[]){__VA_ARGS__}) / sizeof(fs_io_want)))
+/* in and out hold as many elements (QUANTIZE, DEQUANTIZE); else "sizes differ". */
+fs_status fs_expect_same_count(fs_prep *p, const fs_tensor *in, const fs_tensor *out);
+/* The tensor checks of FULLY_CONNECTED and the convolutions: int8 input, weights (`what`:
+ * "weights", "filter") and output, input and output with one scale and zero point, then the
+ * optional bias (NULL: absent) int32. */
+fs_status fs_expect_weighted_io(fs_prep *p, const fs_tensor *in, const fs_tensor *w,
+                                const char *what, const fs_tensor *bias, const fs_tensor *out);
 /* Fetch the per-channel requantization arrays (multiplier, shift) for a
  * weights tensor: effective scale = in_scale * w_scale[c] / out_scale in
  * double, per output channel c (per-tensor weights are broadcast). */

@@ -1,6 +1,7 @@
 /* Checks and computations shared by operator prepare functions. */
 #include "fs_internal.h"
 #include "fs_quant.h"
+#include "fs_schema.h"
 
 static const char *fs_type_name(int type) {
   switch (type) {
@@ -26,6 +27,19 @@ fs_status fs_expect_quantized(fs_prep *p, const fs_tensor *t, const char *what) 
   return fs_op_fail(p, FS_ERR_QUANT, "%s needs one scale and zero point", what);
 }
 
+void *fs_op_params(fs_prep *p, size_t bytes) {
+  void *q = fs_persist(p->m, bytes);
+  if (q) p->op->data = q;
+  return q;
+}
+
+fs_status fs_prepare_activation(fs_prep *p, unsigned id, const fs_tensor *out, int32_t *act_min,
+                                int32_t *act_max) {
+  const int act = fs_opt_u8(p, id, FS_ACT_NONE);
+  const fs_status s = fs_activation_range_s8(act, out->scale, out->zero_point, act_min, act_max);
+  return s ? fs_op_fail(p, s, "activation %d", act) : FS_OK;
+}
+
 fs_status fs_expect_io(fs_prep *p, const fs_io_want *want, unsigned n) {
   fs_status s;
   for (unsigned i = 0; i < n; ++i)
@@ -33,6 +47,18 @@ fs_status fs_expect_io(fs_prep *p, const fs_io_want *want, unsigned n) {
   for (unsigned i = 0; i < n; ++i)
     if (want[i].quantized && (s = fs_expect_quantized(p, want[i].t, want[i].what))) return s;
   return FS_OK;
+}
+
+fs_status fs_expect_same_count(fs_prep *p, const fs_tensor *in, const fs_tensor *out) {
+  if (fs_shape_count(&in->shape) == fs_shape_count(&out->shape)) return FS_OK;
+  return fs_op_fail(p, FS_ERR_SHAPE, "sizes differ");
+}
+
+fs_status fs_expect_weighted_io(fs_prep *p, const fs_tensor *in, const fs_tensor *w,
+                                const char *what, const fs_tensor *bias, const fs_tensor *out) {
+  fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 1}, {w, what, FS_INT8, 0}, {out, "output", FS_INT8, 1});
+  if (s) return s;
+  return bias ? fs_expect_type(p, bias, FS_INT32, "bias") : FS_OK;
 }
 
 fs_status fs_per_channel_multipliers(fs_prep *p, int w, uint32_t channels, float in_scale,

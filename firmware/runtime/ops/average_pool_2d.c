@@ -34,9 +34,4 @@ void fs_average_pool_2d_s8(const fs_kctx *k, const fs_pool_params *p, const fs_s
 
 fs_status fs_average_pool_2d_prepare(fs_prep *p) { return fs_pool_prepare(p); }
 
-fs_status fs_average_pool_2d_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  const fs_tensor *in = fs_op_in(m, op, 0);
-  fs_tensor *out = fs_op_out(m, op, 0);
-  fs_average_pool_2d_s8(k, op->data, &in->shape, (const int8_t *)in->data, &out->shape, (int8_t *)out->data);
-  return FS_OK;
-}
+FS_EVAL_UNARY(average_pool_2d)

@@ -29,9 +29,8 @@ fs_status fs_concatenation_prepare(fs_prep *p) {
   }
   if (total != out->shape.dims[axis])
     return fs_op_fail(p, FS_ERR_SHAPE, "axis sizes do not add up");
-  fs_concatenation_params *q = fs_persist(m, sizeof *q);
+  fs_concatenation_params *q = fs_op_params(p, sizeof *q);
   if (!q) return m->status;
-  p->op->data = q;
   q->axis = axis;
   return FS_OK;
 }

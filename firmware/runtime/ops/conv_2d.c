@@ -5,6 +5,18 @@
 #include "../fs_quant.h"
 #include "fs_ops.h"
 
+static fs_status fs_conv_2d_channels(fs_prep *p, fs_conv_params *q, const fs_tensor *in,
+                                    const fs_tensor *f, const fs_tensor *out) {
+  (void)q;
+  const int32_t in_c = in->shape.dims[3], f_c = f->shape.dims[3], out_c = out->shape.dims[3];
+  /* Grouped convolution: in_c = groups * f_c, out_c a multiple of groups. */
+  if (f->shape.dims[0] != out_c || in_c % f_c != 0 || out_c % (in_c / f_c) != 0)
+    return fs_op_fail(p, FS_ERR_SHAPE, "channels in %d, filter %d, out %d", in_c, f_c, out_c);
+  if ((int64_t)f->shape.dims[1] * f->shape.dims[2] * f_c > FS_MAX_ACCUM_TERMS)
+    return fs_op_fail(p, FS_ERR_LIMIT, "filter too large");
+  return FS_OK;
+}
+
 void fs_conv_2d_s8(const fs_kctx *k, const fs_conv_params *p, const fs_shape *in_shape,
                    const int8_t *in, const fs_shape *f_shape, const int8_t *f,
                    const uint8_t *bias, const fs_shape *out_shape, int8_t *out) {
@@ -44,25 +56,6 @@ void fs_conv_2d_s8(const fs_kctx *k, const fs_conv_params *p, const fs_shape *in
   }
 }
 
-fs_status fs_conv_2d_prepare(fs_prep *p) {
-  fs_conv_params *q;
-  fs_status s = fs_conv_prepare_common(p, 0, &q);
-  if (s) return s;
-  const fs_model *m = p->m;
-  const fs_tensor *in = fs_op_in(m, p->op, 0), *f = fs_op_in(m, p->op, 1), *out = fs_op_out(m, p->op, 0);
-  const int32_t in_c = in->shape.dims[3], f_c = f->shape.dims[3], out_c = out->shape.dims[3];
-  /* Grouped convolution: in_c = groups * f_c, out_c a multiple of groups. */
-  if (f->shape.dims[0] != out_c || in_c % f_c != 0 || out_c % (in_c / f_c) != 0)
-    return fs_op_fail(p, FS_ERR_SHAPE, "channels in %d, filter %d, out %d", in_c, f_c, out_c);
-  if ((int64_t)f->shape.dims[1] * f->shape.dims[2] * f_c > FS_MAX_ACCUM_TERMS)
-    return fs_op_fail(p, FS_ERR_LIMIT, "filter too large");
-  return FS_OK;
-}
+fs_status fs_conv_2d_prepare(fs_prep *p) { return fs_conv_prepare_common(p, 0, fs_conv_2d_channels); }
 
-fs_status fs_conv_2d_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
-  fs_tensor *out = fs_op_out(m, op, 0);
-  fs_conv_2d_s8(k, op->data, &in->shape, (const int8_t *)in->data, &f->shape, (const int8_t *)f->data,
-                bias ? bias->data : NULL, &out->shape, (int8_t *)out->data);
-  return FS_OK;
-}
+FS_EVAL_WEIGHTED(conv_2d)

@@ -6,6 +6,20 @@
 #include "../fs_schema.h"
 #include "fs_ops.h"
 
+static fs_status fs_depthwise_channels(fs_prep *p, fs_conv_params *q, const fs_tensor *in,
+                                      const fs_tensor *f, const fs_tensor *out) {
+  const int32_t in_c = in->shape.dims[3], out_c = out->shape.dims[3];
+  /* TFLM's kernel trusts the option; insist that it matches the shapes. */
+  q->depth_multiplier = fs_opt_i32(p, FS_DW_DEPTH_MULTIPLIER, 0);
+  if (f->shape.dims[0] != 1 || f->shape.dims[3] != out_c || q->depth_multiplier < 1 ||
+      (int64_t)in_c * q->depth_multiplier != out_c)
+    return fs_op_fail(p, FS_ERR_SHAPE, "channels in %d, out %d, multiplier %d", in_c, out_c,
+                      q->depth_multiplier);
+  if ((int64_t)f->shape.dims[1] * f->shape.dims[2] > FS_MAX_ACCUM_TERMS)
+    return fs_op_fail(p, FS_ERR_LIMIT, "filter too large");
+  return FS_OK;
+}
+
 void fs_depthwise_conv_2d_s8(const fs_kctx *k, const fs_conv_params *p,
                              const fs_shape *in_shape, const int8_t *in,
                              const fs_shape *f_shape, const int8_t *f, const uint8_t *bias,
@@ -49,28 +63,7 @@ void fs_depthwise_conv_2d_s8(const fs_kctx *k, const fs_conv_params *p,
 }
 
 fs_status fs_depthwise_conv_2d_prepare(fs_prep *p) {
-  fs_conv_params *q;
-  fs_status s = fs_conv_prepare_common(p, 1, &q);
-  if (s) return s;
-  const fs_model *m = p->m;
-  const fs_tensor *in = fs_op_in(m, p->op, 0), *f = fs_op_in(m, p->op, 1), *out = fs_op_out(m, p->op, 0);
-  const int32_t in_c = in->shape.dims[3], out_c = out->shape.dims[3];
-  /* TFLM's kernel trusts the option; insist that it matches the shapes. */
-  q->depth_multiplier = fs_opt_i32(p, FS_DW_DEPTH_MULTIPLIER, 0);
-  if (f->shape.dims[0] != 1 || f->shape.dims[3] != out_c || q->depth_multiplier < 1 ||
-      (int64_t)in_c * q->depth_multiplier != out_c)
-    return fs_op_fail(p, FS_ERR_SHAPE, "channels in %d, out %d, multiplier %d", in_c, out_c,
-                      q->depth_multiplier);
-  if ((int64_t)f->shape.dims[1] * f->shape.dims[2] > FS_MAX_ACCUM_TERMS)
-    return fs_op_fail(p, FS_ERR_LIMIT, "filter too large");
-  return FS_OK;
+  return fs_conv_prepare_common(p, 1, fs_depthwise_channels);
 }
 
-fs_status fs_depthwise_conv_2d_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
-  fs_tensor *out = fs_op_out(m, op, 0);
-  fs_depthwise_conv_2d_s8(k, op->data, &in->shape, (const int8_t *)in->data, &f->shape,
-                          (const int8_t *)f->data, bias ? bias->data : NULL, &out->shape,
-                          (int8_t *)out->data);
-  return FS_OK;
-}
+FS_EVAL_WEIGHTED(depthwise_conv_2d)

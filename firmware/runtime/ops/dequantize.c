@@ -9,13 +9,10 @@ fs_status fs_dequantize_prepare(fs_prep *p) {
   const fs_tensor *in = fs_op_in(m, p->op, 0), *out = fs_op_out(m, p->op, 0);
   fs_status s;
   if ((s = fs_expect_type(p, in, FS_INT8, "input")) || (s = fs_expect_quantized(p, in, "input")) ||
-      (s = fs_expect_type(p, out, FS_FLOAT32, "output")))
+      (s = fs_expect_type(p, out, FS_FLOAT32, "output")) || (s = fs_expect_same_count(p, in, out)))
     return s;
-  if (fs_shape_count(&in->shape) != fs_shape_count(&out->shape))
-    return fs_op_fail(p, FS_ERR_SHAPE, "sizes differ");
-  fs_dequantize_params *q = fs_persist(m, sizeof *q);
+  fs_dequantize_params *q = fs_op_params(p, sizeof *q);
   if (!q) return m->status;
-  p->op->data = q;
   q->scale = (double)in->scale;
   q->zero_point = in->zero_point;
   return FS_OK;

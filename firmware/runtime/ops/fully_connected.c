@@ -40,10 +40,8 @@ fs_status fs_fully_connected_prepare(fs_prep *p) {
   fs_model *m = p->m;
   const fs_tensor *in = fs_op_in(m, p->op, 0), *w = fs_op_in(m, p->op, 1);
   const fs_tensor *bias = fs_op_in(m, p->op, 2), *out = fs_op_out(m, p->op, 0);
-  fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 1}, {w, "weights", FS_INT8, 0}, {out, "output", FS_INT8, 1});
+  fs_status s = fs_expect_weighted_io(p, in, w, "weights", bias, out);
   if (s) return s;
-  if (bias && (s = fs_expect_type(p, bias, FS_INT32, "bias"))) return s;
-  const int act = fs_opt_u8(p, FS_FC_ACT, FS_ACT_NONE);
   if (fs_opt_u8(p, FS_FC_WEIGHTS_FORMAT, 0) != 0)
     return fs_op_fail(p, FS_ERR_OPTIONS, "shuffled weights");
 
@@ -58,14 +56,12 @@ fs_status fs_fully_connected_prepare(fs_prep *p) {
    * exact (TFLM's accumulator would overflow, undefined, beyond this). */
   if (depth > FS_MAX_ACCUM_TERMS)
     return fs_op_fail(p, FS_ERR_LIMIT, "%d inputs per unit", depth);
-  fs_fully_connected_params *q = fs_persist(m, sizeof *q);
+  fs_fully_connected_params *q = fs_op_params(p, sizeof *q);
   if (!q) return m->status;
-  p->op->data = q;
   q->input_offset = -in->zero_point;
   q->weights_offset = -w->zero_point;
   q->output_offset = out->zero_point;
-  if ((s = fs_activation_range_s8(act, out->scale, out->zero_point, &q->act_min, &q->act_max)))
-    return fs_op_fail(p, s, "activation %d", act);
+  if ((s = fs_prepare_activation(p, FS_FC_ACT, out, &q->act_min, &q->act_max))) return s;
   if (w->flags & FS_TENSOR_PER_CHANNEL) {
     int32_t *mult, *shift;
     if (fs_quant_dim(m, p->op->io[1]) != 0)
@@ -91,11 +87,4 @@ fs_status fs_fully_connected_prepare(fs_prep *p) {
   return FS_OK;
 }
 
-fs_status fs_fully_connected_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  const fs_tensor *in = fs_op_in(m, op, 0), *w = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
-  fs_tensor *out = fs_op_out(m, op, 0);
-  fs_fully_connected_s8(k, op->data, &in->shape, (const int8_t *)in->data, &w->shape,
-                        (const int8_t *)w->data, bias ? bias->data : NULL, &out->shape,
-                        (int8_t *)out->data);
-  return FS_OK;
-}
+FS_EVAL_WEIGHTED(fully_connected)

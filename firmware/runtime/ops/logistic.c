@@ -36,9 +36,8 @@ fs_status fs_logistic_prepare(fs_prep *p) {
   if (s) return s;
   if (in->bytes != out->bytes) return fs_op_fail(p, FS_ERR_SHAPE, "sizes differ");
   if (out->zero_point != -128) return fs_op_fail(p, FS_ERR_QUANT, "output zero point must be -128");
-  fs_logistic_params *q = fs_persist(m, sizeof *q);
+  fs_logistic_params *q = fs_op_params(p, sizeof *q);
   if (!q) return m->status;
-  p->op->data = q;
   /* As TFLM: frexp of input_scale * 2^27 directly (not QuantizeMultiplier). */
   const double real = (double)in->scale * (double)(1 << (31 - FS_LOGISTIC_INPUT_BITS));
   int shift = 0;
@@ -53,9 +52,4 @@ fs_status fs_logistic_prepare(fs_prep *p) {
   return FS_OK;
 }
 
-fs_status fs_logistic_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  const fs_tensor *in = fs_op_in(m, op, 0);
-  fs_tensor *out = fs_op_out(m, op, 0);
-  fs_logistic_s8(k, op->data, &in->shape, (const int8_t *)in->data, &out->shape, (int8_t *)out->data);
-  return FS_OK;
-}
+FS_EVAL_UNARY(logistic)

@@ -61,9 +61,8 @@ fs_status fs_mean_prepare(fs_prep *p) {
   fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 1}, {axis, "axis", FS_INT32, 0}, {out, "output", FS_INT8, 1});
   if (s) return s;
   if (!(axis->flags & FS_TENSOR_CONST)) return fs_op_fail(p, FS_ERR_GRAPH, "axis must be constant");
-  fs_mean_params *q = fs_persist(m, sizeof *q);
+  fs_mean_params *q = fs_op_params(p, sizeof *q);
   if (!q) return m->status;
-  p->op->data = q;
   const unsigned nd = in->shape.ndim;
   const uint32_t n_axes = axis->bytes / 4u;
   for (uint32_t i = 0; i < n_axes; ++i) {
@@ -94,9 +93,4 @@ fs_status fs_mean_prepare(fs_prep *p) {
   return FS_OK;
 }
 
-fs_status fs_mean_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  const fs_tensor *in = fs_op_in(m, op, 0);
-  fs_tensor *out = fs_op_out(m, op, 0);
-  fs_mean_s8(k, op->data, &in->shape, (const int8_t *)in->data, &out->shape, (int8_t *)out->data);
-  return FS_OK;
-}
+FS_EVAL_UNARY(mean)

@@ -41,9 +41,8 @@ fs_status fs_pad_prepare(fs_prep *p) {
   if (!(pads->flags & FS_TENSOR_CONST) || pads->shape.ndim != 2 || pads->shape.dims[0] != (int32_t)nd ||
       pads->shape.dims[1] != 2 || out->shape.ndim != nd)
     return fs_op_fail(p, FS_ERR_SHAPE, "paddings must be a constant [rank, 2] tensor");
-  fs_pad_params *q = fs_persist(m, sizeof *q);
+  fs_pad_params *q = fs_op_params(p, sizeof *q);
   if (!q) return m->status;
-  p->op->data = q;
   for (unsigned d = 0; d < nd; ++d) {
     int64_t before, after;
     if (pads->type == FS_INT32) {
@@ -70,9 +69,4 @@ fs_status fs_pad_prepare(fs_prep *p) {
   return FS_OK;
 }
 
-fs_status fs_pad_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  const fs_tensor *in = fs_op_in(m, op, 0);
-  fs_tensor *out = fs_op_out(m, op, 0);
-  fs_pad_s8(k, op->data, &in->shape, (const int8_t *)in->data, &out->shape, (int8_t *)out->data);
-  return FS_OK;
-}
+FS_EVAL_UNARY(pad)

@@ -39,11 +39,9 @@ fs_status fs_quantize_prepare(fs_prep *p) {
   fs_status s = FS_EXPECT_IO(p, {out, "output", FS_INT8, 1});
   if (s) return s;
   if (in->type != FS_FLOAT32 && in->type != FS_INT8) return fs_expect_type(p, in, FS_FLOAT32, "input");
-  if (fs_shape_count(&in->shape) != fs_shape_count(&out->shape))
-    return fs_op_fail(p, FS_ERR_SHAPE, "sizes differ");
-  fs_quantize_params *q = fs_persist(m, sizeof *q);
+  if ((s = fs_expect_same_count(p, in, out))) return s;
+  fs_quantize_params *q = fs_op_params(p, sizeof *q);
   if (!q) return m->status;
-  p->op->data = q;
   q->scale = (double)out->scale;
   q->zero_point = out->zero_point;
   if (in->type == FS_INT8) {

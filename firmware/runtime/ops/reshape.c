@@ -16,10 +16,4 @@ fs_status fs_reshape_prepare(fs_prep *p) {
   return FS_OK;
 }
 
-fs_status fs_reshape_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  (void)k;
-  const fs_tensor *in = fs_op_in(m, op, 0);
-  fs_tensor *out = fs_op_out(m, op, 0);
-  if (out->data != in->data) memmove(out->data, in->data, out->bytes);
-  return FS_OK;
-}
+FS_EVAL_COPY(reshape)

@@ -62,9 +62,8 @@ fs_status fs_softmax_prepare(fs_prep *p) {
     return fs_op_fail(p, FS_ERR_SHAPE, "input and output shapes differ");
   if (out->zero_point != -128 || out->scale != 1.0f / 256.0f)
     return fs_op_fail(p, FS_ERR_QUANT, "output must have scale 1/256 and zero point -128");
-  fs_softmax_params *q = fs_persist(m, sizeof *q);
+  fs_softmax_params *q = fs_op_params(p, sizeof *q);
   if (!q) return m->status;
-  p->op->data = q;
   /* PreprocessSoftmaxScaling(beta, input_scale, 5): Q5.26 multiplier > 1. */
   const double beta = (double)fs_opt_f32(p, FS_SOFTMAX_BETA, 0.0f);
   double real = beta * (double)in->scale * (double)(1 << (31 - FS_SCALED_DIFF_BITS));
@@ -77,9 +76,4 @@ fs_status fs_softmax_prepare(fs_prep *p) {
   return FS_OK;
 }
 
-fs_status fs_softmax_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  const fs_tensor *in = fs_op_in(m, op, 0);
-  fs_tensor *out = fs_op_out(m, op, 0);
-  fs_softmax_s8(k, op->data, &in->shape, (const int8_t *)in->data, &out->shape, (int8_t *)out->data);
-  return FS_OK;
-}
+FS_EVAL_UNARY(softmax)
