@@ -24,21 +24,19 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+from tqdm import tqdm
+
+from asd import cli
+from asd.cli import UsageError
+from asd.dataset import Clip, check_machine_name, list_clips, load_pcm16
+from asd.features import FEATURES, logmel
+from host import report
+from host.device import Device, DeviceError, feature_chunks, pcm_chunks
+from host.link import DEFAULT_BAUD, Emulator, Link, LinkError, port_kind
+from host.protocol import PROTOCOL_VERSION, ClipMode, Info
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: `python host/bench.py`
-    sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from asd import cli  # noqa: E402
-from asd.cli import UsageError  # noqa: E402
-from asd.dataset import Clip, check_machine_name, list_clips, load_pcm16  # noqa: E402
-from asd.features import FEATURES, logmel  # noqa: E402
-from host import report  # noqa: E402
-from host.device import Device, DeviceError, feature_chunks, pcm_chunks  # noqa: E402
-from host.link import DEFAULT_BAUD, Emulator, Link, LinkError, port_kind  # noqa: E402
-from host.protocol import PROTOCOL_VERSION, ClipMode, Info  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

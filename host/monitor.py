@@ -30,20 +30,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: `python host/monitor.py`
-    sys.path.insert(0, str(ROOT))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from asd import cli  # noqa: E402
-from asd.cli import UsageError  # noqa: E402
-from asd.dataset import check_machine_name  # noqa: E402
-from host.device import Device, DeviceError, DeviceReset, DeviceTimeout  # noqa: E402
-from host.link import DEFAULT_BAUD, Emulator, Link, LinkError  # noqa: E402
-from host.monitor_view import Figures, View, screen_text, summary_lines, switch_lines  # noqa: E402
-from host.protocol import (ClipMode, Decision, ErrorCode, Frame, Info, MonitorBegin,  # noqa: E402
+from asd import cli
+from asd.cli import UsageError
+from asd.dataset import check_machine_name
+from host.device import Device, DeviceError, DeviceReset, DeviceTimeout
+from host.link import DEFAULT_BAUD, Emulator, Link, LinkError
+from host.monitor_view import Figures, View, screen_text, summary_lines, switch_lines
+from host.protocol import (ClipMode, Decision, ErrorCode, Frame, Info, MonitorBegin,
                            MonitorReady, MsgType)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 RATE = 16000
 FRAME = 512                 # samples per log-mel frame

@@ -18,21 +18,18 @@ import datetime
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from host.device import Device, pcm_chunks  # noqa: E402
-from host.perf_monitor import markdown_lines as monitor_lines  # noqa: E402
-from host.perf_monitor import measure_monitor  # noqa: E402
-from host.protocol import ClipMode  # noqa: E402
-from host.qemu import (Job, QemuBoard, run_models, section_sizes,  # noqa: E402
+from host.device import Device, pcm_chunks
+from host.perf_monitor import markdown_lines as monitor_lines
+from host.perf_monitor import measure_monitor
+from host.protocol import ClipMode
+from host.qemu import (Job, QemuBoard, run_models, section_sizes,
                        stack_high_water)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 FIRMWARE = ROOT / "firmware"
 SHARED = ROOT / "third_party" / "mlperf-tiny"  # the MLPerf Tiny reference models

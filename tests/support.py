@@ -1,6 +1,9 @@
 """Helpers shared by test folders (import as `from tests.support import ...`)."""
 from __future__ import annotations
 
+import contextlib
+import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +35,27 @@ def run_py(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run `python ARGS...` from the repository root, capturing its output."""
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
+
+
+@contextlib.contextmanager
+def interruptible(*args: str):
+    """`python ARGS...` from the repository root, output piped, with SIGINT's default disposition
+    (a shell's background job inherits SIGINT ignored, and Python then keeps ignoring it: this
+    gives it what a terminal would); killed if still running when the block ends."""
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def bench_emu(root: Path, model_dir: Path, out: Path, machine: str, *extra: str):
+    """host/bench.py --port emu on `machine`'s test clips: (the run, its summary.json or None)."""
+    r = run_py(str(ROOT / "host/bench.py"), "--port", "emu", "--machine", machine,
+               "--data-root", str(root), "--model-dir", str(model_dir), "--out", str(out), *extra)
+    summary = out / "summary.json"
+    return r, json.loads(summary.read_text()) if r.returncode == 0 else None

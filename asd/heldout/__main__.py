@@ -6,37 +6,22 @@ The held-out machine family (docs/heldout.md) in the DCASE 2025 Task 2 evaluatio
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing as mp
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
 
 import soundfile as sf
 
-from asd import cli
+from asd import cli, family_layout
 from asd.cli import UsageError
 from asd.heldout import MODELS, SR, render
-from asd.heldout.write import Counts, ground_truth_files, machine_root, plan, write_csvs
+from asd.heldout.write import Counts, machine_root, plan, write_csvs
 
 MARKER = "heldout.json"
 
 
 def parse_machines(text: str) -> list[str]:
-    canon = {m.lower(): m for m in MODELS}
-    out = []
-    for name in (t.strip() for t in text.split(",")):
-        if not name:
-            continue
-        if name.lower() not in canon:
-            raise UsageError(f"unknown held-out machine type {name!r}; valid: {', '.join(MODELS)}")
-        if canon[name.lower()] not in out:
-            out.append(canon[name.lower()])
-    if not out:
-        raise UsageError(f"--machines is empty; valid: {', '.join(MODELS)}")
-    return out
+    return cli.parse_names(text, list(MODELS), "held-out machine type")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,13 +39,6 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 def _work(args) -> None:
     clip, seed, n, path = args
     sf.write(path, render(clip, seed, n), SR, subtype="PCM_16", format="WAV")
@@ -68,18 +46,8 @@ def _work(args) -> None:
 
 def prepare(out: Path, machines: list[str]) -> None:
     """Create --out; replace the machines' folders, but only in a tree this generator wrote."""
-    out.mkdir(parents=True, exist_ok=True)
-    ours = (out / MARKER).exists()
-    for m in machines:
-        root = machine_root(out, m)
-        if root.exists():
-            if not ours:
-                raise UsageError(f"{root} exists and {out} was not written by asd.heldout (no "
-                                 f"{MARKER}); choose an empty --out")
-            shutil.rmtree(root)
-        for gt in ground_truth_files(out, m):
-            if gt.exists():
-                gt.unlink()
+    family_layout.clear_machines(out, [machine_root(out, m) for m in machines],
+                                 "asd.heldout", MARKER, UsageError)
 
 
 def generate(out: Path, machines: list[str], counts: Counts, seconds: float, seed: int,
@@ -88,37 +56,21 @@ def generate(out: Path, machines: list[str], counts: Counts, seconds: float, see
     n = int(round(seconds * SR))
     prepare(out, machines)
     meta_path = out / MARKER
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    meta.update(generator="asd.heldout", sample_rate=SR)
-    meta.setdefault("machines", {})
+    meta = family_layout.read_marker(meta_path, generator="asd.heldout", sample_rate=SR)
     written = {}
-    pool = mp.get_context("fork").Pool(jobs) if jobs > 1 else None
-    try:
+    with family_layout.worker_pool(jobs) as pool:
         for m in machines:
             t0 = time.perf_counter()
             clips = plan(MODELS[m], counts, seed)
             root = machine_root(out, m)
-            for split in ("train", "test", "supplemental"):
-                if any(c.split == split for c in clips):
-                    (root / split).mkdir(parents=True, exist_ok=True)
-            work = [(c, seed, n, str(root / c.split / c.name)) for c in clips]
-            if pool is None:
-                for w in work:
-                    _work(w)
-            else:
-                for _ in pool.imap_unordered(_work, work, chunksize=4):
-                    pass
+            family_layout.render_all(root, clips, _work, seed, n, pool, chunksize=4)
             write_csvs(out, MODELS[m], clips)
             meta["machines"][m] = dict(seed=seed, seconds=seconds, train=counts.train,
                                        target_train=counts.target_train, test=counts.test,
                                        supplemental=counts.supplemental)
             written[m] = len(clips)
             log(f"  {m:<15} {len(clips):5d} clips in {time.perf_counter() - t0:6.1f} s  {root}")
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
-    meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    family_layout.write_marker(meta_path, meta)
     return written
 
 
@@ -134,7 +86,7 @@ def main(argv=None) -> int:
         raise UsageError("--seconds must be between 0.5 and 600")
     if args.seed < 0:
         raise UsageError("--seed must be 0 or more")
-    jobs = cpu_count() if args.jobs is None else args.jobs
+    jobs = cli.cpu_count() if args.jobs is None else args.jobs
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
     counts = Counts(args.train, args.target_train, args.test, args.supplemental)

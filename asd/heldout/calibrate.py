@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 
+from asd import cli
 from asd.features import FEATURES, logmel
 from asd.heldout import MODELS, SEVERITY_DB, SR, fault_of, render
 from asd.heldout.write import Counts, plan
@@ -118,11 +119,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data-root", type=Path, help="score this written held-out set")
     ap.add_argument("--sweep", help="comma-separated severity offsets in dB (in-memory)")
     ap.add_argument("--machines", help=f"comma-separated (default all: {','.join(MODELS)})")
-    ap.add_argument("--train", type=int, default=200)
-    ap.add_argument("--target-train", type=int, default=10)
-    ap.add_argument("--test", type=int, default=50)
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--seed", type=int, default=0)
+    cli.add_clip_args(ap)
     ap.add_argument("--jobs", type=int, default=1)
     args = ap.parse_args(argv)
     machines = args.machines.split(",") if args.machines else list(MODELS)

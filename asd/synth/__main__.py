@@ -28,18 +28,7 @@ PRESETS = {
 
 
 def parse_machines(text: str) -> list[str]:
-    canon = {m.lower(): m for m in ALL_MACHINES}
-    out = []
-    for name in (t.strip() for t in text.split(",")):
-        if not name:
-            continue
-        if name.lower() not in canon:
-            raise UsageError(f"unknown machine type {name!r}; valid: {', '.join(ALL_MACHINES)}")
-        if canon[name.lower()] not in out:
-            out.append(canon[name.lower()])
-    if not out:
-        raise UsageError(f"--machines is empty; valid: {', '.join(ALL_MACHINES)}")
-    return out
+    return cli.parse_names(text, ALL_MACHINES, "machine type")
 
 
 def build_parser() -> argparse.ArgumentParser:

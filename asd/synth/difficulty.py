@@ -148,12 +148,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m asd.synth.difficulty",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("--machines", default=",".join(ALL_MACHINES))
-    ap.add_argument("--train", type=int, default=200)
-    ap.add_argument("--target-train", type=int, default=10)
-    ap.add_argument("--test", type=int, default=50)
-    ap.add_argument("--seconds", type=float, default=10.0)
+    cli.add_clip_args(ap)
     ap.add_argument("--epochs", type=int, default=20)
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=None)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--keep", type=Path, help="write the data here instead of a temp folder")

@@ -9,10 +9,6 @@ nothing clips, and a loud anomaly never lowers the level of its whole clip (coun
 """
 from __future__ import annotations
 
-import json
-import multiprocessing as mp
-import os
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,10 +17,12 @@ import numpy as np
 import scipy.signal
 import soundfile as sf
 
+from asd.cli import cpu_count  # noqa: F401  (asd.synth.__main__ and .difficulty import it here)
 from asd.machines import dataset_of
+from asd import family_layout
 from asd.synth import anomalies, background, dsp
-from asd.synth.layout import (ClipSpec, Counts, clip_seeds, ground_truth_files, machine_root,
-                              plan_machine, write_csvs)
+from asd.synth.layout import (ClipSpec, Counts, clip_seeds, machine_root, plan_machine,
+                              write_csvs)
 from asd.synth.machines import MODELS
 
 SR = dsp.SR
@@ -147,19 +145,8 @@ class MachineReport:
 def prepare_out(out: Path, machines: list[str]) -> None:
     """Create --out; clear the folders of the machines about to be written, but only in a tree
     that this generator wrote (it leaves a synth.json marker)."""
-    out.mkdir(parents=True, exist_ok=True)
-    marker = out / MARKER
-    ours = marker.exists()
-    for m in machines:
-        root = machine_root(out, m)
-        if root.exists():
-            if not ours:
-                raise FileExistsError(f"{root} exists and {out} was not written by asd.synth "
-                                      f"(no {MARKER}); choose an empty --out")
-            shutil.rmtree(root)
-        for gt in ground_truth_files(out, m):
-            if gt.exists() and ours:
-                gt.unlink()
+    family_layout.clear_machines(out, [machine_root(out, m) for m in machines], "asd.synth",
+                                 MARKER, FileExistsError)
 
 
 def generate(out: Path, machines: list[str], counts: Counts, seconds: float, seed: int,
@@ -168,25 +155,16 @@ def generate(out: Path, machines: list[str], counts: Counts, seconds: float, see
     n = int(round(seconds * SR))
     prepare_out(out, machines)
     meta_path = out / MARKER
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    meta.update(generator="asd.synth", version=VERSION, sample_rate=SR)
-    meta.setdefault("machines", {})
+    meta = family_layout.read_marker(meta_path, generator="asd.synth", version=VERSION,
+                                     sample_rate=SR)
     reports = []
-    pool = mp.get_context("fork").Pool(jobs) if jobs > 1 else None
-    try:
+    with family_layout.worker_pool(jobs) as pool:
         for m in machines:
             t0 = time.perf_counter()
             specs = plan_machine(m, counts, seed)
             root = machine_root(out, m)
-            for split in ("train", "test", "supplemental"):
-                if any(s.split == split for s in specs):
-                    (root / split).mkdir(parents=True, exist_ok=True)
-            work = [(s, seed, n, str(root / s.split / s.name)) for s in specs]
-            if pool is None:
-                results = [_work(w) for w in work]
-            else:
-                chunk = max(1, min(16, len(work) // (4 * jobs)))
-                results = list(pool.imap_unordered(_work, work, chunksize=chunk))
+            chunk = max(1, min(16, len(specs) // (4 * jobs)))
+            results = family_layout.render_all(root, specs, _work, seed, n, pool, chunk)
             write_csvs(out, m, specs)
             bucket: dict[str, int] = {}
             for s in specs:
@@ -198,16 +176,7 @@ def generate(out: Path, machines: list[str], counts: Counts, seconds: float, see
             meta["machines"][m] = dict(seed=seed, seconds=seconds, counts=asdict(counts),
                                        dataset=dataset_of(m))
             log(f"  {m:<14} {rep.clips:5d} clips in {rep.elapsed:6.1f} s")
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
-    meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    family_layout.write_marker(meta_path, meta)
     return reports
 
 
-def cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1

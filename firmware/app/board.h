@@ -1,5 +1,5 @@
-/* What a board supplies to the application (DESIGN.md convention 9): the protocol, runtime and
- * scoring never touch registers; each board implements these few functions. */
+/* What a board supplies to the application (docs/boards.md): the protocol, runtime and scoring
+ * never touch registers; each board implements these few functions. */
 #ifndef FS_BOARD_H
 #define FS_BOARD_H
 #include <stdbool.h>

@@ -18,8 +18,6 @@ ifeq ($(wildcard $(MODEL_DIR)/model_config.h),)
 $(error no exported model in firmware/$(MODEL_DIR): run `make export MACHINE=$(MACHINE)` first)
 endif
 
-.DEFAULT_GOAL := firmware
-
 # Objects remember which model directory they were built for: a stamp holding its path, rewritten
 # only when it changes, so switching MODEL_DIR rebuilds everything that includes model headers.
 FW_MODEL_STAMP := $(FW_OUT)/model-dir

@@ -1,6 +1,6 @@
 /* libFuzzer harness for the frame layer: parser, COBS and frame encoder.
  *
- * Build with clang -fsanitize=fuzzer (make -C firmware -f app/app.mk fuzz-frame-parser), or
+ * Build with clang -fsanitize=fuzzer (make -C firmware fuzz-frame-parser), or
  * with -DFS_FUZZ_STANDALONE_MAIN to get a plain program that runs each file named on the
  * command line through the same function (corpus replay in tests, any compiler).
  *

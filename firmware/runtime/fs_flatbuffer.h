@@ -16,26 +16,29 @@
 /* A table: pos = absolute position of its start (0 = absent), vt = position
  * of its vtable, vt_len/size = vtable length and inline object size in bytes. */
 typedef struct fs_fbt {
-  uint32_t pos, vt, vt_len, size;
+    uint32_t pos, vt, vt_len, size;
 } fs_fbt;
 
 /* A vector: pos = position of element 0, n = element count (0 when absent). */
 typedef struct fs_fbv {
-  uint32_t pos, n;
+    uint32_t pos, n;
 } fs_fbv;
 
 static inline uint16_t fs_ld_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t fs_ld_u32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 static inline int32_t fs_ld_i32(const uint8_t *p) { return (int32_t)fs_ld_u32(p); }
 static inline int64_t fs_ld_i64(const uint8_t *p) {
-  return (int64_t)((uint64_t)fs_ld_u32(p) | ((uint64_t)fs_ld_u32(p + 4) << 32));
+    return (int64_t)((uint64_t)fs_ld_u32(p) | ((uint64_t)fs_ld_u32(p + 4) << 32));
 }
 static inline float fs_ld_f32(const uint8_t *p) {
-  union { uint32_t u; float f; } v;
-  v.u = fs_ld_u32(p);
-  return v.f;
+    union {
+        uint32_t u;
+        float f;
+    } v;
+    v.u = fs_ld_u32(p);
+    return v.f;
 }
 
 void fs_fb_init(fs_fb *fb, const uint8_t *data, uint64_t len);
@@ -62,13 +65,13 @@ fs_fbt fs_fb_vec_table(fs_fb *fb, fs_fbv v, uint32_t i);
 
 /* Elements of validated vectors: i < v.n is the caller's duty. */
 static inline int32_t fs_fb_vec_i32(const fs_fb *fb, fs_fbv v, uint32_t i) {
-  return fs_ld_i32(fb->p + v.pos + 4u * i);
+    return fs_ld_i32(fb->p + v.pos + 4u * i);
 }
 static inline int64_t fs_fb_vec_i64(const fs_fb *fb, fs_fbv v, uint32_t i) {
-  return fs_ld_i64(fb->p + v.pos + 8u * i);
+    return fs_ld_i64(fb->p + v.pos + 8u * i);
 }
 static inline float fs_fb_vec_f32(const fs_fb *fb, fs_fbv v, uint32_t i) {
-  return fs_ld_f32(fb->p + v.pos + 4u * i);
+    return fs_ld_f32(fb->p + v.pos + 4u * i);
 }
 
 #endif /* FS_FLATBUFFER_H */

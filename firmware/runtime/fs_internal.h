@@ -12,26 +12,26 @@
 /* Kernel context: what a kernel may use besides its tensors (CMSIS-NN's
  * cmsis_nn_context): the scratch buffer its prepare asked for. */
 typedef struct fs_kctx {
-  void *scratch;
-  size_t scratch_bytes;
+    void *scratch;
+    size_t scratch_bytes;
 } fs_kctx;
 
 /* One operator instance, in the persistent part of the arena. */
 typedef struct fs_op {
-  void *data;              /* op parameters computed by prepare (persistent arena) */
-  int16_t *io;             /* n_in input tensor indices, then n_out outputs; -1 = absent */
-  uint32_t scratch_offset; /* from fs_model.base, set by the planner */
-  uint32_t scratch_bytes;  /* requested by prepare */
-  uint8_t kind;            /* index into fs_op_kinds */
-  uint8_t n_in, n_out;
+    void *data;              /* op parameters computed by prepare (persistent arena) */
+    int16_t *io;             /* n_in input tensor indices, then n_out outputs; -1 = absent */
+    uint32_t scratch_offset; /* from fs_model.base, set by the planner */
+    uint32_t scratch_bytes;  /* requested by prepare */
+    uint8_t kind;            /* index into fs_op_kinds */
+    uint8_t n_in, n_out;
 } fs_op;
 
 /* Prepare-time context handed to an operator. */
 typedef struct fs_prep {
-  fs_model *m;
-  fs_op *op;
-  uint32_t index; /* operator index, for messages */
-  fs_fbt options; /* builtin options table (pos 0 = absent: defaults apply) */
+    fs_model *m;
+    fs_op *op;
+    uint32_t index; /* operator index, for messages */
+    fs_fbt options; /* builtin options table (pos 0 = absent: defaults apply) */
 } fs_prep;
 
 typedef fs_status (*fs_prepare_fn)(fs_prep *p);
@@ -39,14 +39,14 @@ typedef fs_status (*fs_eval_fn)(const fs_model *m, const fs_op *op, const fs_kct
 
 /* Static description of a supported builtin operator (fs_ops.c). */
 typedef struct fs_op_kind {
-  int32_t builtin;      /* BuiltinOperator code */
-  const char *name;
-  uint8_t options_type; /* expected BuiltinOptions union type */
-  uint8_t min_in, max_in, n_out;
-  uint8_t aliases;      /* output 0 may share input 0's memory (reshape-like ops) */
-  uint8_t optional_in;  /* bit i set: input i may be absent (-1), e.g. a bias */
-  fs_prepare_fn prepare;
-  fs_eval_fn eval;
+    int32_t builtin; /* BuiltinOperator code */
+    const char *name;
+    uint8_t options_type; /* expected BuiltinOptions union type */
+    uint8_t min_in, max_in, n_out;
+    uint8_t aliases;     /* output 0 may share input 0's memory (reshape-like ops) */
+    uint8_t optional_in; /* bit i set: input i may be absent (-1), e.g. a bias */
+    fs_prepare_fn prepare;
+    fs_eval_fn eval;
 } fs_op_kind;
 
 extern const fs_op_kind fs_op_kinds[];
@@ -70,21 +70,21 @@ void *fs_persist(fs_model *m, size_t bytes);
 
 /* Tensors of an operator; NULL for an absent optional input (-1). */
 static inline fs_tensor *fs_op_in(const fs_model *m, const fs_op *op, unsigned i) {
-  if (i >= op->n_in || op->io[i] < 0) return NULL;
-  return &m->tensors[op->io[i]];
+    if (i >= op->n_in || op->io[i] < 0) return NULL;
+    return &m->tensors[op->io[i]];
 }
 static inline fs_tensor *fs_op_out(const fs_model *m, const fs_op *op, unsigned i) {
-  return &m->tensors[op->io[op->n_in + i]];
+    return &m->tensors[op->io[op->n_in + i]];
 }
 
 static inline int64_t fs_shape_count(const fs_shape *s) {
-  int64_t n = 1;
-  for (unsigned i = 0; i < s->ndim; ++i) n *= s->dims[i];
-  return n;
+    int64_t n = 1;
+    for (unsigned i = 0; i < s->ndim; ++i) n *= s->dims[i];
+    return n;
 }
 /* Dimension i counted from the end (0 = last); 1 beyond the rank. */
 static inline int32_t fs_dim_from_end(const fs_shape *s, unsigned i) {
-  return i < s->ndim ? s->dims[s->ndim - 1 - i] : 1;
+    return i < s->ndim ? s->dims[s->ndim - 1 - i] : 1;
 }
 int fs_shape_equal(const fs_shape *a, const fs_shape *b);
 
@@ -97,14 +97,23 @@ int32_t fs_quant_dim(fs_model *m, int tensor_index);
 
 /* Option readers bound to the current operator. */
 static inline int32_t fs_opt_i32(fs_prep *p, unsigned id, int32_t def) {
-  return fs_fb_i32(&p->m->fb, &p->options, id, def);
+    return fs_fb_i32(&p->m->fb, &p->options, id, def);
 }
 static inline uint8_t fs_opt_u8(fs_prep *p, unsigned id, uint8_t def) {
-  return fs_fb_u8(&p->m->fb, &p->options, id, def);
+    return fs_fb_u8(&p->m->fb, &p->options, id, def);
 }
 static inline float fs_opt_f32(fs_prep *p, unsigned id, float def) {
-  return fs_fb_f32(&p->m->fb, &p->options, id, def);
+    return fs_fb_f32(&p->m->fb, &p->options, id, def);
 }
+
+/* An operator's parameters: fs_persist'ed (zeroed) and attached as op->data, where its eval
+ * finds them; NULL and an FS_ERR_ARENA failure recorded when they do not fit. */
+void *fs_op_params(fs_prep *p, size_t bytes);
+/* The fused activation in option `id` of the current operator as the int8 range
+ * [*act_min, *act_max] on out's quantization; an unknown activation is recorded as
+ * "activation <code>". */
+fs_status fs_prepare_activation(fs_prep *p, unsigned id, const fs_tensor *out, int32_t *act_min,
+                                int32_t *act_max);
 
 /* Common prepare checks, each recording a message on failure. */
 fs_status fs_expect_type(fs_prep *p, const fs_tensor *t, int type, const char *what);
@@ -113,17 +122,24 @@ fs_status fs_expect_quantized(fs_prep *p, const fs_tensor *t, const char *what);
  * want[i].t with `quantized` set has one scale and zero point, in the order given; the first
  * failure is recorded as fs_expect_type / fs_expect_quantized record it. */
 typedef struct fs_io_want {
-  const fs_tensor *t;
-  const char *what;  /* for the message: "input", "weights", ... */
-  uint8_t type;      /* fs_type */
-  uint8_t quantized; /* 1: must be per-tensor quantized */
+    const fs_tensor *t;
+    const char *what;  /* for the message: "input", "weights", ... */
+    uint8_t type;      /* fs_type */
+    uint8_t quantized; /* 1: must be per-tensor quantized */
 } fs_io_want;
 fs_status fs_expect_io(fs_prep *p, const fs_io_want *want, unsigned n);
 /* fs_expect_io over a list written in place:
  *   fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 1}, {out, "output", FS_INT8, 1}); */
-#define FS_EXPECT_IO(p, ...)                                 \
-  fs_expect_io((p), (const fs_io_want[]){__VA_ARGS__},       \
-               (unsigned)(sizeof((const fs_io_want[]){__VA_ARGS__}) / sizeof(fs_io_want)))
+#define FS_EXPECT_IO(p, ...)                             \
+    fs_expect_io((p), (const fs_io_want[]){__VA_ARGS__}, \
+                 (unsigned)(sizeof((const fs_io_want[]){__VA_ARGS__}) / sizeof(fs_io_want)))
+/* in and out hold as many elements (QUANTIZE, DEQUANTIZE); else "sizes differ". */
+fs_status fs_expect_same_count(fs_prep *p, const fs_tensor *in, const fs_tensor *out);
+/* The tensor checks of FULLY_CONNECTED and the convolutions: int8 input, weights (`what`:
+ * "weights", "filter") and output, input and output with one scale and zero point, then the
+ * optional bias (NULL: absent) int32. */
+fs_status fs_expect_weighted_io(fs_prep *p, const fs_tensor *in, const fs_tensor *w,
+                                const char *what, const fs_tensor *bias, const fs_tensor *out);
 /* Fetch the per-channel requantization arrays (multiplier, shift) for a
  * weights tensor: effective scale = in_scale * w_scale[c] / out_scale in
  * double, per output channel c (per-tensor weights are broadcast). */
@@ -133,9 +149,9 @@ fs_status fs_per_channel_multipliers(fs_prep *p, int weights_index, uint32_t cha
 
 /* Greedy memory planner (fs_planner.c). */
 typedef struct fs_plan_buf {
-  uint32_t size;
-  int32_t first, last; /* lifetime, op indices inclusive */
-  uint32_t offset;     /* result */
+    uint32_t size;
+    int32_t first, last; /* lifetime, op indices inclusive */
+    uint32_t offset;     /* result */
 } fs_plan_buf;
 /* Places every buffer, largest first, at the lowest offset not overlapping
  * an already placed buffer with an overlapping lifetime. `order` and

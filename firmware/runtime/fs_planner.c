@@ -12,147 +12,151 @@
 #define FS_PLAN_ALIGN 16u
 
 static int fs_overlap(const fs_plan_buf *a, const fs_plan_buf *b) {
-  return a->first <= b->last && b->first <= a->last;
+    return a->first <= b->last && b->first <= a->last;
 }
 
 uint32_t fs_plan_greedy(fs_plan_buf *bufs, uint32_t n, uint32_t *order, uint32_t *placed) {
-  /* Stable insertion sort by size, largest first. */
-  for (uint32_t i = 0; i < n; ++i) {
-    uint32_t j = i;
-    while (j > 0 && bufs[order[j - 1]].size < bufs[i].size) {
-      order[j] = order[j - 1];
-      --j;
+    /* Stable insertion sort by size, largest first. */
+    for (uint32_t i = 0; i < n; ++i) {
+        uint32_t j = i;
+        while (j > 0 && bufs[order[j - 1]].size < bufs[i].size) {
+            order[j] = order[j - 1];
+            --j;
+        }
+        order[j] = i;
     }
-    order[j] = i;
-  }
-  uint32_t n_placed = 0, total = 0;
-  for (uint32_t oi = 0; oi < n; ++oi) {
-    fs_plan_buf *b = &bufs[order[oi]];
-    uint32_t candidate = 0;
-    /* `placed` is sorted by offset; find the first gap among buffers alive
-     * at the same time that is large enough. */
-    for (uint32_t pi = 0; pi < n_placed; ++pi) {
-      const fs_plan_buf *p = &bufs[placed[pi]];
-      if (!fs_overlap(p, b)) continue;
-      if (p->offset >= candidate && p->offset - candidate >= b->size) break;
-      if (p->offset + p->size > candidate) candidate = p->offset + p->size;
+    uint32_t n_placed = 0, total = 0;
+    for (uint32_t oi = 0; oi < n; ++oi) {
+        fs_plan_buf *b = &bufs[order[oi]];
+        uint32_t candidate = 0;
+        /* `placed` is sorted by offset; find the first gap among buffers alive
+         * at the same time that is large enough. */
+        for (uint32_t pi = 0; pi < n_placed; ++pi) {
+            const fs_plan_buf *p = &bufs[placed[pi]];
+            if (!fs_overlap(p, b)) continue;
+            if (p->offset >= candidate && p->offset - candidate >= b->size) break;
+            if (p->offset + p->size > candidate) candidate = p->offset + p->size;
+        }
+        b->offset = candidate;
+        if (candidate + b->size > total) total = candidate + b->size;
+        uint32_t at = n_placed;
+        while (at > 0 && bufs[placed[at - 1]].offset > candidate) {
+            placed[at] = placed[at - 1];
+            --at;
+        }
+        placed[at] = order[oi];
+        ++n_placed;
     }
-    b->offset = candidate;
-    if (candidate + b->size > total) total = candidate + b->size;
-    uint32_t at = n_placed;
-    while (at > 0 && bufs[placed[at - 1]].offset > candidate) {
-      placed[at] = placed[at - 1];
-      --at;
-    }
-    placed[at] = order[oi];
-    ++n_placed;
-  }
-  return total;
+    return total;
 }
 
 /* Planning state of one tensor, in the temporary area. */
 typedef struct fs_plan_tensor {
-  int16_t first, last; /* lifetime in op indices, -1 = no buffer */
-  int16_t root;        /* tensor whose buffer this one uses (itself unless an alias) */
-  int16_t buf;         /* index into the planner's buffers, for roots */
+    int16_t first, last; /* lifetime in op indices, -1 = no buffer */
+    int16_t root;        /* tensor whose buffer this one uses (itself unless an alias) */
+    int16_t buf;         /* index into the planner's buffers, for roots */
 } fs_plan_tensor;
 
 static int16_t fs_root(const fs_plan_tensor *pt, int16_t t) {
-  while (pt[t].root != t) t = pt[t].root;
-  return t;
+    while (pt[t].root != t) t = pt[t].root;
+    return t;
 }
 
 static void fs_touch(fs_plan_tensor *r, int32_t op) {
-  if (r->first < 0 || op < r->first) r->first = (int16_t)op;
-  if (op > r->last) r->last = (int16_t)op;
+    if (r->first < 0 || op < r->first) r->first = (int16_t)op;
+    if (op > r->last) r->last = (int16_t)op;
 }
 
 fs_status fs_plan_model(fs_model *m) {
-  const int32_t last_op = (int32_t)m->n_ops - 1;
-  const size_t room = (size_t)(m->tail - m->base);
-  /* Temporaries sit at the arena base, where the planned region will later
-   * be; their peak is counted in fs_model_arena_used(). */
-  size_t temp = ((size_t)m->n_tensors * sizeof(fs_plan_tensor) + 15u) & ~(size_t)15u;
-  if (temp > room) return fs_fail(m, FS_ERR_ARENA, "have %u bytes, planning needs more", (unsigned)m->arena_len);
-  fs_plan_tensor *pt = (fs_plan_tensor *)(void *)m->base;
-  for (uint32_t t = 0; t < m->n_tensors; ++t) {
-    pt[t].first = pt[t].last = pt[t].buf = -1;
-    pt[t].root = (int16_t)t;
-  }
-  /* 1. Aliases: reshape outputs share their input's storage. */
-  for (uint32_t i = 0; i < m->n_ops; ++i) {
-    const fs_op *op = &m->ops[i];
-    if (!fs_op_kinds[op->kind].aliases) continue;
-    fs_tensor *in = &m->tensors[op->io[0]];
-    fs_tensor *out = fs_op_out(m, op, 0);
-    if (in->flags & FS_TENSOR_CONST) {
-      out->data = in->data; /* view of constant data: no buffer at all */
-      out->flags |= FS_TENSOR_CONST;
-    } else {
-      pt[op->io[op->n_in]].root = fs_root(pt, op->io[0]);
+    const int32_t last_op = (int32_t)m->n_ops - 1;
+    const size_t room = (size_t)(m->tail - m->base);
+    /* Temporaries sit at the arena base, where the planned region will later
+     * be; their peak is counted in fs_model_arena_used(). */
+    size_t temp = ((size_t)m->n_tensors * sizeof(fs_plan_tensor) + 15u) & ~(size_t)15u;
+    if (temp > room)
+        return fs_fail(m, FS_ERR_ARENA, "have %u bytes, planning needs more",
+                       (unsigned)m->arena_len);
+    fs_plan_tensor *pt = (fs_plan_tensor *)(void *)m->base;
+    for (uint32_t t = 0; t < m->n_tensors; ++t) {
+        pt[t].first = pt[t].last = pt[t].buf = -1;
+        pt[t].root = (int16_t)t;
     }
-  }
-  /* 2. Lifetimes, accumulated on each root. Graph inputs live from the
-   * start, graph outputs to the end (as in TFLite Micro). */
-  for (uint32_t i = 0; i < m->n_inputs; ++i) fs_touch(&pt[fs_root(pt, m->inputs[i])], 0);
-  for (uint32_t i = 0; i < m->n_outputs; ++i) {
-    const int16_t r = fs_root(pt, m->outputs[i]);
-    if (!(m->tensors[r].flags & FS_TENSOR_CONST)) fs_touch(&pt[r], last_op);
-  }
-  for (uint32_t i = 0; i < m->n_ops; ++i) {
-    const fs_op *op = &m->ops[i];
-    for (unsigned j = 0; j < (unsigned)op->n_in + op->n_out; ++j) {
-      if (op->io[j] < 0) continue;
-      const int16_t r = fs_root(pt, op->io[j]);
-      if (!(m->tensors[r].flags & FS_TENSOR_CONST)) fs_touch(&pt[r], (int32_t)i);
+    /* 1. Aliases: reshape outputs share their input's storage. */
+    for (uint32_t i = 0; i < m->n_ops; ++i) {
+        const fs_op *op = &m->ops[i];
+        if (!fs_op_kinds[op->kind].aliases) continue;
+        fs_tensor *in = &m->tensors[op->io[0]];
+        fs_tensor *out = fs_op_out(m, op, 0);
+        if (in->flags & FS_TENSOR_CONST) {
+            out->data = in->data; /* view of constant data: no buffer at all */
+            out->flags |= FS_TENSOR_CONST;
+        } else {
+            pt[op->io[op->n_in]].root = fs_root(pt, op->io[0]);
+        }
     }
-  }
-  /* 3. One planner buffer per live root and per scratch request. */
-  uint32_t n = 0;
-  for (uint32_t t = 0; t < m->n_tensors; ++t)
-    if (pt[t].root == (int16_t)t && pt[t].first >= 0) pt[t].buf = (int16_t)n++;
-  for (uint32_t i = 0; i < m->n_ops; ++i)
-    if (m->ops[i].scratch_bytes) ++n;
-  const size_t buf_bytes = (size_t)n * (sizeof(fs_plan_buf) + 2 * sizeof(uint32_t));
-  if (temp + buf_bytes > room)
-    return fs_fail(m, FS_ERR_ARENA, "have %u bytes, planning needs more", (unsigned)m->arena_len);
-  fs_plan_buf *bufs = (fs_plan_buf *)(void *)(m->base + temp);
-  uint32_t *order = (uint32_t *)(void *)(bufs + n);
-  uint32_t *placed = order + n;
-  temp = (temp + buf_bytes + 15u) & ~(size_t)15u;
-  m->temp_bytes = temp;
-  for (uint32_t t = 0; t < m->n_tensors; ++t) {
-    if (pt[t].buf < 0) continue;
-    fs_plan_buf *b = &bufs[pt[t].buf];
-    b->size = (m->tensors[t].bytes + FS_PLAN_ALIGN - 1) & ~(FS_PLAN_ALIGN - 1);
-    b->first = pt[t].first;
-    b->last = pt[t].last;
-  }
-  uint32_t b = 0;
-  for (uint32_t t = 0; t < m->n_tensors; ++t) b += pt[t].buf >= 0;
-  for (uint32_t i = 0; i < m->n_ops; ++i) {
-    if (!m->ops[i].scratch_bytes) continue;
-    bufs[b].size = (m->ops[i].scratch_bytes + FS_PLAN_ALIGN - 1) & ~(FS_PLAN_ALIGN - 1);
-    bufs[b].first = bufs[b].last = (int32_t)i;
-    ++b;
-  }
-  const uint32_t head = fs_plan_greedy(bufs, n, order, placed);
-  if (head > room)
-    return fs_fail(m, FS_ERR_ARENA, "have %u bytes, need %u", (unsigned)m->arena_len,
-                   (unsigned)((size_t)(m->base - m->arena) + head + (size_t)(m->end - m->tail)));
-  m->head_bytes = head;
-  /* 4. Hand out the offsets; aliases take their root's data. */
-  for (uint32_t t = 0; t < m->n_tensors; ++t)
-    if (pt[t].buf >= 0) m->tensors[t].data = m->base + bufs[pt[t].buf].offset;
-  b = 0;
-  for (uint32_t t = 0; t < m->n_tensors; ++t) b += pt[t].buf >= 0;
-  for (uint32_t i = 0; i < m->n_ops; ++i)
-    if (m->ops[i].scratch_bytes) m->ops[i].scratch_offset = bufs[b++].offset;
-  for (uint32_t t = 0; t < m->n_tensors; ++t) {
-    const int16_t r = fs_root(pt, (int16_t)t);
-    if (r != (int16_t)t) m->tensors[t].data = m->tensors[r].data;
-  }
-  /* The temporaries are dead now; start from a clean region. */
-  memset(m->base, 0, head > temp ? head : temp);
-  return FS_OK;
+    /* 2. Lifetimes, accumulated on each root. Graph inputs live from the
+     * start, graph outputs to the end (as in TFLite Micro). */
+    for (uint32_t i = 0; i < m->n_inputs; ++i) fs_touch(&pt[fs_root(pt, m->inputs[i])], 0);
+    for (uint32_t i = 0; i < m->n_outputs; ++i) {
+        const int16_t r = fs_root(pt, m->outputs[i]);
+        if (!(m->tensors[r].flags & FS_TENSOR_CONST)) fs_touch(&pt[r], last_op);
+    }
+    for (uint32_t i = 0; i < m->n_ops; ++i) {
+        const fs_op *op = &m->ops[i];
+        for (unsigned j = 0; j < (unsigned)op->n_in + op->n_out; ++j) {
+            if (op->io[j] < 0) continue;
+            const int16_t r = fs_root(pt, op->io[j]);
+            if (!(m->tensors[r].flags & FS_TENSOR_CONST)) fs_touch(&pt[r], (int32_t)i);
+        }
+    }
+    /* 3. One planner buffer per live root and per scratch request. */
+    uint32_t n = 0;
+    for (uint32_t t = 0; t < m->n_tensors; ++t)
+        if (pt[t].root == (int16_t)t && pt[t].first >= 0) pt[t].buf = (int16_t)n++;
+    for (uint32_t i = 0; i < m->n_ops; ++i)
+        if (m->ops[i].scratch_bytes) ++n;
+    const size_t buf_bytes = (size_t)n * (sizeof(fs_plan_buf) + 2 * sizeof(uint32_t));
+    if (temp + buf_bytes > room)
+        return fs_fail(m, FS_ERR_ARENA, "have %u bytes, planning needs more",
+                       (unsigned)m->arena_len);
+    fs_plan_buf *bufs = (fs_plan_buf *)(void *)(m->base + temp);
+    uint32_t *order = (uint32_t *)(void *)(bufs + n);
+    uint32_t *placed = order + n;
+    temp = (temp + buf_bytes + 15u) & ~(size_t)15u;
+    m->temp_bytes = temp;
+    for (uint32_t t = 0; t < m->n_tensors; ++t) {
+        if (pt[t].buf < 0) continue;
+        fs_plan_buf *b = &bufs[pt[t].buf];
+        b->size = (m->tensors[t].bytes + FS_PLAN_ALIGN - 1) & ~(FS_PLAN_ALIGN - 1);
+        b->first = pt[t].first;
+        b->last = pt[t].last;
+    }
+    uint32_t b = 0;
+    for (uint32_t t = 0; t < m->n_tensors; ++t) b += pt[t].buf >= 0;
+    for (uint32_t i = 0; i < m->n_ops; ++i) {
+        if (!m->ops[i].scratch_bytes) continue;
+        bufs[b].size = (m->ops[i].scratch_bytes + FS_PLAN_ALIGN - 1) & ~(FS_PLAN_ALIGN - 1);
+        bufs[b].first = bufs[b].last = (int32_t)i;
+        ++b;
+    }
+    const uint32_t head = fs_plan_greedy(bufs, n, order, placed);
+    if (head > room)
+        return fs_fail(
+            m, FS_ERR_ARENA, "have %u bytes, need %u", (unsigned)m->arena_len,
+            (unsigned)((size_t)(m->base - m->arena) + head + (size_t)(m->end - m->tail)));
+    m->head_bytes = head;
+    /* 4. Hand out the offsets; aliases take their root's data. */
+    for (uint32_t t = 0; t < m->n_tensors; ++t)
+        if (pt[t].buf >= 0) m->tensors[t].data = m->base + bufs[pt[t].buf].offset;
+    b = 0;
+    for (uint32_t t = 0; t < m->n_tensors; ++t) b += pt[t].buf >= 0;
+    for (uint32_t i = 0; i < m->n_ops; ++i)
+        if (m->ops[i].scratch_bytes) m->ops[i].scratch_offset = bufs[b++].offset;
+    for (uint32_t t = 0; t < m->n_tensors; ++t) {
+        const int16_t r = fs_root(pt, (int16_t)t);
+        if (r != (int16_t)t) m->tensors[t].data = m->tensors[r].data;
+    }
+    /* The temporaries are dead now; start from a clean region. */
+    memset(m->base, 0, head > temp ? head : temp);
+    return FS_OK;
 }

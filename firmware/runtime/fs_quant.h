@@ -17,18 +17,18 @@
 /* (a*b*2 + 2^31) >> 32 with rounding half away from zero; saturates the one
  * overflowing case INT32_MIN*INT32_MIN. */
 static inline int32_t fs_srdhm(int32_t a, int32_t b) {
-  if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
-  int64_t ab = (int64_t)a * (int64_t)b;
-  int64_t nudge = ab >= 0 ? (1ll << 30) : (1 - (1ll << 30));
-  return (int32_t)((ab + nudge) / (1ll << 31)); /* C division truncates, as C++ does */
+    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? (1ll << 30) : (1 - (1ll << 30));
+    return (int32_t)((ab + nudge) / (1ll << 31)); /* C division truncates, as C++ does */
 }
 
 /* x / 2^exponent rounded to nearest, ties away from zero; 0 <= exponent <= 31. */
 static inline int32_t fs_rdbpot(int32_t x, int exponent) {
-  const int32_t mask = (int32_t)((1ll << exponent) - 1);
-  const int32_t remainder = x & mask;
-  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+    const int32_t mask = (int32_t)((1ll << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
 /* x * 2^s with two's-complement wrap (TFLite's x * (1 << s)). */
@@ -36,13 +36,17 @@ static inline int32_t fs_shl_wrap(int32_t x, int s) { return (int32_t)((uint32_t
 
 /* MultiplyByQuantizedMultiplier (int32 input, double rounding). */
 static inline int32_t fs_mbqm(int32_t x, int32_t multiplier, int shift) {
-  const int left = shift > 0 ? shift : 0;
-  const int right = shift > 0 ? 0 : -shift;
-  return fs_rdbpot(fs_srdhm(fs_shl_wrap(x, left), multiplier), right);
+    const int left = shift > 0 ? shift : 0;
+    const int right = shift > 0 ? 0 : -shift;
+    return fs_rdbpot(fs_srdhm(fs_shl_wrap(x, left), multiplier), right);
 }
 
-static inline int32_t fs_add_wrap(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
-static inline int32_t fs_clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+static inline int32_t fs_add_wrap(int32_t a, int32_t b) {
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+static inline int32_t fs_clamp(int32_t v, int32_t lo, int32_t hi) {
+    return v < lo ? lo : (v > hi ? hi : v);
+}
 
 /* QuantizeMultiplier: m = q * 2^shift with q in [2^30, 2^31) as Q31,
  * computed with frexp and round-half-away in double; tiny multipliers

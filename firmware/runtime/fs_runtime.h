@@ -35,40 +35,40 @@ extern "C" {
 
 /* Tensor element types; the numbers are TFLite's TensorType values. */
 typedef enum fs_type {
-  FS_FLOAT32 = 0,
-  FS_INT32 = 2,
-  FS_UINT8 = 3,
-  FS_INT64 = 4,
-  FS_BOOL = 6,
-  FS_INT16 = 7,
-  FS_INT8 = 9
+    FS_FLOAT32 = 0,
+    FS_INT32 = 2,
+    FS_UINT8 = 3,
+    FS_INT64 = 4,
+    FS_BOOL = 6,
+    FS_INT16 = 7,
+    FS_INT8 = 9
 } fs_type;
 
 /* Sizes, outermost first. `dims` points into the model's shape vector when
  * the model is 4-byte aligned (as exported C arrays are), else into a copy
  * in the arena; constant either way. */
 typedef struct fs_shape {
-  const int32_t *dims;
-  uint32_t ndim; /* 0 = scalar */
+    const int32_t *dims;
+    uint32_t ndim; /* 0 = scalar */
 } fs_shape;
 
 /* One tensor as the runtime sees it. Read-only for callers except the bytes
  * behind `data` of an input tensor. */
 typedef struct fs_tensor {
-  uint8_t *data;      /* in the arena, or in the model for constants (never written) */
-  fs_shape shape;
-  float scale;        /* quantization scale (first channel's if per-channel), 0 if none */
-  int32_t zero_point; /* quantization zero point */
-  uint32_t bytes;     /* element count times element size */
-  uint8_t type;       /* fs_type */
-  uint8_t flags;      /* FS_TENSOR_* below */
+    uint8_t *data; /* in the arena, or in the model for constants (never written) */
+    fs_shape shape;
+    float scale;        /* quantization scale (first channel's if per-channel), 0 if none */
+    int32_t zero_point; /* quantization zero point */
+    uint32_t bytes;     /* element count times element size */
+    uint8_t type;       /* fs_type */
+    uint8_t flags;      /* FS_TENSOR_* below */
 } fs_tensor;
 
 /* fs_tensor.flags (the schema's Tensor field ids are FS_TFL_TENSOR_*, fs_schema.h). */
-#define FS_TENSOR_CONST 1u       /* data comes from the model's buffers */
-#define FS_TENSOR_INPUT 2u       /* a graph input */
-#define FS_TENSOR_OUTPUT 4u      /* a graph output */
-#define FS_TENSOR_WRITTEN 8u     /* produced by an operator (load-time graph check) */
+#define FS_TENSOR_CONST 1u        /* data comes from the model's buffers */
+#define FS_TENSOR_INPUT 2u        /* a graph input */
+#define FS_TENSOR_OUTPUT 4u       /* a graph output */
+#define FS_TENSOR_WRITTEN 8u      /* produced by an operator (load-time graph check) */
 #define FS_TENSOR_PER_CHANNEL 16u /* more than one quantization scale */
 
 struct fs_op;
@@ -77,32 +77,32 @@ struct fs_op;
  * (fs_flatbuffer.h); `bad` is sticky: once an access fails, every later
  * read returns defaults and the loader reports the failure. */
 typedef struct fs_fb {
-  const uint8_t *p;
-  uint32_t len;
-  uint8_t bad;
+    const uint8_t *p;
+    uint32_t len;
+    uint8_t bad;
 } fs_fb;
 
 /* A loaded model. Caller-allocated (static or on the stack); every pointer
  * inside points into the model bytes or the arena. Treat as opaque. */
 typedef struct fs_model {
-  fs_fb fb;           /* model bytes */
-  uint8_t loaded;
-  uint8_t *arena;     /* as given */
-  size_t arena_len;
-  uint8_t *base;      /* arena start aligned to 16: planned activations and scratch */
-  uint8_t *end;       /* arena end aligned down to 16 */
-  uint8_t *tail;      /* persistent allocations grow down from end to here */
-  size_t head_bytes;  /* size of the planned region at base */
-  size_t temp_bytes;  /* peak temporary use at base while planning */
-  fs_tensor *tensors;
-  struct fs_op *ops;
-  int16_t *inputs;
-  int16_t *outputs;
-  uint32_t n_tensors, n_ops, n_inputs, n_outputs;
-  uint32_t fb_tensors;   /* flatbuffer position of the subgraph's tensor vector */
-  uint32_t fb_n_tensors;
-  fs_status status;
-  char msg[FS_MSG_LEN];
+    fs_fb fb; /* model bytes */
+    uint8_t loaded;
+    uint8_t *arena; /* as given */
+    size_t arena_len;
+    uint8_t *base;     /* arena start aligned to 16: planned activations and scratch */
+    uint8_t *end;      /* arena end aligned down to 16 */
+    uint8_t *tail;     /* persistent allocations grow down from end to here */
+    size_t head_bytes; /* size of the planned region at base */
+    size_t temp_bytes; /* peak temporary use at base while planning */
+    fs_tensor *tensors;
+    struct fs_op *ops;
+    int16_t *inputs;
+    int16_t *outputs;
+    uint32_t n_tensors, n_ops, n_inputs, n_outputs;
+    uint32_t fb_tensors; /* flatbuffer position of the subgraph's tensor vector */
+    uint32_t fb_n_tensors;
+    fs_status status;
+    char msg[FS_MSG_LEN];
 } fs_model;
 
 /* Parse and validate the whole model, prepare every operator and plan the
@@ -120,8 +120,8 @@ fs_status fs_model_invoke(fs_model *m);
  * counter difference around op i (wrap-around safe). Entries beyond
  * op_cycles_len are not written. */
 typedef uint32_t (*fs_cycle_fn)(void *user);
-fs_status fs_model_invoke_profiled(fs_model *m, fs_cycle_fn cycles, void *user,
-                                   uint32_t *op_cycles, size_t op_cycles_len);
+fs_status fs_model_invoke_profiled(fs_model *m, fs_cycle_fn cycles, void *user, uint32_t *op_cycles,
+                                   size_t op_cycles_len);
 
 size_t fs_model_input_count(const fs_model *m);
 size_t fs_model_output_count(const fs_model *m);

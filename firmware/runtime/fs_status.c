@@ -5,6 +5,6 @@ static const char *const fs_status_text[FS_STATUS_COUNT] = {FS_STATUS_LIST(FS_ST
 #undef FS_STATUS_TEXT_
 
 const char *fs_status_str(fs_status s) {
-  if ((unsigned)s >= (unsigned)FS_STATUS_COUNT) return "unknown status";
-  return fs_status_text[s];
+    if ((unsigned)s >= (unsigned)FS_STATUS_COUNT) return "unknown status";
+    return fs_status_text[s];
 }

@@ -20,7 +20,7 @@ import soundfile as sf
 from asd.dataset import (DataError, available_machines, check_machine_name, list_clips, load_pcm16,
                          load_wav, machine_dir, machine_part)
 from asd.features import FEATURES, extract
-from tests.support import ROOT, run_py
+from tests.support import ROOT, bench_emu, run_py
 
 TRAIN_WAV = "section_00_source_train_normal_0099_noAttribute.wav"
 
@@ -178,12 +178,8 @@ def test_export_and_bench_any_machine(root, trained, tmp_path, model):
     assert r.returncode == 0, r.stderr
     assert '#define FS_MODEL_NAME "Pump"' in (model_dir / "model_config.h").read_text()
     assert json.loads((model_dir / "export.json").read_text())["machine"] == "Pump"
-    report = tmp_path / "report"
-    r = run_py(str(ROOT / "host/bench.py"), "--port", "emu", "--machine", "Pump",
-               "--data-root", str(root), "--model-dir", str(model_dir), "--out", str(report),
-               "--limit", "4")
+    r, summary = bench_emu(root, model_dir, tmp_path / "report", "Pump", "--limit", "4")
     assert r.returncode == 0, r.stderr
-    summary = json.loads((report / "summary.json").read_text())
     assert summary["machine"] == "Pump" and summary["clips"] == 4
     assert (ROOT / "firmware/build/emu/Pump/firmware-emu").exists()
 

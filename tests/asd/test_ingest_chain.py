@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.support import ROOT, run_py
+from tests.support import bench_emu, run_py
 
 SR = 44100
 
@@ -62,11 +62,7 @@ def test_own_recordings_train_export_and_bench(ingested, tmp_path):
     r = run_py("-m", "export", "--run", str(run), "--machine", "Pump", "--data-root", str(ingested),
                "--out", str(model_dir), "--max-drop", "100")
     assert r.returncode == 0, r.stderr
-    report = tmp_path / "report"
-    r = run_py(str(ROOT / "host/bench.py"), "--port", "emu", "--machine", "Pump",
-               "--data-root", str(ingested), "--model-dir", str(model_dir), "--out", str(report),
-               "--mode", "features")
+    r, summary = bench_emu(ingested, model_dir, tmp_path / "report", "Pump", "--mode", "features")
     assert r.returncode == 0, r.stderr
-    summary = json.loads((report / "summary.json").read_text())
     assert summary["machine"] == "Pump" and summary["clips"] == 16   # 8 two-second test files
     assert "device score == int8 ref score on 16 of 16 clips" in r.stdout

@@ -62,3 +62,15 @@ class Qemu(QemuBoard):
     def __init__(self, elf: Path, timeout: float = 10.0):
         require_tool("qemu-system-arm")
         super().__init__(elf, timeout)
+
+
+def qemu_app(model_dir: Path, build_dir: Path, machine: str = MACHINE):
+    """For a fixture (`yield from`): the app firmware built for QEMU with model_dir, a Device on
+    its UART; at teardown QEMU must not have exited early."""
+    from host.device import Device
+    make_firmware("qemu", model_dir, build_dir, machine=machine)
+    q = Qemu(build_dir / "qemu" / machine / "firmware.elf")
+    yield Device(q.link, timeout=60)
+    alive = q.proc.poll() is None
+    out = q.close()
+    assert alive, f"QEMU exited early:\n{out}"

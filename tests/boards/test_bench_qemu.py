@@ -6,14 +6,12 @@ from __future__ import annotations
 import csv
 import json
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.support import MACHINE, ROOT, run_py
+from tests.support import MACHINE, ROOT, interruptible, run_py
 
 from .conftest import require_tool
 
@@ -92,12 +90,7 @@ def test_bench_qemu_ctrl_c_stops_qemu(exports, data_root, tmp_path):
     require_tool("qemu-system-arm")
     before = qemu_pids()
     out = tmp_path / "int"
-    # A shell's background job inherits SIGINT ignored, and Python then keeps ignoring it: give
-    # the bench the default disposition, as a terminal would.
-    p = subprocess.Popen([sys.executable, *_args("qemu", exports, data_root, out, "pcm", 10)],
-                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
+    with interruptible(*_args("qemu", exports, data_root, out, "pcm", 10)) as p:
         deadline = time.monotonic() + 300
         while not (qemu_pids() - before) and p.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -105,10 +98,6 @@ def test_bench_qemu_ctrl_c_stops_qemu(exports, data_root, tmp_path):
         time.sleep(1.0)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
     assert p.returncode == 130, err
     time.sleep(0.2)
     assert qemu_pids() - before == set(), "QEMU left running after Ctrl-C"

@@ -16,18 +16,12 @@ from host.protocol import ClipMode, ErrorMsg, FrameDecoder, Info, MsgType, encod
 
 from tests.support import tone_clip
 
-from .conftest import AD01, CFG, MACHINE, Qemu, make_firmware
+from .conftest import AD01, CFG, MACHINE, make_firmware, qemu_app
 
 
 @pytest.fixture(scope="module")
 def qemu_device(model_dir, build_dir):
-    make_firmware("qemu", model_dir, build_dir)
-    q = Qemu(build_dir / "qemu" / MACHINE / "firmware.elf")
-    dev = Device(q.link, timeout=60)
-    yield dev
-    alive = q.proc.poll() is None
-    out = q.close()
-    assert alive, f"QEMU exited early:\n{out}"
+    yield from qemu_app(model_dir, build_dir)
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ from asd.dataset import list_clips, load_pcm16
 from asd.features import logmel
 from export.pipeline import load_export
 from export.reference import Int8Reference
-from host.device import Device, DeviceError, feature_chunks, pcm_chunks
+from host.device import DeviceError, feature_chunks, pcm_chunks
 from host.protocol import ClipMode
 from tests.support import MACHINE as DATA_MACHINE
 from tests.support import tone_clip
 
-from .conftest import Qemu, make_firmware
+from .conftest import make_firmware, qemu_app
 
 MACHINE = "test-stats"
 
@@ -33,13 +33,7 @@ def test_stats_firmware_links_and_fits(stats_export, build_dir, board):
 
 @pytest.fixture(scope="module")
 def qemu_stats(stats_export, build_dir):
-    make_firmware("qemu", stats_export[0], build_dir, machine=MACHINE)
-    q = Qemu(build_dir / "qemu" / MACHINE / "firmware.elf")
-    dev = Device(q.link, timeout=60)
-    yield dev
-    alive = q.proc.poll() is None
-    out = q.close()
-    assert alive, f"QEMU exited early:\n{out}"
+    yield from qemu_app(stats_export[0], build_dir, machine=MACHINE)
 
 
 def test_qemu_scores_exactly_as_the_reference(qemu_stats, stats_export, data_root):

@@ -39,7 +39,7 @@ oversize_wire = _streams.oversize_wire
 
 
 def _make(*args: str) -> None:
-    subprocess.run(["make", "-s", "-C", str(FIRMWARE), "-f", "app/app.mk", *args], check=True)
+    subprocess.run(["make", "-s", "-C", str(FIRMWARE), *args], check=True)
 
 
 @pytest.fixture(scope="session")

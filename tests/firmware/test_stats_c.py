@@ -21,17 +21,32 @@ from train.models.stats import (clip_stats, device_band_stats, device_stats, pca
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "firmware/app"
 
-DRIVER = r"""
+# What both drivers share: reading stdin, and the frames, added twice around a reset (so a
+# reset must forget everything).
+PRELUDE = r"""
 #include <stdio.h>
 #include <stdlib.h>
 #include "stats.h"
 
-/* stdin: u32 n_frames | f32 scale | i32 zero | f32 mean[S] | f32 std[S] | int8 frames[n][N]
- * stdout: i32 status, then (status 0) S float32 z. Frames are added twice around a reset, so a
- * reset must forget everything. */
 static void get(void *p, size_t n) {
-    if (fread(p, 1, n, stdin) != n) exit(3);
+    if (n && fread(p, 1, n, stdin) != n) exit(3);
 }
+
+static int8_t *add_frames(fs_stats *s, uint32_t n) {
+    int8_t *frames = malloc((size_t)n * FS_FEAT_N_MELS + 1);
+    get(frames, (size_t)n * FS_FEAT_N_MELS);
+    for (int pass = 0; pass < 2; pass++) {
+        fs_stats_reset(s);
+        for (uint32_t t = 0; t < n; t++) fs_stats_add(s, frames + (size_t)t * FS_FEAT_N_MELS);
+    }
+    return frames;
+}
+"""
+
+DRIVER = PRELUDE + r"""
+
+/* stdin: u32 n_frames | f32 scale | i32 zero | f32 mean[S] | f32 std[S] | int8 frames[n][N]
+ * stdout: i32 status, then (status 0) S float32 z. */
 
 int main(void) {
     uint32_t n;
@@ -42,13 +57,8 @@ int main(void) {
     get(&zero, 4);
     get(mean, sizeof mean);
     get(std, sizeof std);
-    int8_t *frames = malloc((size_t)n * FS_FEAT_N_MELS + 1);
-    get(frames, (size_t)n * FS_FEAT_N_MELS);
     static fs_stats s;
-    fs_stats_reset(&s);
-    for (uint32_t t = 0; t < n; t++) fs_stats_add(&s, frames + (size_t)t * FS_FEAT_N_MELS);
-    fs_stats_reset(&s);
-    for (uint32_t t = 0; t < n; t++) fs_stats_add(&s, frames + (size_t)t * FS_FEAT_N_MELS);
+    int8_t *frames = add_frames(&s, n);
     int32_t st = fs_stats_finish(&s, scale, zero, mean, std, z);
     fwrite(&st, 4, 1, stdout);
     if (st == 0) fwrite(z, sizeof z, 1, stdout);
@@ -62,27 +72,36 @@ FLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-Wdouble-promotion",
 SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
 
 
+def _build(d: Path, source: str, n_mels: int, sanitize: bool) -> Path:
+    """A driver program over app/stats.c, for n_mels bands (its own feature_config.h)."""
+    (d / "feature_config.h").write_text(f"#define FS_FEAT_N_MELS {n_mels}\n")
+    (d / "driver.c").write_text(source)
+    exe = d / "driver"
+    subprocess.run(["gcc", *FLAGS, *(SAN if sanitize else []), f"-I{d}", f"-I{APP}",
+                    str(d / "driver.c"), str(APP / "stats.c"), "-o", str(exe), "-lm"],
+                   check=True)
+    return exe
+
+
+def _exchange(exe: Path, header: bytes, floats, frames) -> tuple[int, bytes]:
+    """Send header, the float32 arrays and the int8 frames; (status, the rest of the reply)."""
+    body = header + b"".join(np.asarray(a, "<f4").tobytes() for a in floats) + \
+        np.ascontiguousarray(frames, np.int8).tobytes()
+    r = subprocess.run([str(exe)], input=body, capture_output=True, check=True)
+    return struct.unpack("<i", r.stdout[:4])[0], r.stdout[4:]
+
+
 @pytest.fixture(scope="module", params=[(4, False), (128, False), (128, True)],
                 ids=["4mels", "128mels", "128mels-asan-ubsan"])
 def driver(request, tmp_path_factory):
     n_mels, sanitize = request.param
-    d = tmp_path_factory.mktemp(f"stats-c-{n_mels}")
-    (d / "feature_config.h").write_text(f"#define FS_FEAT_N_MELS {n_mels}\n")
-    (d / "driver.c").write_text(DRIVER)
-    exe = d / "stats-driver"
-    subprocess.run(["gcc", *FLAGS, *(SAN if sanitize else []), f"-I{d}", f"-I{APP}",
-                    str(d / "driver.c"), str(APP / "stats.c"), "-o", str(exe), "-lm"],
-                   check=True)
-    return n_mels, exe
+    return n_mels, _build(tmp_path_factory.mktemp(f"stats-c-{n_mels}"), DRIVER, n_mels, sanitize)
 
 
 def _run(exe: Path, frames: np.ndarray, scale: float, zero: int, mean, std):
-    body = struct.pack("<Ifi", len(frames), scale, zero) + \
-        np.asarray(mean, "<f4").tobytes() + np.asarray(std, "<f4").tobytes() + \
-        np.ascontiguousarray(frames, np.int8).tobytes()
-    r = subprocess.run([str(exe)], input=body, capture_output=True, check=True)
-    status = struct.unpack("<i", r.stdout[:4])[0]
-    return status, np.frombuffer(r.stdout[4:], "<f4")
+    status, out = _exchange(exe, struct.pack("<Ifi", len(frames), scale, zero), (mean, std),
+                            frames)
+    return status, np.frombuffer(out, "<f4")
 
 
 def _python(frames, scale, zero, mean, std) -> np.ndarray:
@@ -128,10 +147,8 @@ def test_c_matches_python_bit_for_bit_by_hand(driver):
 CASES = ["random", "extremes", "one-frame", "long", "constant"]
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_c_matches_python_bit_for_bit(driver, case):
-    n_mels, exe = driver
-    rng = np.random.default_rng(CASES.index(case))
+def _case_frames(case: str, rng, n_mels: int):
+    """(frames, scale, zero) of one of CASES, drawn from rng."""
     n = {"one-frame": 1, "long": 20000}.get(case, 313)
     if case == "extremes":    # u = -256 or 254: the largest sums and squares
         frames = rng.choice(np.int8([-128, 127]), size=(n, n_mels))
@@ -139,8 +156,14 @@ def test_c_matches_python_bit_for_bit(driver, case):
         frames = np.full((n, n_mels), -77, np.int8)
     else:
         frames = rng.integers(-128, 128, size=(n, n_mels)).astype(np.int8)
-    scale = float(np.float32(rng.uniform(0.05, 1.0)))
-    zero = int(rng.integers(-128, 128))
+    return frames, float(np.float32(rng.uniform(0.05, 1.0))), int(rng.integers(-128, 128))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_c_matches_python_bit_for_bit(driver, case):
+    n_mels, exe = driver
+    rng = np.random.default_rng(CASES.index(case))
+    frames, scale, zero = _case_frames(case, rng, n_mels)
     s = device_stats(frames, scale, zero)
     mean = (s + rng.normal(0, 3, s.shape)).astype(np.float32)
     std = rng.uniform(0.01, 5.0, s.shape).astype(np.float32)
@@ -158,17 +181,11 @@ def test_no_frames_is_an_error(driver):
 
 # ---- the residual scorer's input: band statistics and PCA residual ---------------------------
 
-RESIDUAL_DRIVER = r"""
-#include <stdio.h>
-#include <stdlib.h>
-#include "stats.h"
+RESIDUAL_DRIVER = PRELUDE + r"""
 
 /* stdin: u32 n_frames | f32 scale | i32 zero | u32 k | f32 mean[B] | f32 components[k][B] |
  * int8 frames[n][N]   stdout: i32 status, then (status 0) f64 band[B], f64 r, and the pooled
  * sums as the accumulator derives them: i64 sum_u[N/2], i64 sum_u2[N/2]. */
-static void get(void *p, size_t n) {
-    if (n && fread(p, 1, n, stdin) != n) exit(3);
-}
 
 int main(void) {
     uint32_t n, k;
@@ -182,13 +199,8 @@ int main(void) {
     get(mean, sizeof mean);
     float *comp = malloc((size_t)k * FS_STATS_BAND_SIZE * sizeof(float) + 1);
     get(comp, (size_t)k * FS_STATS_BAND_SIZE * sizeof(float));
-    int8_t *frames = malloc((size_t)n * FS_FEAT_N_MELS + 1);
-    get(frames, (size_t)n * FS_FEAT_N_MELS);
     static fs_stats s;
-    fs_stats_reset(&s);
-    for (uint32_t t = 0; t < n; t++) fs_stats_add(&s, frames + (size_t)t * FS_FEAT_N_MELS);
-    fs_stats_reset(&s);
-    for (uint32_t t = 0; t < n; t++) fs_stats_add(&s, frames + (size_t)t * FS_FEAT_N_MELS);
+    int8_t *frames = add_frames(&s, n);
     int32_t st = fs_stats_bands(&s, scale, zero, band);
     fwrite(&st, 4, 1, stdout);
     if (st == 0) {
@@ -216,28 +228,19 @@ int main(void) {
 def residual_driver(request, tmp_path_factory):
     n_mels, sanitize = request.param
     d = tmp_path_factory.mktemp(f"stats-residual-{n_mels}")
-    (d / "feature_config.h").write_text(f"#define FS_FEAT_N_MELS {n_mels}\n")
-    (d / "driver.c").write_text(RESIDUAL_DRIVER)
-    exe = d / "residual-driver"
-    subprocess.run(["gcc", *FLAGS, *(SAN if sanitize else []), f"-I{d}", f"-I{APP}",
-                    str(d / "driver.c"), str(APP / "stats.c"), "-o", str(exe), "-lm"],
-                   check=True)
-    return n_mels, exe
+    return n_mels, _build(d, RESIDUAL_DRIVER, n_mels, sanitize)
 
 
 def _run_residual(exe: Path, frames, scale: float, zero: int, mean, comps):
     comps = np.asarray(comps, "<f4").reshape(-1, len(mean))
-    body = struct.pack("<IfiI", len(frames), scale, zero, len(comps)) + \
-        np.asarray(mean, "<f4").tobytes() + comps.tobytes() + \
-        np.ascontiguousarray(frames, np.int8).tobytes()
-    r = subprocess.run([str(exe)], input=body, capture_output=True, check=True)
-    status = struct.unpack("<i", r.stdout[:4])[0]
+    status, out = _exchange(exe, struct.pack("<IfiI", len(frames), scale, zero, len(comps)),
+                            (mean, comps), frames)
     if status:
         return status, None, None, None
     nb = len(mean)
-    band = np.frombuffer(r.stdout[4:4 + 8 * nb], "<f8")
-    res = struct.unpack("<d", r.stdout[4 + 8 * nb:12 + 8 * nb])[0]
-    pooled = np.frombuffer(r.stdout[12 + 8 * nb:], "<i8").reshape(2, -1)
+    band = np.frombuffer(out[:8 * nb], "<f8")
+    res = struct.unpack("<d", out[8 * nb:8 + 8 * nb])[0]
+    pooled = np.frombuffer(out[8 + 8 * nb:], "<i8").reshape(2, -1)
     return status, band, res, pooled
 
 
@@ -274,15 +277,7 @@ def test_residual_c_matches_python_bit_for_bit(residual_driver, case):
     from export.reference import residual_in_device_order
     n_mels, exe = residual_driver
     rng = np.random.default_rng(100 + CASES.index(case))
-    n = {"one-frame": 1, "long": 20000}.get(case, 313)
-    if case == "extremes":
-        frames = rng.choice(np.int8([-128, 127]), size=(n, n_mels))
-    elif case == "constant":
-        frames = np.full((n, n_mels), -77, np.int8)
-    else:
-        frames = rng.integers(-128, 128, size=(n, n_mels)).astype(np.int8)
-    scale = float(np.float32(rng.uniform(0.05, 1.0)))
-    zero = int(rng.integers(-128, 128))
+    frames, scale, zero = _case_frames(case, rng, n_mels)
     band = device_band_stats(frames, scale, zero)
     nb = 2 * n_mels
     mean = (band + rng.normal(0, 3, nb)).astype(np.float32)
@@ -295,7 +290,7 @@ def test_residual_c_matches_python_bit_for_bit(residual_driver, case):
     assert got_r == want, (got_r, want)
     assert want == pytest.approx(pca_residual(band, mean, comps), rel=1e-9, abs=1e-9)
     # the pooled sums the accumulator derives are the direct sums of u and u^2
-    u = frames.astype(np.int64).reshape(n, -1, 2).sum(axis=2)
+    u = frames.astype(np.int64).reshape(len(frames), -1, 2).sum(axis=2)
     np.testing.assert_array_equal(pooled, [u.sum(axis=0), (u * u).sum(axis=0)])
 
 

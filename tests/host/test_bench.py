@@ -25,7 +25,7 @@ from export.reference import Int8Reference
 from host.device import Device, pcm_chunks
 from host.link import Emulator
 from host.protocol import ClipMode
-from tests.support import MACHINE, ROOT, run_py
+from tests.support import MACHINE, ROOT, interruptible, run_py
 
 BENCH = str(ROOT / "host/bench.py")
 
@@ -273,20 +273,14 @@ def test_ctrl_c_leaves_a_valid_partial_report(ae_emulator, exports, data_root, t
         relay = GatedRelay(emu.pty)
         args = bench_args(exports, data_root, out)
         args[args.index("emu")] = relay.url
-        # A shell's background job inherits SIGINT ignored, and Python then keeps ignoring it:
-        # give the bench the default disposition, as a terminal would.
-        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
-            _wait_rows(out, 2, proc)
-            relay.gate.clear()   # the bench now waits for an answer that cannot come...
-            time.sleep(0.2)
-            proc.send_signal(signal.SIGINT)  # ...and Ctrl-C reaches it there
-            _, err = proc.communicate(timeout=60)
+            with interruptible(*args) as proc:
+                _wait_rows(out, 2, proc)
+                relay.gate.clear()   # the bench now waits for an answer that cannot come...
+                time.sleep(0.2)
+                proc.send_signal(signal.SIGINT)  # ...and Ctrl-C reaches it there
+                _, err = proc.communicate(timeout=60)
         finally:
-            if proc.poll() is None:
-                proc.kill()
             relay.close()
     assert proc.returncode == 130, err
     summary = json.loads((out / "summary.json").read_text())

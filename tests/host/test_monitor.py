@@ -24,7 +24,7 @@ from host.monitor_view import Figures, View, screen_text
 from host.protocol import (PROTOCOL_VERSION, Decision, FrameDecoder, Info, MonitorBegin,
                            MonitorReady, MsgType, encode_frame)
 from asd.features import FEATURES
-from tests.support import MACHINE, ROOT, run_py
+from tests.support import MACHINE, ROOT, interruptible, run_py
 
 MONITOR = str(ROOT / "host/monitor.py")
 HOP, HOPS = 8, 4                  # the fake's defaults: a decision every 8 frames over 32
@@ -584,22 +584,16 @@ def test_ctrl_c_ends_with_a_summary(stats_export, switch_stream, tmp_path):
     import time
     wavs = _write_wavs(tmp_path, switch_stream)
     log = tmp_path / "out.csv"
-    cmd = [sys.executable, MONITOR, "--port", "emu", "--machine", "test-monitor",
+    cmd = [MONITOR, "--port", "emu", "--machine", "test-monitor",
            "--model-dir", str(stats_export[0]), "--wav", *map(str, wavs), "--log", str(log),
            "--realtime", "--hop", "0.25", "--window", "1"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
+    with interruptible(*cmd) as proc:
         deadline = time.monotonic() + 120
         while not (log.exists() and len(_csv(log)) >= 2):
             assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     rows = _csv(log)
     assert proc.returncode == 130, err
     assert "stopped early (interrupted)" in err and "Traceback" not in err

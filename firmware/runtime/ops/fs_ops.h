@@ -55,14 +55,21 @@ typedef struct fs_pool_params {
   int32_t act_min, act_max;
 } fs_pool_params;
 
+/* The zero-point offsets of a binary elementwise op (ADD, MUL): the first member of its
+ * parameters, so that fs_elementwise_prepare sets them for both. */
+typedef struct fs_elementwise_offsets {
+  int32_t input1, input2, output;
+} fs_elementwise_offsets;
+
 typedef struct fs_add_params {
-  int32_t input1_offset, input2_offset, output_offset, left_shift;
+  fs_elementwise_offsets off;
+  int32_t left_shift;
   int32_t input1_multiplier, input1_shift, input2_multiplier, input2_shift;
   int32_t output_multiplier, output_shift, act_min, act_max;
 } fs_add_params;
 
 typedef struct fs_mul_params {
-  int32_t input1_offset, input2_offset, output_offset;
+  fs_elementwise_offsets off;
   int32_t multiplier, shift, act_min, act_max;
 } fs_mul_params;
 
@@ -140,24 +147,61 @@ void fs_depthwise_conv_2d_s8(const fs_kctx *k, const fs_conv_params *p,
                              const fs_shape *in_shape, const int8_t *in,
                              const fs_shape *f_shape, const int8_t *f, const uint8_t *bias,
                              const fs_shape *out_shape, int8_t *out);
-void fs_average_pool_2d_s8(const fs_kctx *k, const fs_pool_params *p, const fs_shape *in_shape,
-                           const int8_t *in, const fs_shape *out_shape, int8_t *out);
-void fs_max_pool_2d_s8(const fs_kctx *k, const fs_pool_params *p, const fs_shape *in_shape,
-                       const int8_t *in, const fs_shape *out_shape, int8_t *out);
-void fs_add_s8(const fs_kctx *k, const fs_add_params *p, const fs_shape *a_shape,
-               const int8_t *a, const fs_shape *b_shape, const int8_t *b,
-               const fs_shape *out_shape, int8_t *out);
-void fs_mul_s8(const fs_kctx *k, const fs_mul_params *p, const fs_shape *a_shape,
-               const int8_t *a, const fs_shape *b_shape, const int8_t *b,
-               const fs_shape *out_shape, int8_t *out);
-void fs_mean_s8(const fs_kctx *k, const fs_mean_params *p, const fs_shape *in_shape,
-                const int8_t *in, const fs_shape *out_shape, int8_t *out);
-void fs_softmax_s8(const fs_kctx *k, const fs_softmax_params *p, const fs_shape *in_shape,
-                   const int8_t *in, const fs_shape *out_shape, int8_t *out);
-void fs_logistic_s8(const fs_kctx *k, const fs_logistic_params *p, const fs_shape *in_shape,
-                    const int8_t *in, const fs_shape *out_shape, int8_t *out);
-void fs_pad_s8(const fs_kctx *k, const fs_pad_params *p, const fs_shape *in_shape,
-               const int8_t *in, const fs_shape *out_shape, int8_t *out);
+/* The one-input kernels, fs_<name>_s8(k, params, in_shape, in, out_shape, out), and the
+ * two-input ones, fs_<name>_s8(k, params, a_shape, a, b_shape, b, out_shape, out). */
+#define FS_UNARY_S8_DECL(name, params)                                                         \
+  void fs_##name##_s8(const fs_kctx *k, const params *p, const fs_shape *in_shape,            \
+                      const int8_t *in, const fs_shape *out_shape, int8_t *out);
+#define FS_BINARY_S8_DECL(name)                                                                \
+  void fs_##name##_s8(const fs_kctx *k, const fs_##name##_params *p, const fs_shape *a_shape, \
+                      const int8_t *a, const fs_shape *b_shape, const int8_t *b,              \
+                      const fs_shape *out_shape, int8_t *out);
+FS_UNARY_S8_DECL(average_pool_2d, fs_pool_params)
+FS_UNARY_S8_DECL(max_pool_2d, fs_pool_params)
+FS_UNARY_S8_DECL(mean, fs_mean_params)
+FS_UNARY_S8_DECL(softmax, fs_softmax_params)
+FS_UNARY_S8_DECL(logistic, fs_logistic_params)
+FS_UNARY_S8_DECL(pad, fs_pad_params)
+FS_BINARY_S8_DECL(add)
+FS_BINARY_S8_DECL(mul)
+#undef FS_UNARY_S8_DECL
+#undef FS_BINARY_S8_DECL
+
+/* The evals of the operator signatures: fetch the tensors, call fs_<op>_s8 with the parameters
+ * its prepare attached as op->data. Macros so that each eval calls its own kernel directly, as
+ * when written out: `FS_EVAL_UNARY(softmax)` defines fs_softmax_eval. */
+#define FS_EVAL_FUNCTION(name) \
+  fs_status fs_##name##_eval(const fs_model *m, const fs_op *op, const fs_kctx *k)
+#define FS_UNPAREN(...) __VA_ARGS__
+/* Input 0 is `in`, output 0 `out`; more_inputs declares the others, more_args passes them to
+ * the kernel after in (both parenthesized, each starting with a comma, or empty: ()). */
+#define FS_EVAL_BODY(name, more_inputs, more_args)                                            \
+  FS_EVAL_FUNCTION(name) {                                                                    \
+    const fs_tensor *in = fs_op_in(m, op, 0) FS_UNPAREN more_inputs;                          \
+    fs_tensor *out = fs_op_out(m, op, 0);                                                     \
+    fs_##name##_s8(k, op->data, &in->shape, (const int8_t *)in->data FS_UNPAREN more_args,    \
+                   &out->shape, (int8_t *)out->data);                                         \
+    return FS_OK;                                                                             \
+  }
+/* input 0 -> output 0 (pools, MEAN, SOFTMAX, LOGISTIC, PAD) */
+#define FS_EVAL_UNARY(name) FS_EVAL_BODY(name, (), ())
+/* inputs 0 and 1 -> output 0 (ADD, MUL) */
+#define FS_EVAL_BINARY(name) \
+  FS_EVAL_BODY(name, (, *b = fs_op_in(m, op, 1)), (, &b->shape, (const int8_t *)b->data))
+/* input 0, weights or filter 1, optional bias 2 -> output 0 (FULLY_CONNECTED and the convs) */
+#define FS_EVAL_WEIGHTED(name)                                                  \
+  FS_EVAL_BODY(name, (, *w = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2)), \
+               (, &w->shape, (const int8_t *)w->data, bias ? bias->data : NULL))
+/* RESHAPE, SQUEEZE: the planner normally makes the output an alias of the input; the copy is
+ * for the case where the buffers differ. */
+#define FS_EVAL_COPY(name)                                                                    \
+  FS_EVAL_FUNCTION(name) {                                                                    \
+    (void)k;                                                                                  \
+    const fs_tensor *in = fs_op_in(m, op, 0);                                                 \
+    fs_tensor *out = fs_op_out(m, op, 0);                                                     \
+    if (out->data != in->data) memmove(out->data, in->data, out->bytes);                      \
+    return FS_OK;                                                                             \
+  }
 
 /* Broadcasting helper for binary elementwise ops (add.c, mul.c): calls
  * fn(ctx, &a[i], &b[j], &out[k]) for every output element k, with
@@ -168,15 +212,48 @@ void fs_broadcast_s8(const void *ctx, fs_binary_fn fn, const fs_shape *a_shape, 
                      int8_t *out);
 /* 1 if a and b broadcast to exactly `out`. */
 int fs_broadcast_shape_ok(const fs_shape *a, const fs_shape *b, const fs_shape *out);
+/* The reference kernel fs_<name>_s8 of a binary elementwise op, from its per-element function
+ * one(params, &a[i], &b[j], &out[k]): one flat loop over equal shapes, else fs_broadcast_s8.
+ * A macro, not an inline function taking `one`, because gcc then allocates the loop's
+ * registers differently (ADD's instruction count would change). */
+#define FS_ELEMENTWISE_S8(name, one)                                                           \
+  void fs_##name##_s8(const fs_kctx *k, const fs_##name##_params *p, const fs_shape *a_shape,  \
+                      const int8_t *a, const fs_shape *b_shape, const int8_t *b,               \
+                      const fs_shape *out_shape, int8_t *out) {                                \
+    (void)k;                                                                                   \
+    if (fs_shape_equal(a_shape, b_shape)) {                                                    \
+      const int64_t n = fs_shape_count(out_shape);                                             \
+      for (int64_t i = 0; i < n; ++i) one(p, a + i, b + i, out + i);                           \
+    } else {                                                                                   \
+      fs_broadcast_s8(p, one, a_shape, a, b_shape, b, out_shape, out);                         \
+    }                                                                                          \
+  }
+/* The start of a binary elementwise op's prepare (fs_broadcast.c): its tensors into t, which
+ * must be int8 with one scale and zero point each and shapes that broadcast to the output,
+ * then its `bytes` of parameters (a struct whose first member is fs_elementwise_offsets) with
+ * the offsets set. NULL with the failure recorded in p->m->status when a check fails. */
+typedef struct fs_elementwise_io {
+  const fs_tensor *a, *b, *out;
+} fs_elementwise_io;
+void *fs_elementwise_prepare(fs_prep *p, size_t bytes, fs_elementwise_io *t);
 
 /* ComputeOutSize / ComputePaddingWithOffset for SAME (0) and VALID (1)
  * (conv_common.c; the pools use them with dilation 1). */
 int32_t fs_conv_out_size(int padding, int32_t in, int32_t filter, int32_t stride, int32_t dilation);
 int32_t fs_conv_padding(int32_t stride, int32_t dilation, int32_t in, int32_t filter, int32_t out);
 
-/* Shared prepare of CONV_2D and DEPTHWISE_CONV_2D (conv_common.c): types,
- * quantization, padding/stride/dilation geometry, per-channel multipliers. */
-fs_status fs_conv_prepare_common(fs_prep *p, int depthwise, fs_conv_params **q);
+/* The output height *oh and width *ow that `padding` (SAME/VALID) and g's strides and
+ * dilations give for an in_h x in_w input and a k_h x k_w window, and g's paddings for them
+ * (conv_common.c). */
+void fs_conv_geometry(int padding, int32_t in_h, int32_t in_w, int32_t k_h, int32_t k_w,
+                      fs_conv_geom *g, int32_t *oh, int32_t *ow);
+
+/* Shared prepare of CONV_2D and DEPTHWISE_CONV_2D (conv_common.c): types, quantization,
+ * padding/stride/dilation geometry, per-channel multipliers, then the operator's own check of
+ * its channel counts (which may fill in q). */
+typedef fs_status (*fs_conv_channels_fn)(fs_prep *p, fs_conv_params *q, const fs_tensor *in,
+                                         const fs_tensor *f, const fs_tensor *out);
+fs_status fs_conv_prepare_common(fs_prep *p, int depthwise, fs_conv_channels_fn channels);
 
 /* Shared prepare of the 2-D pools (pool_common.c). */
 fs_status fs_pool_prepare(fs_prep *p);

@@ -15,88 +15,87 @@
 
 void fs_mean_s8(const fs_kctx *k, const fs_mean_params *p, const fs_shape *in_shape,
                 const int8_t *in, const fs_shape *out_shape, int8_t *out) {
-  int32_t *sum = k->scratch;
-  const int64_t n_out = fs_shape_count(out_shape);
-  const unsigned nd = in_shape->ndim;
-  int32_t ostride[FS_MAX_DIMS], idx[FS_MAX_DIMS];
-  int64_t stride = 1, n_axis = 1;
-  for (unsigned d = nd; d-- > 0;) {
-    idx[d] = 0;
-    if (p->axis_mask & (1u << d)) {
-      ostride[d] = 0;
-      n_axis *= in_shape->dims[d];
-    } else {
-      ostride[d] = (int32_t)stride;
-      stride *= in_shape->dims[d];
-    }
-  }
-  for (int64_t i = 0; i < n_out; ++i) sum[i] = 0;
-  const int64_t n_in = fs_shape_count(in_shape);
-  int64_t o = 0;
-  for (int64_t i = 0; i < n_in; ++i) {
-    sum[o] = fs_add_wrap(sum[o], in[i]);
+    int32_t *sum = k->scratch;
+    const int64_t n_out = fs_shape_count(out_shape);
+    const unsigned nd = in_shape->ndim;
+    int32_t ostride[FS_MAX_DIMS], idx[FS_MAX_DIMS];
+    int64_t stride = 1, n_axis = 1;
     for (unsigned d = nd; d-- > 0;) {
-      o += ostride[d];
-      if (++idx[d] < in_shape->dims[d]) break;
-      o -= (int64_t)ostride[d] * in_shape->dims[d];
-      idx[d] = 0;
+        idx[d] = 0;
+        if (p->axis_mask & (1u << d)) {
+            ostride[d] = 0;
+            n_axis *= in_shape->dims[d];
+        } else {
+            ostride[d] = (int32_t)stride;
+            stride *= in_shape->dims[d];
+        }
     }
-  }
-  int shift = 0;
-  while (shift < 62 && (n_axis >> (shift + 1)) != 0) ++shift; /* floor(log2 n) */
-  if (shift > 32) shift = 32;
-  if (shift > 31 + p->shift) shift = 31 + p->shift;
-  const int32_t mult = (int32_t)(((int64_t)p->multiplier << shift) / n_axis);
-  const int out_shift = p->shift - shift;
-  for (int64_t i = 0; i < n_out; ++i) {
-    const int32_t shifted = (int32_t)(uint32_t)((uint64_t)(int64_t)sum[i] - (uint64_t)((int64_t)p->input_zp * n_axis));
-    const int32_t r = fs_mbqm(shifted, mult, out_shift) + p->output_zp;
-    out[i] = (int8_t)fs_clamp(r, -128, 127);
-  }
+    for (int64_t i = 0; i < n_out; ++i) sum[i] = 0;
+    const int64_t n_in = fs_shape_count(in_shape);
+    int64_t o = 0;
+    for (int64_t i = 0; i < n_in; ++i) {
+        sum[o] = fs_add_wrap(sum[o], in[i]);
+        for (unsigned d = nd; d-- > 0;) {
+            o += ostride[d];
+            if (++idx[d] < in_shape->dims[d]) break;
+            o -= (int64_t)ostride[d] * in_shape->dims[d];
+            idx[d] = 0;
+        }
+    }
+    int shift = 0;
+    while (shift < 62 && (n_axis >> (shift + 1)) != 0) ++shift; /* floor(log2 n) */
+    if (shift > 32) shift = 32;
+    if (shift > 31 + p->shift) shift = 31 + p->shift;
+    const int32_t mult = (int32_t)(((int64_t)p->multiplier << shift) / n_axis);
+    const int out_shift = p->shift - shift;
+    for (int64_t i = 0; i < n_out; ++i) {
+        const int32_t shifted = (int32_t)(uint32_t)((uint64_t)(int64_t)sum[i] -
+                                                    (uint64_t)((int64_t)p->input_zp * n_axis));
+        const int32_t r = fs_mbqm(shifted, mult, out_shift) + p->output_zp;
+        out[i] = (int8_t)fs_clamp(r, -128, 127);
+    }
 }
 
 fs_status fs_mean_prepare(fs_prep *p) {
-  fs_model *m = p->m;
-  const fs_tensor *in = fs_op_in(m, p->op, 0), *axis = fs_op_in(m, p->op, 1), *out = fs_op_out(m, p->op, 0);
-  fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 1}, {axis, "axis", FS_INT32, 0}, {out, "output", FS_INT8, 1});
-  if (s) return s;
-  if (!(axis->flags & FS_TENSOR_CONST)) return fs_op_fail(p, FS_ERR_GRAPH, "axis must be constant");
-  fs_mean_params *q = fs_persist(m, sizeof *q);
-  if (!q) return m->status;
-  p->op->data = q;
-  const unsigned nd = in->shape.ndim;
-  const uint32_t n_axes = axis->bytes / 4u;
-  for (uint32_t i = 0; i < n_axes; ++i) {
-    int32_t a = fs_ld_i32(axis->data + 4u * i);
-    if (a < 0) a += (int32_t)nd;
-    if (a < 0 || a >= (int32_t)nd) return fs_op_fail(p, FS_ERR_SHAPE, "axis out of range");
-    q->axis_mask |= 1u << a;
-  }
-  /* The output shape must be the input's with reduced axes set to 1
-   * (keep_dims) or removed. */
-  const int keep = fs_opt_u8(p, FS_REDUCER_KEEP_DIMS, 0);
-  int32_t want_dims[FS_MAX_DIMS];
-  fs_shape want = {want_dims, 0};
-  for (unsigned d = 0; d < nd; ++d) {
-    const int reduced = (q->axis_mask >> d) & 1u;
-    if (reduced && !keep) continue;
-    want_dims[want.ndim++] = reduced ? 1 : in->shape.dims[d];
-  }
-  if (!fs_shape_equal(&want, &out->shape))
-    return fs_op_fail(p, FS_ERR_SHAPE, "output shape does not match axes");
-  q->input_zp = in->zero_point;
-  q->output_zp = out->zero_point;
-  int shift;
-  if (!fs_quantize_multiplier((double)in->scale / (double)out->scale, &q->multiplier, &shift) || shift > 30)
-    return fs_op_fail(p, FS_ERR_QUANT, "scales out of range");
-  q->shift = shift;
-  p->op->scratch_bytes = (uint32_t)(out->bytes * sizeof(int32_t));
-  return FS_OK;
+    fs_model *m = p->m;
+    const fs_tensor *in = fs_op_in(m, p->op, 0), *axis = fs_op_in(m, p->op, 1),
+                    *out = fs_op_out(m, p->op, 0);
+    fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 1}, {axis, "axis", FS_INT32, 0},
+                               {out, "output", FS_INT8, 1});
+    if (s) return s;
+    if (!(axis->flags & FS_TENSOR_CONST))
+        return fs_op_fail(p, FS_ERR_GRAPH, "axis must be constant");
+    fs_mean_params *q = fs_op_params(p, sizeof *q);
+    if (!q) return m->status;
+    const unsigned nd = in->shape.ndim;
+    const uint32_t n_axes = axis->bytes / 4u;
+    for (uint32_t i = 0; i < n_axes; ++i) {
+        int32_t a = fs_ld_i32(axis->data + 4u * i);
+        if (a < 0) a += (int32_t)nd;
+        if (a < 0 || a >= (int32_t)nd) return fs_op_fail(p, FS_ERR_SHAPE, "axis out of range");
+        q->axis_mask |= 1u << a;
+    }
+    /* The output shape must be the input's with reduced axes set to 1
+     * (keep_dims) or removed. */
+    const int keep = fs_opt_u8(p, FS_REDUCER_KEEP_DIMS, 0);
+    int32_t want_dims[FS_MAX_DIMS];
+    fs_shape want = {want_dims, 0};
+    for (unsigned d = 0; d < nd; ++d) {
+        const int reduced = (q->axis_mask >> d) & 1u;
+        if (reduced && !keep) continue;
+        want_dims[want.ndim++] = reduced ? 1 : in->shape.dims[d];
+    }
+    if (!fs_shape_equal(&want, &out->shape))
+        return fs_op_fail(p, FS_ERR_SHAPE, "output shape does not match axes");
+    q->input_zp = in->zero_point;
+    q->output_zp = out->zero_point;
+    int shift;
+    if (!fs_quantize_multiplier((double)in->scale / (double)out->scale, &q->multiplier, &shift) ||
+        shift > 30)
+        return fs_op_fail(p, FS_ERR_QUANT, "scales out of range");
+    q->shift = shift;
+    p->op->scratch_bytes = (uint32_t)(out->bytes * sizeof(int32_t));
+    return FS_OK;
 }
 
-fs_status fs_mean_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  const fs_tensor *in = fs_op_in(m, op, 0);
-  fs_tensor *out = fs_op_out(m, op, 0);
-  fs_mean_s8(k, op->data, &in->shape, (const int8_t *)in->data, &out->shape, (int8_t *)out->data);
-  return FS_OK;
-}
+FS_EVAL_UNARY(mean)

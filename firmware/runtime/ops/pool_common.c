@@ -5,42 +5,37 @@
 #include "fs_ops.h"
 
 fs_status fs_pool_prepare(fs_prep *p) {
-  fs_model *m = p->m;
-  const fs_tensor *in = fs_op_in(m, p->op, 0), *out = fs_op_out(m, p->op, 0);
-  fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 0}, {out, "output", FS_INT8, 1});
-  if (s) return s;
-  if (in->shape.ndim != 4 || out->shape.ndim != 4)
-    return fs_op_fail(p, FS_ERR_SHAPE, "tensors must be 4-D");
-  fs_pool_params *q = fs_persist(m, sizeof *q);
-  if (!q) return m->status;
-  p->op->data = q;
-  const int padding = fs_opt_u8(p, FS_POOL_PADDING, FS_PADDING_SAME);
-  q->g.stride_w = fs_opt_i32(p, FS_POOL_STRIDE_W, 0);
-  q->g.stride_h = fs_opt_i32(p, FS_POOL_STRIDE_H, 0);
-  q->g.filter_w = fs_opt_i32(p, FS_POOL_FILTER_W, 0);
-  q->g.filter_h = fs_opt_i32(p, FS_POOL_FILTER_H, 0);
-  q->g.dilation_w = q->g.dilation_h = 1;
-  const int act = fs_opt_u8(p, FS_POOL_ACT, FS_ACT_NONE);
-  if (padding > FS_PADDING_VALID || q->g.stride_w < 1 || q->g.stride_h < 1 || q->g.filter_w < 1 ||
-      q->g.filter_h < 1 || q->g.stride_w > 4096 || q->g.stride_h > 4096 || q->g.filter_w > 4096 ||
-      q->g.filter_h > 4096)
-    return fs_op_fail(p, FS_ERR_OPTIONS, "padding %d, strides %d/%d, filter %dx%d", padding, q->g.stride_h,
-                      q->g.stride_w, q->g.filter_h, q->g.filter_w);
-  const int32_t in_h = in->shape.dims[1], in_w = in->shape.dims[2];
-  const int32_t oh = fs_conv_out_size(padding, in_h, q->g.filter_h, q->g.stride_h, 1);
-  const int32_t ow = fs_conv_out_size(padding, in_w, q->g.filter_w, q->g.stride_w, 1);
-  if (out->shape.dims[0] != in->shape.dims[0] || out->shape.dims[1] != oh || out->shape.dims[2] != ow ||
-      out->shape.dims[3] != in->shape.dims[3])
-    return fs_op_fail(p, FS_ERR_SHAPE, "output shape does not follow from the options");
-  if ((int64_t)q->g.filter_h * q->g.filter_w > FS_MAX_ACCUM_TERMS * 256)
-    return fs_op_fail(p, FS_ERR_LIMIT, "window too large");
-  q->g.pad_h = fs_conv_padding(q->g.stride_h, 1, in_h, q->g.filter_h, oh);
-  q->g.pad_w = fs_conv_padding(q->g.stride_w, 1, in_w, q->g.filter_w, ow);
-  /* Every window must overlap the input (TFLM fails at run time otherwise). */
-  if ((oh - 1) * q->g.stride_h - q->g.pad_h >= in_h || (ow - 1) * q->g.stride_w - q->g.pad_w >= in_w ||
-      q->g.filter_h <= q->g.pad_h || q->g.filter_w <= q->g.pad_w)
-    return fs_op_fail(p, FS_ERR_SHAPE, "a window lies entirely in the padding");
-  if ((s = fs_activation_range_s8(act, out->scale, out->zero_point, &q->act_min, &q->act_max)))
-    return fs_op_fail(p, s, "activation %d", act);
-  return FS_OK;
+    fs_model *m = p->m;
+    const fs_tensor *in = fs_op_in(m, p->op, 0), *out = fs_op_out(m, p->op, 0);
+    fs_status s = FS_EXPECT_IO(p, {in, "input", FS_INT8, 0}, {out, "output", FS_INT8, 1});
+    if (s) return s;
+    if (in->shape.ndim != 4 || out->shape.ndim != 4)
+        return fs_op_fail(p, FS_ERR_SHAPE, "tensors must be 4-D");
+    fs_pool_params *q = fs_op_params(p, sizeof *q);
+    if (!q) return m->status;
+    const int padding = fs_opt_u8(p, FS_POOL_PADDING, FS_PADDING_SAME);
+    q->g.stride_w = fs_opt_i32(p, FS_POOL_STRIDE_W, 0);
+    q->g.stride_h = fs_opt_i32(p, FS_POOL_STRIDE_H, 0);
+    q->g.filter_w = fs_opt_i32(p, FS_POOL_FILTER_W, 0);
+    q->g.filter_h = fs_opt_i32(p, FS_POOL_FILTER_H, 0);
+    q->g.dilation_w = q->g.dilation_h = 1;
+    if (padding > FS_PADDING_VALID || q->g.stride_w < 1 || q->g.stride_h < 1 || q->g.filter_w < 1 ||
+        q->g.filter_h < 1 || q->g.stride_w > 4096 || q->g.stride_h > 4096 || q->g.filter_w > 4096 ||
+        q->g.filter_h > 4096)
+        return fs_op_fail(p, FS_ERR_OPTIONS, "padding %d, strides %d/%d, filter %dx%d", padding,
+                          q->g.stride_h, q->g.stride_w, q->g.filter_h, q->g.filter_w);
+    const int32_t in_h = in->shape.dims[1], in_w = in->shape.dims[2];
+    int32_t oh, ow;
+    fs_conv_geometry(padding, in_h, in_w, q->g.filter_h, q->g.filter_w, &q->g, &oh, &ow);
+    if (out->shape.dims[0] != in->shape.dims[0] || out->shape.dims[1] != oh ||
+        out->shape.dims[2] != ow || out->shape.dims[3] != in->shape.dims[3])
+        return fs_op_fail(p, FS_ERR_SHAPE, "output shape does not follow from the options");
+    if ((int64_t)q->g.filter_h * q->g.filter_w > FS_MAX_ACCUM_TERMS * 256)
+        return fs_op_fail(p, FS_ERR_LIMIT, "window too large");
+    /* Every window must overlap the input (TFLM fails at run time otherwise). */
+    if ((oh - 1) * q->g.stride_h - q->g.pad_h >= in_h ||
+        (ow - 1) * q->g.stride_w - q->g.pad_w >= in_w || q->g.filter_h <= q->g.pad_h ||
+        q->g.filter_w <= q->g.pad_w)
+        return fs_op_fail(p, FS_ERR_SHAPE, "a window lies entirely in the padding");
+    return fs_prepare_activation(p, FS_POOL_ACT, out, &q->act_min, &q->act_max);
 }
