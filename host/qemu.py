@@ -56,9 +56,9 @@ class QemuBoard:
     monitor on a second port so the host can read guest memory (`read_words`), e.g. the painted
     stack for its high-water mark."""
 
-    def __init__(self, elf: Path, timeout: float = 10.0):
+    def __init__(self, elf: Path, timeout: float = 10.0, extra: tuple[str, ...] = ()):
         self.port, self.mon_port = free_port(), free_port()
-        self.cmd = qemu_cmd(elf, serial=f"tcp:127.0.0.1:{self.port},server=on,wait=on",
+        self.cmd = qemu_cmd(elf, *extra, serial=f"tcp:127.0.0.1:{self.port},server=on,wait=on",
                             monitor=f"tcp:127.0.0.1:{self.mon_port},server=on,wait=off")
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
