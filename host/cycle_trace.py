@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from host.cycle_model import Block, CycleModelError, parse_block
+from host.cycle_model import Block, CycleModelError, Insn, parse_insn
 
 _TRACE = re.compile(r"^Trace \d+: (0x[0-9a-f]+) \[[0-9a-f]+/([0-9a-f]+)/[0-9a-f]+/[0-9a-f]+\]")
 _REWOUND = re.compile(r"^cpu_io_recompile: rewound execution of TB to ([0-9a-f]+)")
@@ -52,7 +52,7 @@ class TraceAggregator:
     def __post_init__(self):
         self._blocks: dict[str, Block] = {}      # host TB pointer -> block
         self._fresh: dict[int, Block] = {}       # translated, not yet executed: pc -> block
-        self._asm: list[str] | None = None       # in_asm lines of the block being read
+        self._asm: list[Insn] | None = None      # the block being read from in_asm
         self._prev: tuple[Block, str] | None = None
         self._stack: list[tuple[int, str]] = []  # (return address, phase of the callee)
         self._returns: Counter = Counter()
@@ -73,9 +73,9 @@ class TraceAggregator:
         if self._asm is not None:
             if line.strip():
                 if not line.startswith("IN:"):
-                    self._asm.append(line)
+                    self._asm.append(parse_insn(line))
                 return
-            block = parse_block(self._asm)
+            block = Block(self._asm)
             self._fresh[block.addr] = block
             self._asm = None
         elif line.startswith("Trace "):
@@ -208,13 +208,13 @@ def traced(roots: dict[int, str]):
         try:
             yield [*QEMU_LOG_FLAGS, "-D", str(fifo)], agg
         finally:
-            if reader.is_alive():
-                # QEMU never opened the FIFO (it failed to start): unblock the reader.
+            # Until the reader is done: if QEMU never opened the FIFO (it failed to start), a
+            # writer that comes and goes gives the reader its end of file.
+            while reader.is_alive():
                 try:
-                    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-                    os.close(fd)
-                except OSError:
+                    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+                except OSError:      # no reader on the FIFO yet
                     pass
-            reader.join(timeout=600)
+                reader.join(timeout=0.05)
     if errors:
         raise errors[0]
