@@ -284,16 +284,17 @@ def _parse(data: bytes, jobs: list[Job]) -> list[JobResult]:
     return results
 
 
-def run_models(elf: Path, jobs: list[Job], timeout: float = 600.0) -> list[JobResult]:
+def run_models(elf: Path, jobs: list[Job], timeout: float = 600.0,
+               extra: tuple[str, ...] = ()) -> list[JobResult]:
     """Run every job in the RUNMODEL=1 harness image `elf`; as few QEMU processes as the pack
-    capacity (768 KiB of flash) allows."""
+    capacity (768 KiB of flash) allows; `extra`: more QEMU arguments."""
     results: list[JobResult] = []
     with tempfile.TemporaryDirectory(prefix="fs-qemu-") as tmp:
         for k, group in enumerate(_split(jobs)):
             pack, out = Path(tmp) / f"pack{k}.bin", Path(tmp) / f"results{k}.bin"
             pack.write_bytes(_pack(group))
             cmd = qemu_cmd(elf, "-device", f"loader,file={pack},addr={PACK_ADDR:#x},force-raw=on",
-                           "-append", f"{PACK_ADDR:#x} {out}")
+                           "-append", f"{PACK_ADDR:#x} {out}", *extra)
             r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, timeout=timeout)
             if r.returncode != 0 or not out.exists():
