@@ -9,6 +9,12 @@ INFO, the stack high-water mark from the painted stack (read through QEMU's moni
 and flash from the ELF. MLPerf Tiny's kws and resnet do not fit the app (another front end), so
 they run in the runtime-only harness (RUNMODEL=1): instructions per inference and arena only.
 
+Next to the instruction counts, estimated Cortex-M4 cycles: the app runs (and the harness with
+the cm4 kernels) also log every executed translation block through a FIFO
+(host/cycle_trace.py), costed by the Technical Reference Manual's instruction timings with
+zero-wait-state memory (host/cycle_model.py); MONITOR mode's instructions are costed at the clip
+run's cycles per instruction (host/perf_cycles.py).
+
     .venv/bin/python host/perf.py [--out docs] [--build firmware/build/perf] [--seconds 1.0]
 """
 from __future__ import annotations
