@@ -8,8 +8,9 @@ Each execution costs its block's cycles (host/cycle_model.py), with the branch r
 next block does not start at the fall-through address. Executions are attributed to phases by a
 shadow call stack: a block ending in BL/BLX pushes its return address, reaching a return address
 pops back to it; calling one of the `roots` (function address -> name) opens a phase named by the
-path of roots on the stack ("frontend/inference/FULLY_CONNECTED"), everything else inherits the
-caller's phase. Interrupt handlers count in the phase they interrupt, as the board's instruction
+path of roots on the stack ("frontend/inference/FULLY_CONNECTED"), and so does a tail call
+(a branch to the root: it returns to its caller's caller); everything else inherits the caller's
+phase. Interrupt handlers count in the phase they interrupt, as the board's instruction
 counter counts them.
 
 QEMU's other exec lines: "cpu_io_recompile: rewound execution of TB to A" (a device access in mid
@@ -124,7 +125,20 @@ class TraceAggregator:
                 self._returns[ret] -= 1
                 if ret == pc:
                     break
+        if pc in self.roots and self._stack:
+            self._tail_call(self.roots[pc])
         return self._stack[-1][1] if self._stack else ""
+
+    def _tail_call(self, name: str) -> None:
+        """A root reached by a branch, not a call (B.W to it after restoring LR): it returns
+        where its caller would have, so the top frame takes the root's phase. A jump back to
+        the entry from inside the root (a loop, an interrupt's return) changes nothing."""
+        ret, phase = self._stack[-1]
+        if phase.rsplit("/", 1)[-1] == name:
+            return
+        callee = f"{phase}/{name}" if phase else name
+        self._phase(callee).entries += 1
+        self._stack[-1] = (ret, callee)
 
     def _push(self, ret: int, phase: str) -> None:
         self._stack.append((ret, phase))

@@ -83,6 +83,21 @@ Trace 0: 0x7f0000000600 [00800400/08000304/00000110/ff020200] outer
     assert total(phases, "outer").cycles == 22 and total(phases, "outer").entries == 1
 
 
+def test_a_tail_call_to_a_root_opens_its_phase_until_the_callers_return():
+    # main calls a wrapper (0x300) that branches to the kernel (b.w, 2 cycles); the kernel's
+    # bx lr returns to main
+    log = (LOG.replace("bl       #0x8000200", "bl       #0x8000300")
+           .replace("Trace 0: 0x7f0000000200", """----------------
+IN: wrapper
+0x08000300:  f7ff bf7e  b.w      #0x8000200
+
+Trace 0: 0x7f0000000500 [00800400/08000300/00000110/ff020200] wrapper
+Trace 0: 0x7f0000000200""", 1))
+    phases = run(log, roots={0x08000200: "kernel"})
+    assert {k: v.cycles for k, v in phases.items()} == {"": 7, "kernel": 17}
+    assert phases["kernel"].entries == 1
+
+
 def test_a_rewound_block_counts_only_what_ran():
     log = LOG.replace(
         "Trace 0: 0x7f0000000300 [00800400/08000206/00000110/ff020200] kernel\n",
