@@ -376,8 +376,9 @@ def write_markdown(path: Path, data: dict) -> None:
                      f"{m.get('tflm_arena_bytes', '')} |")
     L += ["", "## Per operator kind", "",
           "Instructions per MAC of each operator kind (last inference, PROFILE), reference -> "
-          "DSP kernels, and the estimated cycles per MAC (the traced inferences' mean; kws "
-          "and resnet: cm4 only):", "",
+          "DSP kernels, and the estimated cycles per MAC (the traced inferences' mean of the "
+          "operator's eval function, without the PROFILE timer reads around it that its "
+          "instruction count includes; kws and resnet: cm4 only):", "",
           "| model | operator | count | MACs | ref | cm4 | ref, estimated cycles | "
           "cm4, estimated cycles |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     every = {**{n: m for n, m in data["models"].items()}, **data["runtime_only"]}

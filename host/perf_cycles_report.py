@@ -28,11 +28,13 @@ def ad01_comparison(a: dict, published: list[tuple[str, float, float]]) -> list[
 
 
 def _check(d: dict) -> str:
+    """Traced against counted instructions: the inferences', and the front end's if any."""
     t = d.get("traced_instructions")
     if not t:
         return "-"
-    dev = (t["inference"] - t["counted_inference"]) / t["counted_inference"]
-    return f"{100 * dev:+.2f} %"
+    out = [f"{100 * (t[k] - t['counted_' + k]) / t['counted_' + k]:+.2f} %"
+           for k in ("inference", "frontend") if t.get("counted_" + k)]
+    return " / ".join(out)
 
 
 def estimate_table(models: dict[str, dict], runtime_only: dict[str, dict],
@@ -40,10 +42,11 @@ def estimate_table(models: dict[str, dict], runtime_only: dict[str, dict],
     L = ["", "### Estimated cycles", "",
          "Estimated Cortex-M4 cycles (zero wait states, [the cycle model](#the-cycle-model)) "
          "next to the instructions counted in the same runs; cycles per instruction of the "
-         "inference; trace check: instructions the trace attributed to the inferences against "
-         "the board counter's (the difference is the copy of the input and the counter reads "
-         "inside the timed region). kws and resnet (runtime-only harness): the cm4 kernels "
-         "only.", "",
+         "inference; trace check: instructions the trace attributed to the inferences and to "
+         "the front end against the board counter's (the differences: the copy of the input "
+         "and the counter reads inside the timed regions, the frame's quantization and the "
+         "scoring that the trace puts with the front end). kws and resnet (runtime-only "
+         "harness): the cm4 kernels only.", "",
          "| model | KERNELS | instructions / inference | estimated cycles / inference | "
          "estimated cycles / MAC | cycles / instruction | front end instructions / frame | "
          "estimated front end cycles / frame | trace check |",

@@ -68,6 +68,7 @@ def test_the_estimate_table_checks_the_trace():
     d = {"instructions_per_inference": 1000, "estimated_cycles_per_inference": 1500,
          "estimated_cycles_per_mac": 3.0, "frontend_instructions_per_frame": 200,
          "estimated_frontend_cycles_per_frame": 300,
-         "traced_instructions": {"inference": 999, "counted_inference": 1000}}
+         "traced_instructions": {"inference": 999, "counted_inference": 1000,
+                                 "frontend": 404, "counted_frontend": 400}}
     rows = estimate_table({"m": {"kernels": {"cm4": d}}}, {}, ("cm4",))
-    assert rows[-1] == "| m | cm4 | 1,000 | 1,500 | 3.0 | 1.50 | 200 | 300 | -0.10 % |"
+    assert rows[-1] == "| m | cm4 | 1,000 | 1,500 | 3.0 | 1.50 | 200 | 300 | -0.10 % / +1.00 % |"
