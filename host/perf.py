@@ -16,6 +16,7 @@ zero-wait-state memory (host/cycle_model.py); MONITOR mode's instructions are co
 run's cycles per instruction (host/perf_cycles.py).
 
     .venv/bin/python host/perf.py [--out docs] [--build firmware/build/perf] [--seconds 1.0]
+    .venv/bin/python host/perf.py --markdown-only    # performance.md again from the .json
 """
 from __future__ import annotations
 
@@ -433,7 +434,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     ap.add_argument("--build", type=Path, default=FIRMWARE / "build" / "perf")
     ap.add_argument("--seconds", type=float, default=1.0)
+    ap.add_argument("--markdown-only", action="store_true",
+                    help="only rewrite performance.md from the existing performance.json")
     args = ap.parse_args(argv)
+    if args.markdown_only:
+        data = json.loads((args.out / "performance.json").read_text())
+        models = {n: data[n] for n in data["models"]}
+        write_markdown(args.out / "performance.md", dict(data, models=models,
+                                                         kernels_note=KERNELS_NOTE))
+        return
     build = args.build.resolve()
     clip = test_clip(args.seconds)
 

@@ -21,8 +21,9 @@ def ad01_comparison(a: dict, published: list[tuple[str, float, float]]) -> list[
             f"({a['kernels']['ref']['estimated_cycles_per_mac']} with the reference kernels), "
             f"against the published measurements on NUCLEO-L4R5ZI ({pub} cycles per MAC). "
             "The published figures are DWT cycle counts on the board, from flash with its wait "
-            "states; the estimate assumes zero wait states (see [The cycle model]"
-            "(#the-cycle-model)), so it is the lower of the two to expect on the board. A "
+            "states; the estimate assumes zero wait states and leaves out other stalls (see "
+            "[The cycle model](#the-cycle-model)), so on the board this code should take more "
+            "than estimated, not less. A "
             f"branch refill one cycle longer than assumed would add {per_p:.3f} cycles per MAC "
             f"({cm4['taken_branches_per_inference']:,} taken branches per inference)."]
 
@@ -77,11 +78,11 @@ board (DWT CYCCNT) is the measurement.
 translation block (`qemu-system-arm -d in_asm,exec,nochain -D <FIFO>`, host/cycle_trace.py):
 in_asm prints a block's instructions once, when QEMU translates it; with `nochain` every
 execution of a block prints a `Trace` line. The log is read through a FIFO and only counted
-(executions per block and branch outcome), never stored: ad01's clip with the reference kernels
-alone logs about a gigabyte. QEMU's own notes are honoured: a block rewound at a device access
+(executions per block and branch outcome), never stored: ad01's one-second clip with the
+reference kernels alone is some 10 million lines, about 0.8 GB. QEMU's own notes are honoured: a block rewound at a device access
 under `-icount` counts only the instructions before it, a block logged but stopped before it ran
-counts nothing. A shadow call stack (BL/BLX push their return address, reaching it pops)
-attributes each execution to the inference (`fs_model_invoke_profiled`), an operator (its
+counts nothing. A shadow call stack (BL/BLX push their return address, reaching it pops; a
+tail call to a phase's function takes over its caller's return) attributes each execution to the inference (`fs_model_invoke_profiled`), an operator (its
 `fs_<op>[_cm4]_eval`) or the front end (`fs_logmel_push`, `fs_logmel_finish`,
 `fs_clip_run_stats`); interrupt handlers count where they interrupt, as the board's counter
 counts them. MONITOR mode (14 s of audio per model) is not traced: its instructions are split
@@ -126,7 +127,8 @@ with the project's QEMU command line: 98 cycles for 59 instructions, the estimat
 hand count). The trace check column above shows that the trace sees the instructions the board's
 counter counts.
 
-*Ignored*, so a board at full clock takes more cycles than estimated:
+*Ignored or simplified*; all but the divides' worst case make a board at full clock take
+more cycles than estimated:
 * **flash wait states.** At 180 MHz the F446RE's flash needs 5 wait states, the L4R5ZI's at
   120 MHz too; both hide them behind the ART accelerator (a small instruction cache with
   prefetch, and a few lines of data cache). Whether a fetch hits depends on the code's footprint
@@ -138,7 +140,8 @@ counter counts.
   contending with the fetch, the write buffer filling;
 * hazards other than the address stall: an FPU result used by the next instruction (VMLA's
   chain, VDIV's latency), a load's result used at once beyond its 2 cycles;
-* exception entry and return (12 and about 10 cycles; the handlers' instructions are counted);
+* exception entry and return (the manual's 12-cycle interrupt latency; the handlers'
+  instructions are counted);
 * the exact refill of each branch (P fixed per kind), divides at their worst case, VLDR/VSTR
   without the integer loads' pipelining, IT-conditional instructions whose condition failed
   costed as executed (except a block's last).
