@@ -9,7 +9,14 @@ INFO, the stack high-water mark from the painted stack (read through QEMU's moni
 and flash from the ELF. MLPerf Tiny's kws and resnet do not fit the app (another front end), so
 they run in the runtime-only harness (RUNMODEL=1): instructions per inference and arena only.
 
+Next to the instruction counts, estimated Cortex-M4 cycles: the app runs (and the harness with
+the cm4 kernels) also log every executed translation block through a FIFO
+(host/cycle_trace.py), costed by the Technical Reference Manual's instruction timings with
+zero-wait-state memory (host/cycle_model.py); MONITOR mode's instructions are costed at the clip
+run's cycles per instruction (host/perf_cycles.py).
+
     .venv/bin/python host/perf.py [--out docs] [--build firmware/build/perf] [--seconds 1.0]
+    .venv/bin/python host/perf.py --markdown-only    # performance.md again from the .json
 """
 from __future__ import annotations
 
@@ -22,9 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
+from host.cycle_trace import traced
 from host.device import Device, pcm_chunks
+from host.perf_cycles import (app_estimate, app_roots, cycle_model_facts, inference_estimate,
+                              monitor_estimate)
+from host.perf_cycles_report import ad01_comparison, ad01_rows, estimate_table, model_section
+from host.perf_monitor import BOARD_HZ, measure_monitor
 from host.perf_monitor import markdown_lines as monitor_lines
-from host.perf_monitor import measure_monitor
 from host.protocol import ClipMode
 from host.qemu import (Job, QemuBoard, run_models, section_sizes,
                        stack_high_water)
@@ -36,7 +47,10 @@ SHARED = ROOT / "third_party" / "mlperf-tiny"  # the MLPerf Tiny reference model
 KERNELS = ("ref", "cm4")
 # MLPerf Tiny v1.0, anomaly detection (ad01) on NUCLEO-L4R5ZI (Cortex-M4F, 120 MHz).
 PUBLISHED = [("TensorFlow Lite Micro + CMSIS-NN", 10.05, 4.57),
-             ("STM32Cube.AI (X-CUBE-AI 10.2)", 4.79, 2.18)]
+             ("STM32Cube.AI (X-CUBE-AI 10.2)", 4.79, 2.18),
+             ("Plumerai", 4.05, 1.84)]
+# make demo's default: MACHINE=Polisher MODEL=stats, exported to firmware/models/Polisher.
+DEFAULT_MODEL = "Polisher"
 # Earlier front ends, measured the way measure_app measures it now (ad01, KERNELS=cm4); their
 # code is gone, so the figures are kept here. docs/frontend.md says where the instructions go.
 FRONTEND_BEFORE = [
@@ -144,18 +158,21 @@ def measure_app(build: Path, machine: str, model_dir: Path, kernels: str, clip: 
     arena_reserved = int(next(line.split()[2].rstrip("u") for line in
                               (model_dir / "model_config.h").read_text().splitlines()
                               if line.startswith("#define FS_MODEL_ARENA_BYTES")))
-    with QemuBoard(elf) as board:
-        dev = Device(board.link, timeout=120)
-        info = dev.info()
-        res = dev.score(ClipMode.PCM, pcm_chunks(clip))
-        prof = dev.profile()
-        stack = stack_high_water(board, elf)
+    # The same run gives the instruction counts (the board's counter) and, from QEMU's log of
+    # every executed block, the cycle estimate (host/cycle_trace.py).
+    with traced(app_roots(elf)) as (log_args, trace):
+        with QemuBoard(elf, extra=tuple(log_args)) as board:
+            dev = Device(board.link, timeout=600)
+            info = dev.info()
+            res = dev.score(ClipMode.PCM, pcm_chunks(clip))
+            prof = dev.profile()
+            stack = stack_high_water(board, elf)
     macs, per_op_macs = graph_macs(model)
     per_inf = res.inference_cycles / res.inferences
     static_ram = sizes["data"] + sizes["bss"] - arena_reserved
     names = op_names(model)
     counts = [op.cycles for op in prof.ops][:len(names)]
-    return {
+    out = {
         "instructions_per_inference": round(per_inf),
         "instructions_per_mac": round(per_inf / macs, 3),
         "macs": macs,
@@ -170,6 +187,10 @@ def measure_app(build: Path, machine: str, model_dir: Path, kernels: str, clip: 
         "inferences": res.inferences,
         "ops": ops_by_kind(names, per_op_macs, counts),
     }
+    est = app_estimate(trace.phases, out)
+    for op, d in est.pop("ops").items():
+        out["ops"][op].update(d)
+    return {**out, **est}
 
 
 def _input_bytes(model: bytes) -> int:
@@ -192,22 +213,41 @@ def measure_harness(build: Path, model_dir: Path, models: dict[str, bytes]) -> d
             n = _input_bytes(model)
             jobs.append(Job(model, rng.integers(-128, 128, size=2 * n).astype(np.int8).tobytes(),
                             2, profile=True, name=name))
-        for r in run_models(elf, jobs):
+        for r, phases in _run_harness(elf, jobs, traced_run=kernels == "cm4"):
             if r.status:
                 raise SystemExit(f"{r.name}: refused by the runtime: {r.message}")
             macs, per_op = graph_macs(models[r.name])
             per_inf = sum(r.instructions) / len(r.instructions)
             out[r.name]["macs"] = macs
-            out[r.name]["kernels"][kernels] = {
+            d = out[r.name]["kernels"][kernels] = {
                 "instructions_per_inference": round(per_inf),
                 "instructions_per_mac": round(per_inf / macs, 3),
                 "arena_bytes": r.arena,
                 "stack_high_water_bytes": r.stack,
                 "ops": ops_by_kind(op_names(models[r.name]), per_op, r.op_instructions),
             }
+            if phases is not None:
+                est = inference_estimate(phases, phases["inference"].entries, macs, d["ops"])
+                for op, e in est.pop("ops").items():
+                    d["ops"][op].update(e)
+                d.update(est)
     for name, d in out.items():
         d.update({k: d["kernels"]["cm4"][k] for k in ("instructions_per_inference",
                                                        "instructions_per_mac", "arena_bytes")})
+    return out
+
+
+def _run_harness(elf: Path, jobs: list[Job], traced_run: bool):
+    """(result, traced phases or None) per job. Traced: one QEMU per job (a trace cannot tell
+    the jobs of one process apart), only for the cm4 kernels: the reference kernels' 280 M
+    instructions of kws and resnet would take minutes to trace."""
+    if not traced_run:
+        return [(r, None) for r in run_models(elf, jobs)]
+    out = []
+    for job in jobs:
+        with traced(app_roots(elf)) as (log_args, trace):
+            (r,) = run_models(elf, [job], extra=tuple(log_args))
+        out.append((r, trace.phases))
     return out
 
 
@@ -241,11 +281,22 @@ def _frontend_lines(fe: dict, a: dict) -> list[str]:
             "firmware, KERNELS=cm4 (`frontend_cycles / frames` of the clip):", "",
             "| front end | instructions / hop |", "|---|---:|", *rows,
             f"| {fe['fft']} | **{after:,}** |", "",
+            f"Estimated: {a['estimated_frontend_cycles_per_frame']:,} cycles per hop "
+            f"({a['estimated_frontend_cycles_per_frame'] / after:.2f} per instruction; the "
+            "cycle model, zero wait states).", "",
             f"The front end is {100 * after / (after + inf):.0f} % of a frame's work with the "
             "DSP kernels (ad01's hop of one frame per inference). Per stage, and what each "
             "change did: docs/frontend.md. Its output is pinned by "
             "tests/firmware/test_frontend.py (against librosa) and the QEMU-vs-emulator "
             "bit-identity tests."]
+
+
+def _est_op(d: dict) -> str:
+    """An operator's estimated cycles: per MAC, or in all for operators without MACs."""
+    if "estimated_cycles" not in d:
+        return "-"
+    per_mac = d.get("estimated_cycles_per_mac")
+    return f"{per_mac}" if per_mac is not None else f"{d['estimated_cycles']:,} cycles"
 
 
 def write_markdown(path: Path, data: dict) -> None:
@@ -267,6 +318,11 @@ def write_markdown(path: Path, data: dict) -> None:
           "flash accelerator. So the column next to MLPerf Tiny's published cycles per MAC is a "
           "lower bound of the cycles this code would need, not a measurement of them; a Nucleo "
           "board (`make bench`) reports real cycles from DWT CYCCNT.", "",
+          "**Estimated cycles** stand next to the instruction counts: a Cortex-M4 timing model "
+          "(the Technical Reference Manual's instruction timings, zero-wait-state memory) "
+          "applied to the instructions the same QEMU runs executed. They are labelled "
+          "*estimated* everywhere; [The cycle model](#the-cycle-model) says how they are made, "
+          "how they were validated and what they leave out.", "",
           "## MLPerf Tiny anomaly detection (ad01), 264,192 MACs per inference", "",
           "| implementation | where | per inference | per MAC |", "|---|---|---:|---:|"]
     for name, ms, cpm in PUBLISHED:
@@ -277,9 +333,11 @@ def write_markdown(path: Path, data: dict) -> None:
         L.append(f"| firstshot, KERNELS={k} | QEMU, -icount shift=0 | "
                  f"{d['instructions_per_inference']:,} instructions | "
                  f"{d['instructions_per_mac']} instructions |")
+    L += ad01_rows(a, KERNELS)
     L += ["", f"Target: at most 1.6 instructions per MAC with the optimized kernels: "
           f"**{a['instructions_per_mac']}** "
-          f"({'met' if a['instructions_per_mac'] <= 1.6 else 'NOT met'}).", ""]
+          f"({'met' if a['instructions_per_mac'] <= 1.6 else 'NOT met'})."]
+    L += ad01_comparison(a, PUBLISHED) + [""]
 
     L += ["## Every model", "",
           "Instructions per inference and per MAC (MACs of CONV_2D, DEPTHWISE_CONV_2D and "
@@ -297,6 +355,7 @@ def write_markdown(path: Path, data: dict) -> None:
                      f"{d['instructions_per_mac']} | {d['frontend_instructions_per_frame']:,} | "
                      f"{d['arena_bytes']:,} | {d['stack_high_water_bytes']:,} | "
                      f"{d['peak_ram_bytes']:,} | {d['flash_bytes']:,} |")
+    L += estimate_table(data["models"], data["runtime_only"], KERNELS)
     L += _frontend_lines(data["frontend"], a)
     L += monitor_lines(data["models"])
     L += ["", "MLPerf Tiny's other int8 models do not take this front end's features, so they run "
@@ -313,18 +372,24 @@ def write_markdown(path: Path, data: dict) -> None:
                      f"{m.get('tflm_arena_bytes', '')} |")
     L += ["", "## Per operator kind", "",
           "Instructions per MAC of each operator kind (last inference, PROFILE), reference -> "
-          "DSP kernels:", "", "| model | operator | count | MACs | ref | cm4 |",
-          "|---|---|---:|---:|---:|---:|"]
+          "DSP kernels, and the estimated cycles per MAC (the traced inferences' mean of the "
+          "operator's eval function, without the PROFILE timer reads around it that its "
+          "instruction count includes; kws and resnet: cm4 only):", "",
+          "| model | operator | count | MACs | ref | cm4 | ref, estimated cycles | "
+          "cm4, estimated cycles |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     every = {**{n: m for n, m in data["models"].items()}, **data["runtime_only"]}
     for name, m in every.items():
         ref, cm4 = m["kernels"]["ref"]["ops"], m["kernels"]["cm4"]["ops"]
         for op, d in ref.items():
+            est = f"{_est_op(d)} | {_est_op(cm4[op])}"
             if d["macs"]:
                 L.append(f"| {name} | {op} | {d['count']} | {d['macs']:,} | "
-                         f"{d['instructions_per_mac']} | {cm4[op]['instructions_per_mac']} |")
+                         f"{d['instructions_per_mac']} | {cm4[op]['instructions_per_mac']} | "
+                         f"{est} |")
             else:
                 L.append(f"| {name} | {op} | {d['count']} | - | {d['instructions']:,} instr | "
-                         f"{cm4[op]['instructions']:,} instr |")
+                         f"{cm4[op]['instructions']:,} instr | {est} |")
+    L += model_section()
     L += ["", "## The Cortex-M4 kernels", "", data["kernels_note"], "",
           "## Reproduce", "", "```", "make perf", "```", "",
           "or `.venv/bin/python host/perf.py` (`--seconds` sets the clip length). The byte-exact "
@@ -364,7 +429,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     ap.add_argument("--build", type=Path, default=FIRMWARE / "build" / "perf")
     ap.add_argument("--seconds", type=float, default=1.0)
+    ap.add_argument("--markdown-only", action="store_true",
+                    help="only rewrite performance.md from the existing performance.json")
     args = ap.parse_args(argv)
+    if args.markdown_only:
+        data = json.loads((args.out / "performance.json").read_text())
+        models = {n: data[n] for n in data["models"]}
+        write_markdown(args.out / "performance.md", dict(data, models=models,
+                                                         kernels_note=KERNELS_NOTE))
+        return
     build = args.build.resolve()
     clip = test_clip(args.seconds)
 
@@ -382,12 +455,14 @@ def main(argv: list[str] | None = None) -> None:
         cm4 = entry["kernels"]["cm4"]
         for key in ("instructions_per_inference", "instructions_per_mac", "macs",
                     "frontend_instructions_per_frame", "peak_ram_bytes", "flash_bytes",
-                    "arena_bytes", "stack_high_water_bytes"):
+                    "arena_bytes", "stack_high_water_bytes", "estimated_cycles_per_inference",
+                    "estimated_cycles_per_mac", "estimated_frontend_cycles_per_frame"):
             entry[key] = cm4[key]
         print(f"perf: {name} MONITOR mode ...", flush=True)
         entry["kind"] = _model_kind(mdir)
         entry["monitor"] = measure_monitor(build / "qemu" / f"perf-{name}" / "firmware.elf",
                                            test_clip(MONITOR_SECONDS))
+        entry["monitor"].update(monitor_estimate(entry["monitor"], cm4, BOARD_HZ))
         export_json = mdir / "export.json"
         if export_json.exists():
             entry["export_macs_per_inference"] = json.loads(export_json.read_text()).get(
@@ -405,7 +480,10 @@ def main(argv: list[str] | None = None) -> None:
     data = {
         "generated_by": "make perf (host/perf.py)",
         "date": datetime.date.today().isoformat(),
-        "units": "instructions executed under qemu-system-arm -icount shift=0 (not cycles)",
+        "units": "instructions executed under qemu-system-arm -icount shift=0 (not cycles); "
+                 "estimated_* cycles: a Cortex-M4 timing model of the executed instructions, "
+                 "zero wait states (host/cycle_model.py), an estimate, not a measurement",
+        "cycle_model": cycle_model_facts(),
         "tools": {"gcc": tool_version(["arm-none-eabi-gcc", "--version"]),
                   "qemu": tool_version(["qemu-system-arm", "--version"])},
         "clip_seconds": args.seconds,
@@ -417,6 +495,9 @@ def main(argv: list[str] | None = None) -> None:
         **models,
         "models": list(models),
         "runtime_only": runtime_only,
+        "default_model": DEFAULT_MODEL if DEFAULT_MODEL in models else None,
+        "estimated_duty_cycle": {n: m["monitor"]["estimated_real_time_share"]
+                                 for n, m in models.items()},
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "performance.json").write_text(json.dumps(data, indent=1) + "\n")

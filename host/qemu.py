@@ -56,9 +56,9 @@ class QemuBoard:
     monitor on a second port so the host can read guest memory (`read_words`), e.g. the painted
     stack for its high-water mark."""
 
-    def __init__(self, elf: Path, timeout: float = 10.0):
+    def __init__(self, elf: Path, timeout: float = 10.0, extra: tuple[str, ...] = ()):
         self.port, self.mon_port = free_port(), free_port()
-        self.cmd = qemu_cmd(elf, serial=f"tcp:127.0.0.1:{self.port},server=on,wait=on",
+        self.cmd = qemu_cmd(elf, *extra, serial=f"tcp:127.0.0.1:{self.port},server=on,wait=on",
                             monitor=f"tcp:127.0.0.1:{self.mon_port},server=on,wait=off")
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
@@ -284,16 +284,17 @@ def _parse(data: bytes, jobs: list[Job]) -> list[JobResult]:
     return results
 
 
-def run_models(elf: Path, jobs: list[Job], timeout: float = 600.0) -> list[JobResult]:
+def run_models(elf: Path, jobs: list[Job], timeout: float = 600.0,
+               extra: tuple[str, ...] = ()) -> list[JobResult]:
     """Run every job in the RUNMODEL=1 harness image `elf`; as few QEMU processes as the pack
-    capacity (768 KiB of flash) allows."""
+    capacity (768 KiB of flash) allows; `extra`: more QEMU arguments."""
     results: list[JobResult] = []
     with tempfile.TemporaryDirectory(prefix="fs-qemu-") as tmp:
         for k, group in enumerate(_split(jobs)):
             pack, out = Path(tmp) / f"pack{k}.bin", Path(tmp) / f"results{k}.bin"
             pack.write_bytes(_pack(group))
             cmd = qemu_cmd(elf, "-device", f"loader,file={pack},addr={PACK_ADDR:#x},force-raw=on",
-                           "-append", f"{PACK_ADDR:#x} {out}")
+                           "-append", f"{PACK_ADDR:#x} {out}", *extra)
             r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, timeout=timeout)
             if r.returncode != 0 or not out.exists():
