@@ -37,6 +37,7 @@ typedef struct fs_fully_connected_params {
   int32_t act_min, act_max;
   int32_t multiplier, shift;       /* per-tensor weights */
   uint8_t kernel;                  /* FS_KERNEL_*, set by prepare */
+  uint8_t fast_requant;            /* cm4 prepare: ops/cm4/fs_cm4_rq.h's conditions hold */
   const int32_t *pc_multiplier;    /* per-channel weights: one per output unit, else NULL */
   const int32_t *pc_shift;
 } fs_fully_connected_params;
@@ -46,6 +47,7 @@ typedef struct fs_conv_params {
   int32_t input_offset, output_offset, act_min, act_max;
   int32_t depth_multiplier;        /* depthwise only */
   uint8_t kernel;                  /* FS_KERNEL_*, set by prepare */
+  uint8_t fast_requant;            /* cm4 prepare: ops/cm4/fs_cm4_rq.h's conditions hold */
   const int32_t *pc_multiplier;    /* one per output channel */
   const int32_t *pc_shift;
 } fs_conv_params;

@@ -31,7 +31,8 @@ static void fs_conv_2d_cm4_s8(const fs_kctx *k, const fs_conv_params *p, const f
   int8_t *gather = (int8_t *)k->scratch + fs_cm4_expanded_bytes(kk);
   const int direct = (f_c & 3) == 0;
   const int8_t pad_value = (int8_t)(-p->input_offset); /* the zero point: 0 after the offset */
-  const fs_cm4_out q = {bias, p->pc_multiplier, p->pc_shift, 0, 0, p->output_offset, p->act_min, p->act_max};
+  const fs_cm4_out q = {bias, p->pc_multiplier, p->pc_shift, 0, 0, p->output_offset, p->act_min,
+                        p->act_max, p->fast_requant};
   for (int32_t b = 0; b < batches; ++b) {
     const int8_t *img = in + (size_t)b * in_h * in_w * in_c;
     for (int32_t oy = 0; oy < out_h; ++oy) {
@@ -73,9 +74,11 @@ fs_status fs_conv_2d_cm4_prepare(fs_prep *p) {
   const fs_status s = fs_conv_2d_prepare(p);
   if (s != FS_OK) return s;
   fs_conv_params *q = p->op->data;
-  const fs_tensor *f = fs_op_in(p->m, p->op, 1);
+  const fs_tensor *f = fs_op_in(p->m, p->op, 1), *bias = fs_op_in(p->m, p->op, 2);
   const uint32_t kk = (uint32_t)(f->shape.dims[1] * f->shape.dims[2] * f->shape.dims[3]);
   q->kernel = FS_KERNEL_CM4;
+  q->fast_requant = (uint8_t)fs_cm4_rq_ok(q->pc_shift, 0, (uint32_t)f->shape.dims[0],
+                                          bias, kk);
   p->op->scratch_bytes = fs_conv_2d_cm4_scratch_bytes(kk, (uint32_t)f->shape.dims[3]);
   return FS_OK;
 }
