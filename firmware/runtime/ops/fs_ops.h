@@ -30,7 +30,7 @@ typedef struct fs_conv_geom {
  * FS_KERNEL_REF (persistent data starts zeroed); an optimized prepare (ops/cm4/<op>_cm4.c)
  * records its own kernel when it can serve the operator's parameters, and leaves FS_KERNEL_REF
  * when it cannot, so that its eval runs the reference kernel. */
-enum { FS_KERNEL_REF = 0, FS_KERNEL_CM4 = 1 };
+enum { FS_KERNEL_REF = 0, FS_KERNEL_CM4 = 1, FS_KERNEL_CM4_PLANE = 2 /* depthwise: fs_cm4_dw.h */ };
 
 typedef struct fs_fully_connected_params {
   int32_t input_offset, weights_offset, output_offset;
@@ -127,6 +127,7 @@ FS_OP_DECL(squeeze)
 FS_OP_DECL(fully_connected_cm4)
 FS_OP_DECL(conv_2d_cm4)
 FS_OP_DECL(depthwise_conv_2d_cm4)
+FS_OP_DECL(pad_cm4)
 #undef FS_OP_DECL
 
 /* Reference kernels. Shapes are NHWC for the 2-D ops; bias is little-endian
