@@ -2,8 +2,8 @@
 #include "fs_schema.h"
 #include "ops/fs_ops.h"
 
-/* Which prepare/eval runs for each supported builtin. FULLY_CONNECTED, CONV_2D and
- * DEPTHWISE_CONV_2D (FS_CM4_OR_REF below) have a Cortex-M4 DSP version: the Cortex-M4 board
+/* Which prepare/eval runs for each supported builtin. FULLY_CONNECTED, CONV_2D,
+ * DEPTHWISE_CONV_2D and PAD/PADV2 (FS_CM4_OR_REF below) have a Cortex-M4 version: the Cortex-M4 board
  * builds (KERNELS=cm4, their default: ops/cm4/kernels.mk defines FS_KERNELS_CM4=1) register
  * fs_<op>_cm4_prepare/_eval of ops/cm4/<op>_cm4.c for them; every other build (x86 tools,
  * emulator, KERNELS=ref) the portable fs_<op>_prepare/_eval of ops/<op>.c, as for all the other
@@ -43,8 +43,8 @@ const fs_op_kind fs_op_kinds[] = {
     K(FS_BUILTIN_LOGISTIC, "LOGISTIC", FS_OPT_NONE, 1, 1, 1, 0, 0, FS_REF(logistic)),
     K(FS_BUILTIN_QUANTIZE, "QUANTIZE", FS_OPT_QUANTIZE, 1, 1, 1, 0, 0, FS_REF(quantize)),
     K(FS_BUILTIN_DEQUANTIZE, "DEQUANTIZE", FS_OPT_DEQUANTIZE, 1, 1, 1, 0, 0, FS_REF(dequantize)),
-    K(FS_BUILTIN_PAD, "PAD", FS_OPT_PAD, 2, 2, 1, 0, 0, FS_REF(pad)),
-    K(FS_BUILTIN_PADV2, "PADV2", FS_OPT_PADV2, 2, 3, 1, 0, 0, FS_REF(pad)),
+    K(FS_BUILTIN_PAD, "PAD", FS_OPT_PAD, 2, 2, 1, 0, 0, FS_CM4_OR_REF(pad)),
+    K(FS_BUILTIN_PADV2, "PADV2", FS_OPT_PADV2, 2, 3, 1, 0, 0, FS_CM4_OR_REF(pad)),
     K(FS_BUILTIN_CONCATENATION, "CONCATENATION", FS_OPT_CONCATENATION, 1, 10, 1, 0, 0,
       FS_REF(concatenation)),
     K(FS_BUILTIN_RESHAPE, "RESHAPE", FS_OPT_RESHAPE, 1, 2, 1, 1, 0, FS_REF(reshape)),

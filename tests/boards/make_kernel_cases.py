@@ -3,7 +3,9 @@ kernels (firmware/runtime/ops/cm4/) that the runtime's golden set reaches rarely
 row lengths with 4- and 8-input remainders and odd tails, odd row counts and more rows than a
 chunk, 1x1 convolutions read straight from the input, padded and dilated taps, grouped
 convolutions, a 1-channel stem, depthwise channel counts that are not multiples of 4, a (1, F)
-'global' depthwise filter, depth multiplier 2 (reference fallback). Expected outputs are
+'global' depthwise filter, depth multiplier 2 (reference fallback); the planar depthwise kernel's
+paths (rows along x or y, strides 1 and 2, 4-output groups and tails, channel counts that are not
+multiples of 4, filters of 5 rows, bands of rows), one-input-channel stems and PAD. Expected outputs are
 TFLite Micro's (tests/firmware/op_models.py). Regenerate with
     .venv/bin/python tests/boards/make_kernel_cases.py
 """
@@ -58,6 +60,28 @@ CASES = {
     "dw_global_1x8_c8": ("depthwise_conv_2d", _dw(4, 8, 1, 8, 8, padding="valid", act=None)),
     "dw_3x3_c4_dm2": ("depthwise_conv_2d", _dw(5, 5, 3, 3, 4, dm=2)),
     "dw_5x5_c8_d2": ("depthwise_conv_2d", _dw(9, 9, 5, 5, 8, d=2, bias=False)),
+    # the planar kernel (ops/cm4/fs_cm4_dw.h): rows along x with 4-output groups and a tail,
+    # odd channel counts (a group of four and 1-3 left), fewer than four channels, stride 2,
+    # rows along y (tall images, kws-like), a filter of 5 rows (the C loop), bands of rows
+    "dw_3x3_c5_wide": ("depthwise_conv_2d", _dw(4, 13, 3, 3, 5)),
+    "dw_3x3_c9_s2_wide": ("depthwise_conv_2d", _dw(9, 17, 3, 3, 9, s=2)),
+    "dw_3x3_c3_tall": ("depthwise_conv_2d", _dw(14, 4, 3, 3, 3, act=None)),
+    "dw_3x3_c6_s2_tall": ("depthwise_conv_2d", _dw(17, 5, 3, 3, 6, s=2, bias=False)),
+    "dw_3x3_c4_kws": ("depthwise_conv_2d", _dw(25, 5, 3, 3, 4)),
+    "dw_3x3_c8_s2_valid": ("depthwise_conv_2d", _dw(11, 21, 3, 3, 8, s=2, padding="valid")),
+    "dw_5x3_c8": ("depthwise_conv_2d", _dw(7, 9, 5, 3, 8)),
+    "dw_3x5_c4_tall": ("depthwise_conv_2d", _dw(12, 6, 3, 5, 4, act=None)),
+    "dw_3x3_c4_bands": ("depthwise_conv_2d", _dw(12, 24, 3, 3, 4)),
+    "dw_3x3_c4_s2_bands": ("depthwise_conv_2d", _dw(16, 24, 3, 3, 4, s=2)),
+    "dw_1x16_c12_global": ("depthwise_conv_2d", _dw(4, 16, 1, 16, 12, padding="valid", act=None)),
+    # one input channel: CONV_2D through the planar kernel (the cls stem)
+    "conv_stem_3x3_c1_s2_valid": ("conv_2d", _conv(20, 34, 3, 3, 1, 16, s=2, padding="valid")),
+    "conv_stem_3x3_c1_c5_tall": ("conv_2d", _conv(15, 6, 3, 3, 1, 5, act=None)),
+    # PAD a run at a time (ops/cm4/pad_cm4.c)
+    "pad_hw": ("pad", dict(range=[-2.0, 3.0], shape=[1, 5, 7, 3], pads=[[0, 0], [1, 1], [2, 1], [0, 0]],
+                           value=0.0)),
+    "pad_every_dim": ("pad", dict(range=[-2.0, 3.0], shape=[2, 3, 4, 5], pads=[[1, 0], [0, 2], [1, 0], [2, 1]],
+                                  value=1.5)),
 }
 
 

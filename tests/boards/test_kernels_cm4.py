@@ -202,3 +202,43 @@ def test_requantization_identity():
     ab = a * b
     ref = np.where(ab >= 0, (ab + (1 << 30)) >> 31, -((-(ab + 1 - (1 << 30))) >> 31))
     assert np.array_equal(ref, (ab + (1 << 30)) >> 31)
+
+
+def test_short_requantization_identity():
+    """fs_cm4_rq_apply (ops/cm4/fs_cm4_rq.h) equals MultiplyByQuantizedMultiplier + output offset
+    under fs_cm4_rq_ok's conditions (shift in [-20, -1], |x| < 2^30): SMMULR(2x, m) for the
+    doubling high multiply, (h + 2^(r-1) + off * 2^r - (h < 0)) >> r for the rounding shift. Exact
+    integers, edge values and half a million random ones."""
+    def mbqm(x, m, shift):          # fs_mbqm with shift < 0 (no left shift)
+        ab = x * m
+        nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
+        v = ab + nudge
+        h = -((-v) >> 31) if v < 0 else v >> 31
+        r = -shift
+        mask = (1 << r) - 1
+        rem, thr = h & mask, (mask >> 1) + (1 if h < 0 else 0)
+        return (h >> r) + (1 if rem > thr else 0)
+
+    def short(x, m, shift, off):
+        r = -shift
+        h = (2 * x * m + (1 << 31)) >> 32             # SMMULR
+        k = (1 << (r - 1)) + off * (1 << r)
+        v = h + k + (-1 if h < 0 else 0)
+        assert -(1 << 31) <= v < (1 << 31)             # no int32 overflow in the kernel
+        return v >> r
+
+    edges = [-(1 << 30) + 1, -(1 << 29), -65537, -2, -1, 0, 1, 2, 65535, (1 << 29), (1 << 30) - 1]
+    mults = [0, 1, 1 << 30, (1 << 30) + 1, (1 << 31) - 1, 1518500250]
+    for x in edges:
+        for m in mults:
+            for shift in (-1, -2, -7, -20):
+                for off in (-128, -1, 0, 5, 127):
+                    assert short(x, m, shift, off) == mbqm(x, m, shift) + off, (x, m, shift, off)
+    rng = np.random.default_rng(16)
+    for _ in range(500_000 // 1000):
+        xs = rng.integers(-(1 << 30) + 1, 1 << 30, size=1000)
+        m = int(rng.integers(1 << 30, 1 << 31))
+        shift, off = -int(rng.integers(1, 21)), int(rng.integers(-128, 128))
+        for x in xs[:1000]:
+            x = int(x)
+            assert short(x, m, shift, off) == mbqm(x, m, shift) + off, (x, m, shift, off)

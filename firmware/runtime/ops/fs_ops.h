@@ -30,13 +30,14 @@ typedef struct fs_conv_geom {
  * FS_KERNEL_REF (persistent data starts zeroed); an optimized prepare (ops/cm4/<op>_cm4.c)
  * records its own kernel when it can serve the operator's parameters, and leaves FS_KERNEL_REF
  * when it cannot, so that its eval runs the reference kernel. */
-enum { FS_KERNEL_REF = 0, FS_KERNEL_CM4 = 1 };
+enum { FS_KERNEL_REF = 0, FS_KERNEL_CM4 = 1, FS_KERNEL_CM4_PLANE = 2 /* depthwise: fs_cm4_dw.h */ };
 
 typedef struct fs_fully_connected_params {
   int32_t input_offset, weights_offset, output_offset;
   int32_t act_min, act_max;
   int32_t multiplier, shift;       /* per-tensor weights */
   uint8_t kernel;                  /* FS_KERNEL_*, set by prepare */
+  uint8_t fast_requant;            /* cm4 prepare: ops/cm4/fs_cm4_rq.h's conditions hold */
   const int32_t *pc_multiplier;    /* per-channel weights: one per output unit, else NULL */
   const int32_t *pc_shift;
 } fs_fully_connected_params;
@@ -46,6 +47,7 @@ typedef struct fs_conv_params {
   int32_t input_offset, output_offset, act_min, act_max;
   int32_t depth_multiplier;        /* depthwise only */
   uint8_t kernel;                  /* FS_KERNEL_*, set by prepare */
+  uint8_t fast_requant;            /* cm4 prepare: ops/cm4/fs_cm4_rq.h's conditions hold */
   const int32_t *pc_multiplier;    /* one per output channel */
   const int32_t *pc_shift;
 } fs_conv_params;
@@ -132,6 +134,7 @@ FS_OP_DECL(squeeze)
 FS_OP_DECL(fully_connected_cm4)
 FS_OP_DECL(conv_2d_cm4)
 FS_OP_DECL(depthwise_conv_2d_cm4)
+FS_OP_DECL(pad_cm4)
 #undef FS_OP_DECL
 
 /* Reference kernels. Shapes are NHWC for the 2-D ops; bias is little-endian

@@ -11,6 +11,7 @@
  * in place. Scratch: 2 bytes per column element, plus 1 when the column is gathered. */
 #include "../fs_ops.h"
 #include "fs_cm4.h"
+#include "fs_cm4_dw.h"
 
 /* The column: expanded elements first, the int8 gather buffer (if any) after them. */
 static uint32_t fs_conv_2d_cm4_scratch_bytes(uint32_t kk, uint32_t f_c) {
@@ -31,7 +32,8 @@ static void fs_conv_2d_cm4_s8(const fs_kctx *k, const fs_conv_params *p, const f
   int8_t *gather = (int8_t *)k->scratch + fs_cm4_expanded_bytes(kk);
   const int direct = (f_c & 3) == 0;
   const int8_t pad_value = (int8_t)(-p->input_offset); /* the zero point: 0 after the offset */
-  const fs_cm4_out q = {bias, p->pc_multiplier, p->pc_shift, 0, 0, p->output_offset, p->act_min, p->act_max};
+  const fs_cm4_out q = {bias, p->pc_multiplier, p->pc_shift, 0, 0, p->output_offset, p->act_min,
+                        p->act_max, p->fast_requant};
   for (int32_t b = 0; b < batches; ++b) {
     const int8_t *img = in + (size_t)b * in_h * in_w * in_c;
     for (int32_t oy = 0; oy < out_h; ++oy) {
@@ -73,10 +75,18 @@ fs_status fs_conv_2d_cm4_prepare(fs_prep *p) {
   const fs_status s = fs_conv_2d_prepare(p);
   if (s != FS_OK) return s;
   fs_conv_params *q = p->op->data;
-  const fs_tensor *f = fs_op_in(p->m, p->op, 1);
+  const fs_tensor *f = fs_op_in(p->m, p->op, 1), *bias = fs_op_in(p->m, p->op, 2);
   const uint32_t kk = (uint32_t)(f->shape.dims[1] * f->shape.dims[2] * f->shape.dims[3]);
   q->kernel = FS_KERNEL_CM4;
+  q->fast_requant = (uint8_t)fs_cm4_rq_ok(q->pc_shift, 0, (uint32_t)f->shape.dims[0],
+                                          bias, kk);
   p->op->scratch_bytes = fs_conv_2d_cm4_scratch_bytes(kk, (uint32_t)f->shape.dims[3]);
+  const fs_tensor *in = fs_op_in(p->m, p->op, 0), *out = fs_op_out(p->m, p->op, 0);
+  fs_cm4_dw_plan plan;
+  if (fs_cm4_dw_plan_stem(q, &in->shape, &f->shape, &out->shape, &plan)) {
+    q->kernel = FS_KERNEL_CM4_PLANE; /* one input channel: the planar depthwise kernel */
+    p->op->scratch_bytes = fs_cm4_dw_scratch_bytes(&plan);
+  }
   return FS_OK;
 }
 
@@ -93,7 +103,22 @@ __attribute__((noipa)) static fs_status eval_cm4(const fs_model *m, const fs_op 
   return FS_OK;
 }
 
+/* One input channel (fs_cm4_dw_plan_stem): the plan again from the shapes. */
+static fs_status eval_plane(const fs_model *m, const fs_op *op, const fs_kctx *k) {
+  const fs_conv_params *p = op->data;
+  const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
+  fs_tensor *out = fs_op_out(m, op, 0);
+  fs_cm4_dw_plan plan;
+  if (!k->scratch || !fs_cm4_dw_plan_stem(p, &in->shape, &f->shape, &out->shape, &plan) ||
+      k->scratch_bytes < fs_cm4_dw_scratch_bytes(&plan))
+    return fs_conv_2d_eval(m, op, k);
+  fs_cm4_dw_plane(k->scratch, &plan, p, in->shape.dims[0], 1, (const int8_t *)in->data,
+                  (const int8_t *)f->data, bias ? bias->data : NULL, (int8_t *)out->data);
+  return FS_OK;
+}
+
 fs_status fs_conv_2d_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
   const fs_conv_params *p = op->data;
+  if (p->kernel == FS_KERNEL_CM4_PLANE) return eval_plane(m, op, k);
   return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_conv_2d_eval(m, op, k);
 }

@@ -13,6 +13,7 @@
  * weights. */
 #include "../fs_ops.h"
 #include "fs_cm4.h"
+#include "fs_cm4_dw.h"
 
 static void dw_cm4(int32_t *acc, const fs_conv_params *p, const fs_shape *in_shape, const int8_t *in,
                    const fs_shape *f_shape, const int8_t *f, const uint8_t *bias,
@@ -84,8 +85,16 @@ fs_status fs_depthwise_conv_2d_cm4_prepare(fs_prep *p) {
   const fs_status s = fs_depthwise_conv_2d_prepare(p);
   if (s != FS_OK) return s;
   fs_conv_params *q = p->op->data;
-  const fs_tensor *out = fs_op_out(p->m, p->op, 0);
-  if (q->depth_multiplier == 1) {
+  const fs_tensor *in = fs_op_in(p->m, p->op, 0), *f = fs_op_in(p->m, p->op, 1);
+  const fs_tensor *bias = fs_op_in(p->m, p->op, 2), *out = fs_op_out(p->m, p->op, 0);
+  if (q->depth_multiplier != 1) return FS_OK;
+  q->fast_requant = (uint8_t)fs_cm4_rq_ok(q->pc_shift, 0, (uint32_t)out->shape.dims[3], bias,
+                                          (uint32_t)(f->shape.dims[1] * f->shape.dims[2]));
+  fs_cm4_dw_plan plan;
+  if (fs_cm4_dw_plan_make(q, &in->shape, &f->shape, &out->shape, &plan)) {
+    q->kernel = FS_KERNEL_CM4_PLANE;
+    p->op->scratch_bytes = fs_cm4_dw_scratch_bytes(&plan);
+  } else {
     q->kernel = FS_KERNEL_CM4;
     p->op->scratch_bytes = 4u * (uint32_t)out->shape.dims[3];
   }
@@ -106,7 +115,22 @@ __attribute__((noipa)) static fs_status eval_cm4(const fs_model *m, const fs_op 
   return FS_OK;
 }
 
+/* The planar kernel's eval: the plan again from the shapes (prepare found it valid). */
+static fs_status eval_plane(const fs_model *m, const fs_op *op, const fs_kctx *k) {
+  const fs_conv_params *p = op->data;
+  const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
+  fs_tensor *out = fs_op_out(m, op, 0);
+  fs_cm4_dw_plan plan;
+  if (!k->scratch || !fs_cm4_dw_plan_make(p, &in->shape, &f->shape, &out->shape, &plan) ||
+      k->scratch_bytes < fs_cm4_dw_scratch_bytes(&plan))
+    return fs_depthwise_conv_2d_eval(m, op, k);
+  fs_cm4_dw_plane(k->scratch, &plan, p, in->shape.dims[0], in->shape.dims[3], (const int8_t *)in->data,
+                  (const int8_t *)f->data, bias ? bias->data : NULL, (int8_t *)out->data);
+  return FS_OK;
+}
+
 fs_status fs_depthwise_conv_2d_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
   const fs_conv_params *p = op->data;
+  if (p->kernel == FS_KERNEL_CM4_PLANE) return eval_plane(m, op, k);
   return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_depthwise_conv_2d_eval(m, op, k);
 }

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "../../fs_quant.h"
+#include "fs_cm4_rq.h"
 
 #if !defined(__ARM_FEATURE_DSP)
 #error "ops/cm4 needs the ARMv7E-M DSP extension (-mcpu=cortex-m4 or later); build with KERNELS=ref"
@@ -342,7 +343,28 @@ typedef struct fs_cm4_out {
   const int32_t *mult, *shift;  /* per row, or NULL: m and s for all */
   int32_t m, s;
   int32_t out_offset, act_min, act_max;
+  int fast;                     /* fs_cm4_rq_ok held at prepare: fs_cm4_requant_fast */
 } fs_cm4_out;
+
+/* n sums requantized with fs_cm4_rq_apply (the operator passed fs_cm4_rq_ok); channels ch.. */
+__attribute__((noinline, unused)) static void fs_cm4_requant_fast(const fs_cm4_out *q, const int32_t *acc,
+                                                                 uint32_t ch, uint32_t n, int8_t *out) {
+  const uint8_t *b = q->bias ? q->bias + 4u * ch : NULL;
+  const int32_t lo = q->act_min, hi = q->act_max;
+  if (!q->mult) {
+    const fs_cm4_rq r = fs_cm4_rq_make(q->m, q->s, q->out_offset);
+    for (uint32_t i = 0; i < n; ++i) {
+      const int32_t x = (int32_t)((uint32_t)acc[i] + (b ? fs_cm4_ld32(b + 4u * i) : 0u));
+      out[i] = fs_cm4_clamp8(fs_cm4_rq_apply(x, r.m, r.r, r.k), lo, hi);
+    }
+    return;
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    const int32_t x = (int32_t)((uint32_t)acc[i] + (b ? fs_cm4_ld32(b + 4u * i) : 0u));
+    const fs_cm4_rq r = fs_cm4_rq_make(q->mult[ch + i], q->shift[ch + i], q->out_offset);
+    out[i] = fs_cm4_clamp8(fs_cm4_rq_apply(x, r.m, r.r, r.k), lo, hi);
+  }
+}
 
 #define FS_CM4_CHUNK 32
 
@@ -360,6 +382,10 @@ static inline void fs_cm4_matvec(const fs_cm4_out *q, const int8_t *w, const int
       fs_cm4_dot1(wr + (size_t)(k - 1) * depth, x, depth, &acc[k - 1]);
     }
     const uint32_t ch = r0 + c0;
+    if (q->fast) {
+      fs_cm4_requant_fast(q, acc, ch, k, out + c0);
+      continue;
+    }
     const uint8_t *b = q->bias ? q->bias + 4u * ch : NULL;
     if (q->mult) {
       fs_cm4_requant_pc(acc, b, k, q->mult + ch, q->shift + ch, q->out_offset, q->act_min,

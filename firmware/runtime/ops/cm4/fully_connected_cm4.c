@@ -20,7 +20,7 @@ static void fs_fully_connected_cm4_s8(const fs_kctx *k, const fs_fully_connected
   uint32_t count = 1; /* batches: every output dimension but the last */
   for (unsigned i = 0; i + 1 < out_shape->ndim; ++i) count *= (uint32_t)out_shape->dims[i];
   const fs_cm4_out q = {bias, p->pc_multiplier, p->pc_shift, p->multiplier, p->shift,
-                        p->output_offset, p->act_min, p->act_max};
+                        p->output_offset, p->act_min, p->act_max, p->fast_requant};
   for (uint32_t b = 0; b < count; ++b) {
     fs_cm4_expand(k->scratch, in + (size_t)b * depth, depth, p->input_offset);
     fs_cm4_matvec(&q, w, k->scratch, depth, 0, units, out + (size_t)b * units);
@@ -31,9 +31,11 @@ fs_status fs_fully_connected_cm4_prepare(fs_prep *p) {
   const fs_status s = fs_fully_connected_prepare(p);
   if (s != FS_OK) return s;
   fs_fully_connected_params *q = p->op->data;
-  const fs_tensor *w = fs_op_in(p->m, p->op, 1);
+  const fs_tensor *w = fs_op_in(p->m, p->op, 1), *bias = fs_op_in(p->m, p->op, 2);
   if (q->pc_multiplier || q->weights_offset == 0) {
     q->kernel = FS_KERNEL_CM4;
+    q->fast_requant = (uint8_t)fs_cm4_rq_ok(q->pc_shift, q->shift, (uint32_t)w->shape.dims[0],
+                                            bias, (uint32_t)w->shape.dims[1]);
     p->op->scratch_bytes = fs_cm4_expanded_bytes((uint32_t)w->shape.dims[1]);
   }
   return FS_OK;
