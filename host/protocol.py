@@ -20,6 +20,8 @@ import zlib
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from host.messages import struct_for
+
 PROTOCOL_VERSION = 2  # 2: MONITOR mode
 MAX_BODY = 2048
 HEADER_SIZE = 4
@@ -333,7 +335,7 @@ class Info:
     board: str
     model_name: str
 
-    _FIXED = struct.Struct("<HHIIHIHHHH16s32s")
+    _FIXED = struct_for("INFO")
 
     def pack(self) -> bytes:
         key = self.feature_key.encode("ascii")
@@ -378,7 +380,7 @@ class Result:
     frontend_cycles: int
     inference_cycles: int
 
-    _FMT = struct.Struct("<fBIIQQ")
+    _FMT = struct_for("RESULT")
 
     def pack(self) -> bytes:
         return self._FMT.pack(self.score, self.decision, self.frames, self.inferences,
@@ -401,7 +403,7 @@ class Profile:
     """PROFILE body: cycles per op of the last inference."""
     ops: tuple[ProfileOp, ...]
 
-    _OP = struct.Struct("<BI")
+    _OP = struct_for("PROFILE_OP")
 
     def pack(self) -> bytes:
         return struct.pack("<H", len(self.ops)) + b"".join(
@@ -474,7 +476,7 @@ class MonitorBegin:
     window_hops: int = 0
     start_sample: int = 0     # stream position of the session's first sample
 
-    _FMT = struct.Struct("<BBHHQ")
+    _FMT = struct_for("MONITOR_BEGIN")
 
     def pack(self) -> bytes:
         return self._FMT.pack(int(self.mode), self.live, self.hop_frames, self.window_hops,
@@ -496,7 +498,7 @@ class MonitorReady:
     frame_samples: int        # samples per log-mel frame (the hop length, 512)
     start_sample: int
 
-    _FMT = struct.Struct("<HHHIIQ")
+    _FMT = struct_for("MONITOR_READY")
 
     def pack(self) -> bytes:
         return self._FMT.pack(self.hop_frames, self.window_hops, self.max_hops,
@@ -527,7 +529,7 @@ class Decision:
     overrun_samples: int
     overruns: int
 
-    _FMT = struct.Struct("<IQQfBIIQQIH")
+    _FMT = struct_for("DECISION")
 
     def pack(self) -> bytes:
         return self._FMT.pack(self.index, self.end_sample, self.segment_start, self.score,

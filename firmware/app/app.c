@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "messages.h" /* body offsets, generated from host/messages.py */
 #include "model_data.h"
 
 enum { MODE_PCM = 0, MODE_FEATURES = 1 };
@@ -52,19 +53,19 @@ static void put_sha256(uint8_t *p) {
 
 static void send_info(fs_app *app, uint8_t type, uint8_t seq) {
     uint8_t *p = app->body;
-    fs_protocol_put_u16(p, FS_PROTOCOL_VERSION);
-    fs_protocol_put_u16(p + 2, FS_FW_VERSION);
-    fs_protocol_put_u32(p + 4, board_core_hz());
-    fs_protocol_put_u32(p + 8, (uint32_t)fs_model_arena_used(&app->model));
-    fs_protocol_put_u16(p + 12, FS_PROTOCOL_MAX_BODY);
-    fs_protocol_put_u32(p + 14, FS_FEAT_SAMPLE_RATE);
-    fs_protocol_put_u16(p + 18, FS_FEAT_N_FFT);
-    fs_protocol_put_u16(p + 20, FS_FEAT_HOP);
-    fs_protocol_put_u16(p + 22, FS_FEAT_N_MELS);
-    fs_protocol_put_u16(p + 24, FS_FEAT_CONTEXT_FRAMES);
-    memcpy(p + 26, FS_FEAT_KEY, 16);
-    put_sha256(p + 42);
-    size_t n = 74;
+    fs_protocol_put_u16(p + FS_BODY_INFO_PROTOCOL, FS_PROTOCOL_VERSION);
+    fs_protocol_put_u16(p + FS_BODY_INFO_FW_VERSION, FS_FW_VERSION);
+    fs_protocol_put_u32(p + FS_BODY_INFO_CORE_HZ, board_core_hz());
+    fs_protocol_put_u32(p + FS_BODY_INFO_ARENA_BYTES, (uint32_t)fs_model_arena_used(&app->model));
+    fs_protocol_put_u16(p + FS_BODY_INFO_MAX_BODY, FS_PROTOCOL_MAX_BODY);
+    fs_protocol_put_u32(p + FS_BODY_INFO_SAMPLE_RATE, FS_FEAT_SAMPLE_RATE);
+    fs_protocol_put_u16(p + FS_BODY_INFO_N_FFT, FS_FEAT_N_FFT);
+    fs_protocol_put_u16(p + FS_BODY_INFO_HOP, FS_FEAT_HOP);
+    fs_protocol_put_u16(p + FS_BODY_INFO_N_MELS, FS_FEAT_N_MELS);
+    fs_protocol_put_u16(p + FS_BODY_INFO_CONTEXT_FRAMES, FS_FEAT_CONTEXT_FRAMES);
+    memcpy(p + FS_BODY_INFO_FEATURE_KEY, FS_FEAT_KEY, 16);
+    put_sha256(p + FS_BODY_INFO_MODEL_SHA256);
+    size_t n = FS_BODY_INFO_SIZE;
     n += put_text(p + n, board_name());
     n += put_text(p + n, FS_MODEL_NAME);
     send(app, type, seq, p, n);
@@ -76,13 +77,13 @@ static void send_result(fs_app *app, uint8_t seq) {
     uint32_t bits;
     memcpy(&bits, &v.score, 4);
     uint8_t *p = app->body;
-    fs_protocol_put_u32(p, bits);
-    p[4] = v.anomaly; /* the threshold of the clip's domain (scoring.h) */
-    fs_protocol_put_u32(p + 5, clip->frames);
-    fs_protocol_put_u32(p + 9, fs_clip_inferences(clip));
-    fs_protocol_put_u64(p + 13, clip->frontend_cycles);
-    fs_protocol_put_u64(p + 21, clip->inference_cycles);
-    send(app, FS_MSG_RESULT, seq, p, 29);
+    fs_protocol_put_u32(p + FS_BODY_RESULT_SCORE, bits);
+    p[FS_BODY_RESULT_DECISION] = v.anomaly; /* the threshold of the clip's domain (scoring.h) */
+    fs_protocol_put_u32(p + FS_BODY_RESULT_FRAMES, clip->frames);
+    fs_protocol_put_u32(p + FS_BODY_RESULT_INFERENCES, fs_clip_inferences(clip));
+    fs_protocol_put_u64(p + FS_BODY_RESULT_FRONTEND_CYCLES, clip->frontend_cycles);
+    fs_protocol_put_u64(p + FS_BODY_RESULT_INFERENCE_CYCLES, clip->inference_cycles);
+    send(app, FS_MSG_RESULT, seq, p, FS_BODY_RESULT_SIZE);
 }
 
 static void send_profile(fs_app *app, uint8_t seq) {
@@ -93,8 +94,9 @@ static void send_profile(fs_app *app, uint8_t seq) {
     uint8_t *p = app->body;
     fs_protocol_put_u16(p, (uint16_t)n_ops);
     for (size_t i = 0; i < n_ops; i++) {
-        p[2 + 5 * i] = (uint8_t)fs_model_op_code(&app->model, i);
-        fs_protocol_put_u32(p + 3 + 5 * i, i < FS_PROFILE_MAX_OPS ? app->clip.op_cycles[i] : 0);
+        uint8_t *op = p + 2 + FS_BODY_PROFILE_OP_SIZE * i;
+        op[FS_BODY_PROFILE_OP_OP_CODE] = (uint8_t)fs_model_op_code(&app->model, i);
+        fs_protocol_put_u32(op + FS_BODY_PROFILE_OP_CYCLES, i < FS_PROFILE_MAX_OPS ? app->clip.op_cycles[i] : 0);
     }
     send(app, FS_MSG_PROFILE, seq, p, 2 + 5 * n_ops);
 }
@@ -110,19 +112,19 @@ static void model_error(fs_app *app, uint8_t seq, fs_status st) {
 static void put_decision(uint8_t *p, const fs_decision *d) {
     uint32_t bits;
     memcpy(&bits, &d->score, 4);
-    fs_protocol_put_u32(p, d->index);
-    fs_protocol_put_u64(p + 4, d->end_sample);
-    fs_protocol_put_u64(p + 12, d->segment_start);
-    fs_protocol_put_u32(p + 20, bits);
-    p[24] = d->decision;
-    fs_protocol_put_u32(p + 25, d->window_frames);
-    fs_protocol_put_u32(p + 29, d->inferences);
-    fs_protocol_put_u64(p + 33, d->busy_cycles);
-    fs_protocol_put_u64(p + 41, d->budget_cycles);
-    fs_protocol_put_u32(p + 49, d->overrun_samples);
-    fs_protocol_put_u16(p + 53, d->overruns);
+    fs_protocol_put_u32(p + FS_BODY_DECISION_INDEX, d->index);
+    fs_protocol_put_u64(p + FS_BODY_DECISION_END_SAMPLE, d->end_sample);
+    fs_protocol_put_u64(p + FS_BODY_DECISION_SEGMENT_START, d->segment_start);
+    fs_protocol_put_u32(p + FS_BODY_DECISION_SCORE, bits);
+    p[FS_BODY_DECISION_DECISION] = d->decision;
+    fs_protocol_put_u32(p + FS_BODY_DECISION_WINDOW_FRAMES, d->window_frames);
+    fs_protocol_put_u32(p + FS_BODY_DECISION_INFERENCES, d->inferences);
+    fs_protocol_put_u64(p + FS_BODY_DECISION_BUSY_CYCLES, d->busy_cycles);
+    fs_protocol_put_u64(p + FS_BODY_DECISION_BUDGET_CYCLES, d->budget_cycles);
+    fs_protocol_put_u32(p + FS_BODY_DECISION_OVERRUN_SAMPLES, d->overrun_samples);
+    fs_protocol_put_u16(p + FS_BODY_DECISION_OVERRUNS, d->overruns);
 }
-#define FS_DECISION_BYTES 55u
+#define FS_DECISION_BYTES FS_BODY_DECISION_SIZE
 
 /* Unsolicited (seq 0) from its own buffer: app->tx keeps the reply a retransmission gets. */
 static void emit_decision(void *user, const fs_decision *d) {
@@ -144,7 +146,7 @@ static void monitor_failed(fs_app *app, uint8_t seq, fs_status st) {
 
 static void on_monitor_begin(fs_app *app, const fs_frame *f) {
     const uint8_t *b = f->body;
-    if (f->len != 14) {
+    if (f->len != FS_BODY_MONITOR_BEGIN_SIZE) {
         send_error(app, f->seq, FS_PROTOCOL_BAD_LENGTH, "MONITOR_BEGIN body is 14 bytes");
         return;
     }
@@ -152,33 +154,35 @@ static void on_monitor_begin(fs_app *app, const fs_frame *f) {
         model_error(app, f->seq, FS_OK);
         return;
     }
-    uint32_t hop = fs_protocol_get_u16(b + 2), hops = fs_protocol_get_u16(b + 4);
+    uint32_t hop = fs_protocol_get_u16(b + FS_BODY_MONITOR_BEGIN_HOP_FRAMES),
+             hops = fs_protocol_get_u16(b + FS_BODY_MONITOR_BEGIN_WINDOW_HOPS);
     if (!hop) hop = FS_MONITOR_HOP_FRAMES;
     if (!hops) hops = FS_MONITOR_WINDOW_HOPS;
-    const char *why = b[0] > MODE_FEATURES ? "mode must be 0 (PCM) or 1 (FEATURES)"
-                      : b[1] > 1           ? "live must be 0 or 1"
-                      : b[1] && b[0] != MODE_PCM ? "live needs PCM mode"
+    uint8_t mode = b[FS_BODY_MONITOR_BEGIN_MODE], live = b[FS_BODY_MONITOR_BEGIN_LIVE];
+    const char *why = mode > MODE_FEATURES ? "mode must be 0 (PCM) or 1 (FEATURES)"
+                      : live > 1           ? "live must be 0 or 1"
+                      : live && mode != MODE_PCM ? "live needs PCM mode"
                                                  : fs_monitor_check(hop, hops);
     if (why) {
         send_error(app, f->seq, FS_PROTOCOL_BAD_PARAM, why);
         return;
     }
-    uint64_t start = (uint64_t)fs_protocol_get_u32(b + 6) |
-                     (uint64_t)fs_protocol_get_u32(b + 10) << 32;
+    uint64_t start = (uint64_t)fs_protocol_get_u32(b + FS_BODY_MONITOR_BEGIN_START_SAMPLE) |
+                     (uint64_t)fs_protocol_get_u32(b + FS_BODY_MONITOR_BEGIN_START_SAMPLE + 4) << 32;
     app->clip_open = false; /* a session replaces an open clip, or the running session */
     app->monitor_open = true;
-    app->monitor_live = b[1];
+    app->monitor_live = live;
     fs_audio_clear(board_audio_source());
-    fs_monitor_begin(&app->monitor, &app->clip, b[0] == MODE_PCM, hop, hops, start,
+    fs_monitor_begin(&app->monitor, &app->clip, mode == MODE_PCM, hop, hops, start,
                      board_core_hz());
     uint8_t *p = app->body;
-    fs_protocol_put_u16(p, (uint16_t)hop);
-    fs_protocol_put_u16(p + 2, (uint16_t)hops);
-    fs_protocol_put_u16(p + 4, FS_MONITOR_MAX_HOPS);
-    fs_protocol_put_u32(p + 6, FS_AUDIO_RING_SAMPLES);
-    fs_protocol_put_u32(p + 10, FS_FEAT_HOP);
-    fs_protocol_put_u64(p + 14, start);
-    send(app, FS_MSG_MONITOR_READY, f->seq, p, 22);
+    fs_protocol_put_u16(p + FS_BODY_MONITOR_READY_HOP_FRAMES, (uint16_t)hop);
+    fs_protocol_put_u16(p + FS_BODY_MONITOR_READY_WINDOW_HOPS, (uint16_t)hops);
+    fs_protocol_put_u16(p + FS_BODY_MONITOR_READY_MAX_HOPS, FS_MONITOR_MAX_HOPS);
+    fs_protocol_put_u32(p + FS_BODY_MONITOR_READY_AUDIO_RING_SAMPLES, FS_AUDIO_RING_SAMPLES);
+    fs_protocol_put_u32(p + FS_BODY_MONITOR_READY_FRAME_SAMPLES, FS_FEAT_HOP);
+    fs_protocol_put_u64(p + FS_BODY_MONITOR_READY_START_SAMPLE, start);
+    send(app, FS_MSG_MONITOR_READY, f->seq, p, FS_BODY_MONITOR_READY_SIZE);
 }
 
 /* Process whole hops of the audio source while any are there. */
