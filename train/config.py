@@ -44,7 +44,7 @@ class TrainConfig:
     maha_ridge: float = 1e-3         # ridge added to covariances, relative to their mean variance
 
     # --- clip statistics (stats, the default) ---
-    pca_components: int = 20         # the residual scorer joined to the Gaussian (train/stats.py):
+    pca_components: int = 40         # the residual scorer joined to the Gaussian (train/stats.py):
                                      # residual outside this many principal components of the
                                      # 256 band statistics; 0 = the Gaussian alone
 
