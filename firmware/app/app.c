@@ -98,7 +98,7 @@ static void send_profile(fs_app *app, uint8_t seq) {
         op[FS_BODY_PROFILE_OP_OP_CODE] = (uint8_t)fs_model_op_code(&app->model, i);
         fs_protocol_put_u32(op + FS_BODY_PROFILE_OP_CYCLES, i < FS_PROFILE_MAX_OPS ? app->clip.op_cycles[i] : 0);
     }
-    send(app, FS_MSG_PROFILE, seq, p, 2 + 5 * n_ops);
+    send(app, FS_MSG_PROFILE, seq, p, 2 + FS_BODY_PROFILE_OP_SIZE * n_ops);
 }
 
 static void model_error(fs_app *app, uint8_t seq, fs_status st) {
