@@ -287,7 +287,7 @@ def _frontend_lines(fe: dict, a: dict) -> list[str]:
             f"The front end is {100 * after / (after + inf):.0f} % of a frame's work with the "
             "DSP kernels (ad01's hop of one frame per inference). Per stage, and what each "
             "change did: docs/frontend.md. Its output is pinned by "
-            "tests/firmware/test_frontend.py (against librosa) and the QEMU-vs-emulator "
+            "tests/firmware/dsp/test_frontend.py (against librosa) and the QEMU-vs-emulator "
             "bit-identity tests."]
 
 

@@ -1,5 +1,5 @@
 /* One float32 log-mel value to int8, as TFLite's QUANTIZE and asd.features.quantize do it.
- * tests/firmware/test_quantize_c.py checks it against asd.features.quantize bit for bit. */
+ * tests/firmware/app/test_quantize_c.py checks it against asd.features.quantize bit for bit. */
 #ifndef FS_APP_QUANTIZE_H
 #define FS_APP_QUANTIZE_H
 

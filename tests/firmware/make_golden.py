@@ -11,7 +11,7 @@ Models the runtime must refuse (float, unsupported operator) are saved too.
 
     .venv/bin/python tests/firmware/make_golden.py [--per-op 5] [--seed 20261129]
 
-Regenerate only when the generator changes; the test (test_runtime_golden.py) needs neither
+Regenerate only when the generator changes; the test (runtime/test_runtime_golden.py) needs neither
 TensorFlow nor TFLite Micro.
 """
 from __future__ import annotations

@@ -29,7 +29,7 @@ def examples(normal: int) -> settings:
 
 
 # ------------------------------------------------------------------------------------------
-# Streams with damage, shared with tests/firmware/test_protocol_c.py (loaded by file path).
+# Streams with damage, shared with tests/firmware/app/test_protocol_c.py (loaded by file path).
 
 @dataclass
 class Stream:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
+FIRMWARE = Path(__file__).resolve().parents[3] / "firmware"
 CORPUS = FIRMWARE / "fuzz" / "corpus" / "model_loader"
 
 

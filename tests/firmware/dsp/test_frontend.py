@@ -7,7 +7,7 @@ import pytest
 
 from asd.features import FEATURES, logmel, quantize
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # The device computes a float32 FFT, librosa a float64 one cast to float32. float32 round-off sits
 # about 130 dB below a frame's loudest bin, so far below it (pure tones' window leakage) the two
 # differ by up to a few tenths of a dB; within 80 dB of the maximum they agree to 1e-3 dB.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FETCH = ROOT / "third_party" / "sdists" / "fetch.py"
 CACHE = ROOT / ".cache" / "sdists"
 

@@ -17,7 +17,7 @@ from tests.support import AD01, ad01_config, tone_clip
 from host.protocol import (ClipMode, ErrorMsg, FrameDecoder, Info, MsgType, Result,
                            clip_begin_body, encode_frame)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CFG = ad01_config()
 
 

@@ -18,7 +18,7 @@ from asd.features import dequantize
 from train.models.stats import (clip_stats, device_band_stats, device_stats, pca_residual,
                                 standardise)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 APP = ROOT / "firmware/app"
 
 # What both drivers share: reading stdin, and the frames, added twice around a reset (so a

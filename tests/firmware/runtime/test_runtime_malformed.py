@@ -8,8 +8,8 @@ import pytest
 
 from tests.support import MLPERF
 
-ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = Path(__file__).resolve().parent / "golden" / "runtime"
+ROOT = Path(__file__).resolve().parents[3]
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "runtime"
 KWS = MLPERF / "kws_ref_model.tflite"
 
 

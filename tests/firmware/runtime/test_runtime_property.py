@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # tests/firmware: op_models.py
 LONG = os.environ.get("FIRSTSHOT_LONG") == "1"
 EXAMPLES = 250 if LONG else 8
 

@@ -23,7 +23,7 @@ from host.protocol import (
     encode_frame,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FIRMWARE = ROOT / "firmware"
 BUILD = FIRMWARE / "build"
 CORPUS = FIRMWARE / "fuzz/corpus/frame_parser"

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / "runtime"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "runtime"
 MANIFEST = json.loads((GOLDEN / "manifest.json").read_text())
 CASES = MANIFEST["cases"]
 

@@ -17,7 +17,7 @@ from host.protocol import (Decision, MonitorBegin, MonitorReady, MsgType, clip_b
                            ClipMode)
 from tests.support import AD01, ad01_config, tone_clip
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CFG = ad01_config()
 HOP = 512
 
@@ -31,13 +31,13 @@ def ad01_model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ad01_binary(ad01_model):
-    from tests.firmware.test_emulator import build_emulator
+    from tests.firmware.emu.test_emulator import build_emulator
     return build_emulator(ad01_model, sanitize=False)
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["plain", "asan-ubsan"])
 def ad01(request, ad01_model):
-    from tests.firmware.test_emulator import build_emulator
+    from tests.firmware.emu.test_emulator import build_emulator
     with Emulator(build_emulator(ad01_model, request.param)) as emu:
         link = emu.link()
         dev = Device(link, timeout=20)
