@@ -14,7 +14,9 @@ SANITIZE ?= 0
 SECONDS  ?= 60
 
 CSTD     := -std=c11
-WARN     := -Wall -Wextra -Werror -Wdouble-promotion -Wfloat-conversion
+# Every build of the firmware's C, x86 and Cortex-M alike (boards/cortex-m/cortexm.mk), warns
+# with these and stops on a warning.
+WARN     := -Wall -Wextra -Werror -Wdouble-promotion -Wfloat-conversion -Wshadow
 DEPFLAGS := -MMD -MP
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

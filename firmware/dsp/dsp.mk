@@ -52,5 +52,5 @@ logmel-tool: $(TOOLS_OUT)/logmel-tool
 
 $(TOOLS_OUT)/logmel-tool: tools/logmel_tool.c $(DSP_SRC) dsp/*.h $(GEN)/feature_tables.h
 	@mkdir -p $(@D)
-	$(HOST_CC) $(CSTD) $(WARN) -Wshadow $(HOST_OPT) $(DSP_CFLAGS) $(DSP_INC) -I$(GEN) tools/logmel_tool.c \
+	$(HOST_CC) $(CSTD) $(WARN) $(HOST_OPT) $(DSP_CFLAGS) $(DSP_INC) -I$(GEN) tools/logmel_tool.c \
 	    $(DSP_SRC) -Wl,--gc-sections -lm -o $@
