@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntEnum
 
 from host.messages import struct_for
@@ -317,6 +317,26 @@ def _exact(body: bytes, size: int, what: str) -> None:
         raise ProtocolError(f"{what} body is {len(body)} bytes, expected {size}")
 
 
+class _FixedBody:
+    """A body of fixed layout: the subclass's dataclass fields are host/messages.py's
+    MESSAGES[name] in wire order (tests/host/test_messages.py checks it), so packing and
+    unpacking follow that table and no field list is written a second time here."""
+    _NAME = ""
+    _FMT: struct.Struct
+
+    def __init_subclass__(cls, name: str, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._NAME, cls._FMT = name, struct_for(name)
+
+    def pack(self) -> bytes:
+        return self._FMT.pack(*(getattr(self, f.name) for f in fields(self)))
+
+    @classmethod
+    def unpack(cls, body: bytes):
+        _exact(body, cls._FMT.size, cls._NAME)
+        return cls(*cls._FMT.unpack(bytes(body)))
+
+
 @dataclass(frozen=True)
 class Info:
     """INFO (and HELLO) body."""
@@ -371,7 +391,7 @@ class Info:
 
 
 @dataclass(frozen=True)
-class Result:
+class Result(_FixedBody, name="RESULT"):
     """RESULT body: the score of one clip."""
     score: float
     decision: int             # 1 = anomalous
@@ -379,17 +399,6 @@ class Result:
     inferences: int
     frontend_cycles: int
     inference_cycles: int
-
-    _FMT = struct_for("RESULT")
-
-    def pack(self) -> bytes:
-        return self._FMT.pack(self.score, self.decision, self.frames, self.inferences,
-                              self.frontend_cycles, self.inference_cycles)
-
-    @classmethod
-    def unpack(cls, body: bytes) -> Result:
-        _exact(body, cls._FMT.size, "RESULT")
-        return cls(*cls._FMT.unpack(bytes(body)))
 
 
 @dataclass(frozen=True)
@@ -468,7 +477,7 @@ class Ack:
 
 
 @dataclass(frozen=True)
-class MonitorBegin:
+class MonitorBegin(_FixedBody, name="MONITOR_BEGIN"):
     """MONITOR_BEGIN body: starts a monitoring session (0 = the device's default)."""
     mode: int = ClipMode.PCM
     live: int = 0             # 1: a source that cannot wait (ACK at once, overruns counted)
@@ -476,20 +485,9 @@ class MonitorBegin:
     window_hops: int = 0
     start_sample: int = 0     # stream position of the session's first sample
 
-    _FMT = struct_for("MONITOR_BEGIN")
-
-    def pack(self) -> bytes:
-        return self._FMT.pack(int(self.mode), self.live, self.hop_frames, self.window_hops,
-                              self.start_sample)
-
-    @classmethod
-    def unpack(cls, body: bytes) -> MonitorBegin:
-        _exact(body, cls._FMT.size, "MONITOR_BEGIN")
-        return cls(*cls._FMT.unpack(bytes(body)))
-
 
 @dataclass(frozen=True)
-class MonitorReady:
+class MonitorReady(_FixedBody, name="MONITOR_READY"):
     """MONITOR_READY body: the session's parameters as the device applies them."""
     hop_frames: int
     window_hops: int
@@ -498,24 +496,13 @@ class MonitorReady:
     frame_samples: int        # samples per log-mel frame (the hop length, 512)
     start_sample: int
 
-    _FMT = struct_for("MONITOR_READY")
-
-    def pack(self) -> bytes:
-        return self._FMT.pack(self.hop_frames, self.window_hops, self.max_hops,
-                              self.audio_ring_samples, self.frame_samples, self.start_sample)
-
-    @classmethod
-    def unpack(cls, body: bytes) -> MonitorReady:
-        _exact(body, cls._FMT.size, "MONITOR_READY")
-        return cls(*cls._FMT.unpack(bytes(body)))
-
     @property
     def window_frames(self) -> int:
         return self.hop_frames * self.window_hops
 
 
 @dataclass(frozen=True)
-class Decision:
+class Decision(_FixedBody, name="DECISION"):
     """DECISION body: the score of the window that ends at end_sample."""
     index: int
     end_sample: int
@@ -528,19 +515,6 @@ class Decision:
     budget_cycles: int
     overrun_samples: int
     overruns: int
-
-    _FMT = struct_for("DECISION")
-
-    def pack(self) -> bytes:
-        return self._FMT.pack(self.index, self.end_sample, self.segment_start, self.score,
-                              self.decision, self.window_frames, self.inferences,
-                              self.busy_cycles, self.budget_cycles, self.overrun_samples,
-                              self.overruns)
-
-    @classmethod
-    def unpack(cls, body: bytes) -> Decision:
-        _exact(body, cls._FMT.size, "DECISION")
-        return cls(*cls._FMT.unpack(bytes(body)))
 
     @property
     def load(self) -> float:
