@@ -72,7 +72,7 @@ def _prune(run: Run, keep: float, logmels, data, progress: bool) -> Run:
     inputs = np.concatenate([run.inputs(lm) for lm in logmels])
     student = fine_tune(cfg, student, run.model, inputs, progress=progress)
     constants, train_scores, domains = run.kind.fit_scoring(cfg, student, data)
-    threshold = threshold_for(cfg, train_scores, domains)
+    threshold = threshold_for(cfg, train_scores, domains, data.train.is_target)
     return Run(cfg, student, constants, threshold["threshold"], run.run_dir,
                threshold.get("threshold_target"))
 

@@ -22,6 +22,11 @@ class ClipSet:
     def __len__(self) -> int:
         return len(self.clips)
 
+    @property
+    def is_target(self) -> np.ndarray:
+        """Each clip's true domain from its name (True: target)."""
+        return np.array([c.domain == "target" for c in self.clips], bool)
+
 
 @dataclass
 class TrainData:

@@ -71,7 +71,7 @@ def fit_run(cfg: TrainConfig, data_root: Path, run_dir: Path, cache_dir: Path | 
                         f"at least one section_00_source_train_normal_*.wav is needed")
     fitted = _fit_or_reuse(cfg, data, run_dir, cache_dir, progress)
     constants, train_scores, domains = kind_of(cfg).fit_scoring(cfg, fitted.model, data)
-    threshold = threshold_for(cfg, train_scores, domains)
+    threshold = threshold_for(cfg, train_scores, domains, data.train.is_target)
     run = Run(cfg, fitted.model, constants, threshold["threshold"], run_dir,
               threshold.get("threshold_target"))
     write_json(run_dir / COMPLEXITY, complexity(cfg, fitted.model))

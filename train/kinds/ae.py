@@ -107,7 +107,7 @@ class MahalanobisAutoEncoderKind(AutoEncoderKind):
 
     def fit_scoring(self, cfg: TrainConfig, model: nn.Module,
                     data: TrainData) -> tuple[dict, np.ndarray, None]:
-        is_target = np.array([c.domain == "target" for c in data.train.clips])
+        is_target = data.train.is_target
         ins = [self.inputs(cfg, lm) for lm in data.train.logmels]
         outs = outputs_of(model, ins)
         res = [x - y for x, y in zip(ins, outs)]

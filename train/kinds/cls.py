@@ -99,7 +99,7 @@ class ClassifierKind(NetworkKind):
     def fit_scoring(self, cfg: TrainConfig, model: nn.Module,
                     data: TrainData) -> tuple[dict, np.ndarray, None]:
         """Also fits the network's whitening layer (train/score.py says why)."""
-        is_target = np.array([c.domain == "target" for c in data.train.clips])
+        is_target = data.train.is_target
         ins = [self.inputs(cfg, lm) for lm in data.train.logmels]
         model.set_whitening(np.eye(cfg.emb_dim), np.zeros(cfg.emb_dim))
         outs = fit_whitening_layer(model, outputs_of(model, ins), is_target, cfg.whiten_ridge)

@@ -60,9 +60,8 @@ class StatsKind(ModelKind):
                     data: TrainData) -> tuple[dict, np.ndarray, np.ndarray | None]:
         """With the residual scorer, the held-out discriminant domains of the training clips
         come back too: each domain gets its own threshold (train/threshold.py)."""
-        is_target = np.array([c.domain == "target" for c in data.train.clips])
         gaussian, constants, held_out, domains = fit_stats(
-            data.train.logmels, is_target, cfg.seed, cfg.false_alarm_rate, cfg.pca_components)
+            data.train.logmels, data.train.is_target, cfg.seed, cfg.false_alarm_rate, cfg.pca_components)
         model.set_whitening(gaussian.matrix, np.zeros(len(gaussian.matrix)))
         return constants, held_out, domains
 
