@@ -147,7 +147,10 @@ static void monitor_failed(fs_app *app, uint8_t seq, fs_status st) {
 static void on_monitor_begin(fs_app *app, const fs_frame *f) {
     const uint8_t *b = f->body;
     if (f->len != FS_BODY_MONITOR_BEGIN_SIZE) {
-        send_error(app, f->seq, FS_PROTOCOL_BAD_LENGTH, "MONITOR_BEGIN body is 14 bytes");
+        char text[40];
+        snprintf(text, sizeof text, "MONITOR_BEGIN body is %u bytes",
+                 (unsigned)FS_BODY_MONITOR_BEGIN_SIZE);
+        send_error(app, f->seq, FS_PROTOCOL_BAD_LENGTH, text);
         return;
     }
     if (!app->model_ok) {

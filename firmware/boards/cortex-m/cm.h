@@ -1,8 +1,10 @@
 /* Cortex-M4 core registers and the helpers shared by the STM32 boards (no CMSIS: the addresses
  * and bits below are the ARMv7-M Architecture Reference Manual's System Control Space).
  *
- * A board supplies, besides app/board.h:
- *   void cm_uart_putc_polled(uint8_t c);   fault reports: polled, interrupts off
+ * A board supplies app/board.h's board_init, board_cycles, board_core_hz and board_name (the
+ * serial functions are cm_uart.c's), and
+ *   void board_uart_irq(void);             receive interrupt: bytes into cm_uart_rx (ring.h)
+ *   void cm_uart_putc_polled(uint8_t c);   one byte out, polled (board_uart_write, fault reports)
  *   void cm_board_fault_exit(void);        after a fault report: reset (hardware) or exit (QEMU)
  * and the IRQ numbers in its board_cfg.h (CM_NUM_IRQ, CM_UART_IRQN). */
 #ifndef FS_CM_H

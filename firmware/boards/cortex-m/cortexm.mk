@@ -1,5 +1,6 @@
 # Cortex-M4F board builds with Debian's arm-none-eabi-gcc and newlib-nano. A board.mk sets
-#   BOARD_CHIP_SRC   its C files (clock, UART, cycle counter)
+#   BOARD_CHIP_SRC   its C files (clock, UART registers, cycle counter; cm_uart.c has the rest
+#                    of the serial link)
 #   BOARD_DESC       one line for the size report, e.g. "STM32F446RE, 512 KiB flash, 128 KiB SRAM"
 # and may set STACK_BYTES, BOARD_MAIN (default: boards/cortex-m/cm_main.c), BOARD_DEFS,
 # then includes this file. The board's link.ld (MEMORY: the chip's real sizes) makes the link
@@ -30,7 +31,8 @@ FW_LDFLAGS := $(CM_ARCH) -nostartfiles --specs=nano.specs -Wl,--gc-sections \
               -Lboards/cortex-m -T$(CM_LDSCRIPT) -Wl,--defsym=__stack_size=$(STACK_BYTES) \
               -Wl,-Map=$(FW_OUT)/firmware.map -Wl,--print-memory-usage
 BOARD_SRC  := $(BOARD_CHIP_SRC) $(BOARD_MAIN) boards/cortex-m/cm_startup.c \
-              boards/cortex-m/cm_fault.c boards/cortex-m/cm_misc.c boards/cortex-m/cm_syscalls.c
+              boards/cortex-m/cm_fault.c boards/cortex-m/cm_misc.c boards/cortex-m/cm_syscalls.c \
+              boards/cortex-m/cm_uart.c
 
 include boards/common.mk
 

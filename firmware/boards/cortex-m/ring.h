@@ -40,4 +40,8 @@ static inline uint8_t cm_ring_pop(cm_ring *r) {
     return byte;
 }
 
+/* The UART receive ring of the Cortex-M boards (cm_uart.c): the board's receive interrupt pushes,
+ * board_uart_getc pops. */
+extern cm_ring cm_uart_rx;
+
 #endif

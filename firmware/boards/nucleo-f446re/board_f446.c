@@ -116,8 +116,6 @@
 /* DBGMCU_CR (its address is in cm.h: the same on F4 and L4). */
 #define DBGMCU_CR_DBG_SLEEP FIELD(0, 1)
 
-static cm_ring rx;
-
 static int wait_set(volatile uint32_t *reg, uint32_t mask, uint32_t spins) {
     while (spins--)
         if ((*reg & mask) == mask) return 1;
@@ -208,30 +206,13 @@ void board_init(void) {
 void board_uart_irq(void) {
     uint32_t sr;
     while ((sr = USART2_SR) & (MASK(USART2_SR_RXNE) | MASK(USART2_SR_ORE)))
-        cm_ring_push(&rx, (uint8_t)USART2_DR);
+        cm_ring_push(&cm_uart_rx, (uint8_t)USART2_DR);
 }
-
-uint8_t board_uart_getc(void) {
-    for (;;) {
-        if (!cm_ring_empty(&rx)) return cm_ring_pop(&rx);
-        cm_disable_irq();   /* WFI still wakes on a pending interrupt; no lost wake-up */
-        if (cm_ring_empty(&rx)) cm_wfi();
-        cm_enable_irq();
-    }
-}
-
-bool board_uart_ready(void) { return !cm_ring_empty(&rx); }
-
-fs_audio *board_audio_source(void) { return fs_audio_serial(); }
 
 void cm_uart_putc_polled(uint8_t c) {
     while (!(USART2_SR & MASK(USART2_SR_TXE))) {
     }
     USART2_DR = c;
-}
-
-void board_uart_write(const uint8_t *data, size_t len) {
-    while (len--) cm_uart_putc_polled(*data++);
 }
 
 uint32_t board_cycles(void) { return cm_dwt_cycles(); }

@@ -91,8 +91,6 @@
 #define ISR_TC     (1u << 6)
 #define ISR_TXE    (1u << 7)
 
-static cm_ring rx;
-
 static void wait_set(volatile uint32_t *reg, uint32_t mask) {
     for (uint32_t spins = 1000000u; spins && (*reg & mask) != mask; spins--) {
     }
@@ -155,31 +153,14 @@ void board_uart_irq(void) {
     uint32_t isr;
     while ((isr = LPUART1_ISR) & (ISR_RXNE | ISR_ERRORS)) {
         if (isr & ISR_ERRORS) LPUART1_ICR = isr & ISR_ERRORS;
-        if (isr & ISR_RXNE) cm_ring_push(&rx, (uint8_t)LPUART1_RDR);
+        if (isr & ISR_RXNE) cm_ring_push(&cm_uart_rx, (uint8_t)LPUART1_RDR);
     }
 }
-
-uint8_t board_uart_getc(void) {
-    for (;;) {
-        if (!cm_ring_empty(&rx)) return cm_ring_pop(&rx);
-        cm_disable_irq();   /* WFI still wakes on a pending interrupt; no lost wake-up */
-        if (cm_ring_empty(&rx)) cm_wfi();
-        cm_enable_irq();
-    }
-}
-
-bool board_uart_ready(void) { return !cm_ring_empty(&rx); }
-
-fs_audio *board_audio_source(void) { return fs_audio_serial(); }
 
 void cm_uart_putc_polled(uint8_t c) {
     while (!(LPUART1_ISR & ISR_TXE)) {
     }
     LPUART1_TDR = c;
-}
-
-void board_uart_write(const uint8_t *data, size_t len) {
-    while (len--) cm_uart_putc_polled(*data++);
 }
 
 uint32_t board_cycles(void) { return cm_dwt_cycles(); }

@@ -48,8 +48,6 @@
 #define TIM2_PSC CM_REG(0x40000028u)
 #define TIM2_ARR CM_REG(0x4000002Cu)
 
-static cm_ring rx;
-
 void board_init(void) {
     RCC_APB1ENR |= RCC_APB1ENR_TIM2EN;
     RCC_APB2ENR |= RCC_APB2ENR_USART1EN;
@@ -65,31 +63,13 @@ void board_init(void) {
 }
 
 void board_uart_irq(void) {
-    while (USART1_SR & (SR_RXNE | SR_ORE)) cm_ring_push(&rx, (uint8_t)USART1_DR);
+    while (USART1_SR & (SR_RXNE | SR_ORE)) cm_ring_push(&cm_uart_rx, (uint8_t)USART1_DR);
 }
-
-uint8_t board_uart_getc(void) {
-    for (;;) {
-        if (!cm_ring_empty(&rx)) return cm_ring_pop(&rx);
-        /* Sleep until an interrupt; with interrupts masked the check and the WFI cannot race. */
-        cm_disable_irq();
-        if (cm_ring_empty(&rx)) cm_wfi();
-        cm_enable_irq();
-    }
-}
-
-bool board_uart_ready(void) { return !cm_ring_empty(&rx); }
-
-fs_audio *board_audio_source(void) { return fs_audio_serial(); }
 
 void cm_uart_putc_polled(uint8_t c) {
     while (!(USART1_SR & SR_TXE)) {
     }
     USART1_DR = c;
-}
-
-void board_uart_write(const uint8_t *data, size_t len) {
-    while (len--) cm_uart_putc_polled(*data++);
 }
 
 uint32_t board_cycles(void) { return TIM2_CNT; }

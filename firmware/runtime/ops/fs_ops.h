@@ -261,4 +261,20 @@ fs_status fs_conv_prepare_common(fs_prep *p, int depthwise, fs_conv_channels_fn 
 /* Shared prepare of the 2-D pools (pool_common.c). */
 fs_status fs_pool_prepare(fs_prep *p);
 
+/* The part of one output pixel's pooling window that lies inside the input (TFLM's pools clip
+ * the window: padding is not counted): rows x cols input pixels (both >= 1: prepare checks that
+ * every window meets the input), element (y, x) of channel c at in[y * row_step + x * depth + c]. */
+typedef struct fs_pool_window {
+  const int8_t *in;
+  int32_t rows, cols, row_step, depth;
+} fs_pool_window;
+
+/* A pool's reduction: the window's depth outputs (out[0..depth)). */
+typedef void (*fs_pool_reduce_fn)(const fs_pool_params *p, const fs_pool_window *w, int8_t *out);
+
+/* Every output pixel of a 2-D pool, NHWC: its window clipped to the input, reduced by `reduce`
+ * (pool_common.c). */
+void fs_pool_s8(const fs_pool_params *p, const fs_shape *in_shape, const int8_t *in,
+                const fs_shape *out_shape, int8_t *out, fs_pool_reduce_fn reduce);
+
 #endif /* FS_OPS_H */

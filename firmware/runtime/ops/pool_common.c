@@ -1,5 +1,6 @@
-/* Prepare shared by AVERAGE_POOL_2D and MAX_POOL_2D (TFLM's pooling_common): types and
- * quantization, filter, stride and padding geometry, and the activation range. */
+/* Shared by AVERAGE_POOL_2D and MAX_POOL_2D (TFLM's pooling_common): the prepare (types and
+ * quantization, filter, stride and padding geometry, the activation range) and the walk over the
+ * output pixels with each window clipped to the input. */
 #include "../fs_quant.h"
 #include "../fs_schema.h"
 #include "fs_ops.h"
@@ -38,4 +39,23 @@ fs_status fs_pool_prepare(fs_prep *p) {
         q->g.filter_w <= q->g.pad_w)
         return fs_op_fail(p, FS_ERR_SHAPE, "a window lies entirely in the padding");
     return fs_prepare_activation(p, FS_POOL_ACT, out, &q->act_min, &q->act_max);
+}
+
+void fs_pool_s8(const fs_pool_params *p, const fs_shape *in_shape, const int8_t *in,
+                const fs_shape *out_shape, int8_t *out, fs_pool_reduce_fn reduce) {
+    const int32_t batches = in_shape->dims[0], in_h = in_shape->dims[1], in_w = in_shape->dims[2];
+    const int32_t depth = in_shape->dims[3], out_h = out_shape->dims[1], out_w = out_shape->dims[2];
+    const fs_conv_geom *g = &p->g;
+    for (int32_t b = 0; b < batches; ++b)
+        for (int32_t oy = 0; oy < out_h; ++oy)
+            for (int32_t ox = 0; ox < out_w; ++ox) {
+                const int32_t iy0 = oy * g->stride_h - g->pad_h, ix0 = ox * g->stride_w - g->pad_w;
+                const int32_t fy0 = iy0 < 0 ? -iy0 : 0, fx0 = ix0 < 0 ? -ix0 : 0;
+                const int32_t fy1 = g->filter_h < in_h - iy0 ? g->filter_h : in_h - iy0;
+                const int32_t fx1 = g->filter_w < in_w - ix0 ? g->filter_w : in_w - ix0;
+                const fs_pool_window w = {
+                    in + (((size_t)b * in_h + iy0 + fy0) * in_w + ix0 + fx0) * depth, fy1 - fy0,
+                    fx1 - fx0, in_w * depth, depth};
+                reduce(p, &w, out + (((size_t)b * out_h + oy) * out_w + ox) * depth);
+            }
 }

@@ -5,36 +5,14 @@
  * sums, input words, weights and pointers, so the rest lives in fs_cm4_dw_run (its address at
  * [sp]). Per four outputs: 3 x 8 multiply instructions, 6 (stride 1) or 3 x 1 (stride 2) LDMs
  * and LDRDs, 6 per requantized output, 33 of bookkeeping: 79 (stride 1) per 36 MACs. */
-#include <stddef.h>
+#include "fs_cm4_asm.h" /* fs_cm4_dw_run's offsets (FS_CM4_DW_RUN_LAYOUT), checked there */
 
-#include "fs_cm4_dw.h"
-
-#define RUN_W 0
-#define RUN_ROW 4
-#define RUN_PITCH 8
-#define RUN_GROUPS 12
-#define RUN_OUT 16
-#define RUN_OSTEP 20
-#define RUN_BIAS 24
-#define RUN_M 28
-_Static_assert(offsetof(fs_cm4_dw_run, w) == RUN_W, "fs_cm4_dw_run.w");
-_Static_assert(offsetof(fs_cm4_dw_run, row) == RUN_ROW, "fs_cm4_dw_run.row");
-_Static_assert(offsetof(fs_cm4_dw_run, pitch) == RUN_PITCH, "fs_cm4_dw_run.pitch");
-_Static_assert(offsetof(fs_cm4_dw_run, groups) == RUN_GROUPS, "fs_cm4_dw_run.groups");
-_Static_assert(offsetof(fs_cm4_dw_run, out) == RUN_OUT, "fs_cm4_dw_run.out");
-_Static_assert(offsetof(fs_cm4_dw_run, ostep) == RUN_OSTEP, "fs_cm4_dw_run.ostep");
-_Static_assert(offsetof(fs_cm4_dw_run, bias) == RUN_BIAS, "fs_cm4_dw_run.bias");
-_Static_assert(offsetof(fs_cm4_dw_run, m) == RUN_M, "fs_cm4_dw_run.m");
-_Static_assert(offsetof(fs_cm4_dw_run, k) == RUN_M + 4, "fs_cm4_dw_run.k");
-_Static_assert(offsetof(fs_cm4_dw_run, r) == RUN_M + 8, "fs_cm4_dw_run.r");
-#define STR2(x) #x
-#define STR(x) STR2(x)
-#define AT(reg, field) "[" reg ", #" STR(RUN_##field) "]"
+#define AT(reg, field) FS_CM4_AT(reg, fs_cm4_dw_run, field)
 
 /* Sums start at the bias (lr = the run). */
 #define INIT                                  \
   "ldr    lr, [sp]\n\t"                       \
-  "ldr    r0, " AT("lr", BIAS) "\n\t"         \
+  "ldr    r0, " AT("lr", bias) "\n\t"         \
   "mov    r1, r0\n\t"                         \
   "mov    r2, r0\n\t"                         \
   "mov    r3, r0\n\t"
@@ -73,31 +51,32 @@ _Static_assert(offsetof(fs_cm4_dw_run, r) == RUN_M + 8, "fs_cm4_dw_run.r");
 /* Requantize r0-r3, store them ostep apart, count the group down (lr = the run). */
 #define STORE_AND_COUNT                       \
   "ldr    lr, [sp]\n\t"                       \
-  "add    r7, lr, #" STR(RUN_M) "\n\t"        \
+  "add    r7, lr, " FS_CM4_OFF(fs_cm4_dw_run, m) "\n\t" \
   "ldmia  r7, {r4, r5, r6}\n\t"               \
   RQ("r0") RQ("r1") RQ("r2") RQ("r3")         \
-  "ldrd   r7, r8, " AT("lr", OUT) "\n\t"      \
+  "ldrd   r7, r8, " AT("lr", out) "\n\t"      \
   "strb   r0, [r7]\n\t"                       \
   "strb   r1, [r7, r8]\n\t"                   \
   "add    r7, r7, r8, lsl #1\n\t"             \
   "strb   r2, [r7]\n\t"                       \
   "strb   r3, [r7, r8]\n\t"                   \
   "add    r7, r7, r8, lsl #1\n\t"             \
-  "str    r7, " AT("lr", OUT) "\n\t"          \
-  "ldr    r9, " AT("lr", GROUPS) "\n\t"       \
+  "str    r7, " AT("lr", out) "\n\t"          \
+  "ldr    r9, " AT("lr", groups) "\n\t"       \
   "subs   r9, r9, #1\n\t"                     \
-  "str    r9, " AT("lr", GROUPS) "\n\t"
+  "str    r9, " AT("lr", groups) "\n\t"
 
 #define PROLOGUE                              \
+  FS_CM4_DW_RUN_LAYOUT(FS_CM4_ASM_EQU)        \
   "push   {r4-r11, lr}\n\t"                   \
   "sub    sp, sp, #8\n\t"                     \
   "str    r0, [sp]\n\t"                       \
-  "ldr    r10, " AT("r0", ROW) "\n\t"         \
-  "ldr    r11, " AT("r0", PITCH) "\n\t"       \
-  "ldr    r12, " AT("r0", W) "\n\t"
+  "ldr    r10, " AT("r0", row) "\n\t"         \
+  "ldr    r11, " AT("r0", pitch) "\n\t"       \
+  "ldr    r12, " AT("r0", w) "\n\t"
 
 #define EPILOGUE                              \
-  "str    r10, " AT("lr", ROW) "\n\t"         \
+  "str    r10, " AT("lr", row) "\n\t"         \
   "add    sp, sp, #8\n\t"                     \
   "pop    {r4-r11, pc}\n\t"
 

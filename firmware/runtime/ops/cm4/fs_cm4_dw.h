@@ -65,7 +65,8 @@ void fs_cm4_dw_plane(void *scratch, const fs_cm4_dw_plan *plan, const fs_conv_pa
                      const uint8_t *bias, int8_t *out);
 
 /* The assembly loops (dw_plane_asm_cm4.c): `groups` groups of four outputs of one channel along
- * one plane row, three filter rows, SSAT #8 as the clamp. row and out are advanced past them. */
+ * one plane row, three filter rows, SSAT #8 as the clamp. row and out are advanced past them.
+ * The asm reads the fields at the offsets of FS_CM4_DW_RUN_LAYOUT (fs_cm4_asm.h, checked). */
 typedef struct fs_cm4_dw_run {
   const uint32_t *w;   /* 3 x (A, C, B) */
   const uint32_t *row; /* plane row of the first filter row, at the first output's input */

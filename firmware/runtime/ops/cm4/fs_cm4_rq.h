@@ -17,6 +17,8 @@
 
 #include <stdint.h>
 
+#include "fs_cm4_intrin.h"
+
 #define FS_CM4_RQ_MAX_RIGHT 20
 
 typedef struct fs_cm4_rq {
@@ -25,10 +27,13 @@ typedef struct fs_cm4_rq {
   int32_t k; /* 2^(r-1) + out_offset * 2^r */
 } fs_cm4_rq;
 
-static inline int32_t fs_cm4_smmulr(int32_t a, int32_t b) {
-  int32_t r;
-  __asm("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-  return r;
+/* The rounding step of every requantization of the Cortex-M4 kernels (this one and fs_cm4_round,
+ * fs_cm4.c): (h + add + (h < 0 ? neg_mask : 0)) >> right. With add = 2^(right - 1) and
+ * neg_mask = -1 it is RoundingDivideByPOT's half away from zero (a negative h gets one less);
+ * neg_mask = 0 with right = 0, add = 0 leaves h as it is; fs_cm4_rq_apply folds the output
+ * offset into add. The callers make sure that h + add does not overflow. */
+static inline int32_t fs_cm4_round_step(int32_t h, int32_t add, int32_t neg_mask, int32_t right) {
+  return (h + add + ((h >> 31) & neg_mask)) >> right;
 }
 
 static inline fs_cm4_rq fs_cm4_rq_make(int32_t multiplier, int32_t shift, int32_t out_offset) {
@@ -40,7 +45,7 @@ static inline fs_cm4_rq fs_cm4_rq_make(int32_t multiplier, int32_t shift, int32_
 /* fs_mbqm(x, m, -r) + out_offset, before the activation clamp. */
 static inline int32_t fs_cm4_rq_apply(int32_t x, int32_t m, int32_t r, int32_t k) {
   const int32_t h = fs_cm4_smmulr((int32_t)((uint32_t)x << 1), m);
-  return (h + k + (h >> 31)) >> r;
+  return fs_cm4_round_step(h, k, -1, r);
 }
 
 static inline int8_t fs_cm4_clamp8(int32_t v, int32_t lo, int32_t hi) {
