@@ -21,10 +21,32 @@ typedef struct fs_op {
     void *data;              /* op parameters computed by prepare (persistent arena) */
     int16_t *io;             /* n_in input tensor indices, then n_out outputs; -1 = absent */
     uint32_t scratch_offset; /* from fs_model.base, set by the planner */
-    uint32_t scratch_bytes;  /* requested by prepare */
+    uint32_t scratch_bytes;  /* requested by prepare (the planner adds the in-place temp) */
     uint8_t kind;            /* index into fs_op_kinds */
     uint8_t n_in, n_out;
+    uint8_t inplace;         /* FS_INPLACE_* below */
+    uint16_t inplace_bytes;  /* temp the eval needs to write output 0 over input 0 */
 } fs_op;
+
+/* fs_op.inplace: prepare sets FS_INPLACE_OK when its eval can write output 0 over input 0
+ * (given inplace_bytes of temp); the planner adds FS_INPLACE_CHOSEN when it made them share
+ * one buffer (input 0 dies at this op), and then puts the temp at the start of the op's
+ * scratch, the kernel's own scratch after it (fs_inplace_split). */
+#define FS_INPLACE_OK 1u
+#define FS_INPLACE_CHOSEN 2u
+
+/* The in-place temp's bytes in the scratch of an op whose planner chose in-place. */
+static inline uint32_t fs_inplace_temp_bytes(const fs_op *op) {
+    return ((uint32_t)op->inplace_bytes + 15u) & ~15u;
+}
+/* For an op run in place: *temp = its in-place temp, and the kernel's own scratch. */
+static inline fs_kctx fs_inplace_split(const fs_op *op, const fs_kctx *k, uint8_t **temp) {
+    const uint32_t t = fs_inplace_temp_bytes(op);
+    const fs_kctx rest = {k->scratch_bytes > t ? (uint8_t *)k->scratch + t : NULL,
+                          k->scratch_bytes - t};
+    *temp = (uint8_t *)k->scratch;
+    return rest;
+}
 
 /* Prepare-time context handed to an operator. */
 typedef struct fs_prep {

@@ -258,6 +258,11 @@ typedef fs_status (*fs_conv_channels_fn)(fs_prep *p, fs_conv_params *q, const fs
                                          const fs_tensor *f, const fs_tensor *out);
 fs_status fs_conv_prepare_common(fs_prep *p, int depthwise, fs_conv_channels_fn channels);
 
+/* 1 if this CONV_2D is pointwise (1x1, stride 1, no padding, one group) with no more output
+ * than input channels: the shapes for which its output may overwrite its input (conv_2d.c). */
+int fs_conv_2d_pointwise_inplace_ok(const fs_conv_params *q, const fs_tensor *in,
+                                    const fs_tensor *f, const fs_tensor *out);
+
 /* Shared prepare of the 2-D pools (pool_common.c). */
 fs_status fs_pool_prepare(fs_prep *p);
 

@@ -86,7 +86,12 @@ fs_status fs_conv_2d_cm4_prepare(fs_prep *p) {
   if (fs_cm4_dw_plan_stem(q, &in->shape, &f->shape, &out->shape, &plan)) {
     q->kernel = FS_KERNEL_CM4_PLANE; /* one input channel: the planar depthwise kernel */
     p->op->scratch_bytes = fs_cm4_dw_scratch_bytes(&plan);
+    p->op->inplace = 0;
   }
+  /* In place (pointwise, no more output than input channels: the ref prepare's test): this
+   * kernel expands a whole input pixel into its column before it writes that output pixel,
+   * which ends before the next input pixel starts, so it needs no temp. */
+  p->op->inplace_bytes = 0;
   return FS_OK;
 }
 

@@ -91,9 +91,16 @@ fs_status fs_depthwise_conv_2d_cm4_prepare(fs_prep *p) {
   q->fast_requant = (uint8_t)fs_cm4_rq_ok(q->pc_shift, 0, (uint32_t)out->shape.dims[3], bias,
                                           (uint32_t)(f->shape.dims[1] * f->shape.dims[2]));
   fs_cm4_dw_plan plan;
+  /* In place: the planar kernel copies four channels' rows into its planes before it writes
+   * those channels, so with one band (all output rows) it may write over its input with no
+   * temp; the reference kernel's channel-by-channel path (which the ref prepare offered) is
+   * not used here, and the pixel-major kernel reads every channel of a pixel. */
+  p->op->inplace = 0;
+  p->op->inplace_bytes = 0;
   if (fs_cm4_dw_plan_make(q, &in->shape, &f->shape, &out->shape, &plan)) {
     q->kernel = FS_KERNEL_CM4_PLANE;
     p->op->scratch_bytes = fs_cm4_dw_scratch_bytes(&plan);
+    if (plan.band == plan.v.out && in->shape.dims[0] == 1) p->op->inplace = FS_INPLACE_OK;
   } else {
     q->kernel = FS_KERNEL_CM4;
     p->op->scratch_bytes = 4u * (uint32_t)out->shape.dims[3];
