@@ -169,6 +169,14 @@ fs_status fs_per_channel_multipliers(fs_prep *p, int weights_index, uint32_t cha
                                      float in_scale, float out_scale, int32_t **mult,
                                      int32_t **shift);
 
+/* The same into caller-provided arrays of `channels` entries (checks as above). */
+fs_status fs_per_channel_multipliers_into(fs_prep *p, int weights_index, uint32_t channels,
+                                         float in_scale, float out_scale, int32_t *mult,
+                                         int32_t *shift);
+/* `bytes` of prepare-time temporary at the arena base (not yet planned, so free): valid until
+ * the next operator's prepare; NULL and an FS_ERR_ARENA failure recorded if it does not fit. */
+void *fs_prep_temp(fs_prep *p, size_t bytes);
+
 /* Greedy memory planner (fs_planner.c). */
 typedef struct fs_plan_buf {
     uint32_t size;

@@ -120,7 +120,7 @@ fs_status fs_depthwise_conv_2d_prepare(fs_prep *p) {
     return FS_OK;
 }
 
-fs_status fs_depthwise_conv_2d_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
+fs_status fs_depthwise_conv_2d_run(const fs_model *m, const fs_op *op, const fs_kctx *k) {
     const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
     fs_tensor *out = fs_op_out(m, op, 0);
     if ((op->inplace & FS_INPLACE_CHOSEN) && op->inplace_bytes) {
@@ -133,4 +133,9 @@ fs_status fs_depthwise_conv_2d_eval(const fs_model *m, const fs_op *op, const fs
                             (const int8_t *)f->data, bias ? bias->data : NULL, &out->shape,
                             (int8_t *)out->data);
     return FS_OK;
+}
+
+fs_status fs_depthwise_conv_2d_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
+    const fs_kctx rest = fs_conv_requant_eval(m, op, k);
+    return fs_depthwise_conv_2d_run(m, op, &rest);
 }
