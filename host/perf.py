@@ -201,6 +201,51 @@ def _input_bytes(model: bytes) -> int:
     return int(np.prod(g.Tensors(g.Inputs(0)).ShapeAsNumpy()))
 
 
+def tflm_arena_bytes(model: bytes) -> int:
+    """TFLite Micro's arena for `model`: the "Arena allocation total" (head + tail, i.e. its
+    planned activations and scratch plus its persistent allocations) that the tflite_micro
+    Python interpreter's print_allocations() reports after loading it (x86-64, reference
+    kernels; this version of the package has no arena_used_bytes()). It prints from C++, so
+    the text is taken from file descriptors 1 and 2."""
+    import re
+    import sys
+    import tempfile
+
+    from tflite_micro.python.tflite_micro import runtime
+
+    ip = runtime.Interpreter.from_bytes(model)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    with tempfile.TemporaryFile() as tmp:
+        try:
+            for fd in saved:
+                os.dup2(tmp.fileno(), fd)
+            ip.print_allocations()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, keep in saved.items():
+                os.dup2(keep, fd)
+                os.close(keep)
+        tmp.seek(0)
+        text = tmp.read().decode(errors="replace")
+    found = re.search(r"Arena allocation total (\d+) bytes", text)
+    if not found:
+        raise SystemExit("tflite_micro's print_allocations() printed no arena total: " + text[:200])
+    return int(found.group(1))
+
+
+def add_tflm_arena(entry: dict, model: bytes) -> None:
+    """TFLite Micro's arena for the model, and ours over it (arena_ratio_tflm), on the entry
+    (its arena_bytes: the cm4 build's) and on each of its kernel builds."""
+    tflm = tflm_arena_bytes(model)
+    entry["tflm_arena_bytes"] = tflm
+    for d in [entry, *entry.get("kernels", {}).values()]:
+        if "arena_bytes" in d:
+            d["arena_ratio_tflm"] = round(d["arena_bytes"] / tflm, 3)
+
+
 def measure_harness(build: Path, model_dir: Path, models: dict[str, bytes]) -> dict:
     out: dict[str, dict] = {name: {"kernels": {}} for name in models}
     for kernels in KERNELS:
@@ -299,6 +344,28 @@ def _est_op(d: dict) -> str:
     return f"{per_mac}" if per_mac is not None else f"{d['estimated_cycles']:,} cycles"
 
 
+def _arena_lines(data: dict) -> list[str]:
+    """Our arena over TFLite Micro's, per model and kernel build (arena_ratio_tflm)."""
+    every = {**data["models"], **data["runtime_only"]}
+    L = ["", "## Arena against TFLite Micro", "",
+         "Ours: `fs_model_arena_used()` on the Cortex-M4 build (activations, the kernels' "
+         "scratch, the in-place operators' temps, persistent records and parameters). TFLite "
+         "Micro's: the \"Arena allocation total\" (head + tail) that the `tflite_micro` Python "
+         "interpreter's `print_allocations()` reports after loading the same .tflite (x86-64, "
+         "its reference kernels; `host/perf.py` `tflm_arena_bytes`), measured by each `make "
+         "perf`. Goal (issue 16): at most 0.5.", "",
+         "| model | TFLite Micro arena | KERNELS | arena | ratio |", "|---|---:|---|---:|---:|"]
+    for name, m in every.items():
+        if "tflm_arena_bytes" not in m:
+            continue
+        for k in KERNELS:
+            d = m["kernels"][k]
+            ratio = d.get("arena_ratio_tflm", round(d["arena_bytes"] / m["tflm_arena_bytes"], 3))
+            L.append(f"| {name} | {m['tflm_arena_bytes']:,} | {k} | {d['arena_bytes']:,} | "
+                     f"{ratio} |")
+    return L
+
+
 def write_markdown(path: Path, data: dict) -> None:
     L = []
     a = data["ad01"]
@@ -370,6 +437,7 @@ def write_markdown(path: Path, data: dict) -> None:
             L.append(f"| {name} | {m['macs']:,} | {k} | {d['instructions_per_inference']:,} | "
                      f"{d['instructions_per_mac']} | {d['arena_bytes']:,} | "
                      f"{m.get('tflm_arena_bytes', '')} |")
+    L += _arena_lines(data)
     L += ["", "## Per operator kind", "",
           "Instructions per MAC of each operator kind (last inference, PROFILE), reference -> "
           "DSP kernels, and the estimated cycles per MAC (the traced inferences' mean of the "
@@ -467,15 +535,15 @@ def main(argv: list[str] | None = None) -> None:
         if export_json.exists():
             entry["export_macs_per_inference"] = json.loads(export_json.read_text()).get(
                 "macs_per_inference")
+        add_tflm_arena(entry, model)
         models[name] = entry
 
     print("perf: kws, resnet (runtime-only harness) ...", flush=True)
     only = {"kws": (SHARED / "kws_ref_model.tflite").read_bytes(),
             "resnet": (SHARED / "pretrainedResnet_quant.tflite").read_bytes()}
     runtime_only = measure_harness(build, app_models["ad01"], only)
-    tflm_arena = {"kws": 24272, "resnet": 55984}   # docs/firmware.md, tflite_micro print_allocations
     for name, d in runtime_only.items():
-        d["tflm_arena_bytes"] = tflm_arena[name]
+        add_tflm_arena(d, only[name])
 
     data = {
         "generated_by": "make perf (host/perf.py)",

@@ -21,10 +21,32 @@ typedef struct fs_op {
     void *data;              /* op parameters computed by prepare (persistent arena) */
     int16_t *io;             /* n_in input tensor indices, then n_out outputs; -1 = absent */
     uint32_t scratch_offset; /* from fs_model.base, set by the planner */
-    uint32_t scratch_bytes;  /* requested by prepare */
+    uint32_t scratch_bytes;  /* requested by prepare (the planner adds the in-place temp) */
     uint8_t kind;            /* index into fs_op_kinds */
     uint8_t n_in, n_out;
+    uint8_t inplace;         /* FS_INPLACE_* below */
+    uint16_t inplace_bytes;  /* temp the eval needs to write output 0 over input 0 */
 } fs_op;
+
+/* fs_op.inplace: prepare sets FS_INPLACE_OK when its eval can write output 0 over input 0
+ * (given inplace_bytes of temp); the planner adds FS_INPLACE_CHOSEN when it made them share
+ * one buffer (input 0 dies at this op), and then puts the temp at the start of the op's
+ * scratch, the kernel's own scratch after it (fs_inplace_split). */
+#define FS_INPLACE_OK 1u
+#define FS_INPLACE_CHOSEN 2u
+
+/* The in-place temp's bytes in the scratch of an op whose planner chose in-place. */
+static inline uint32_t fs_inplace_temp_bytes(const fs_op *op) {
+    return ((uint32_t)op->inplace_bytes + 15u) & ~15u;
+}
+/* For an op run in place: *temp = its in-place temp, and the kernel's own scratch. */
+static inline fs_kctx fs_inplace_split(const fs_op *op, const fs_kctx *k, uint8_t **temp) {
+    const uint32_t t = fs_inplace_temp_bytes(op);
+    const fs_kctx rest = {k->scratch_bytes > t ? (uint8_t *)k->scratch + t : NULL,
+                          k->scratch_bytes - t};
+    *temp = (uint8_t *)k->scratch;
+    return rest;
+}
 
 /* Prepare-time context handed to an operator. */
 typedef struct fs_prep {
@@ -146,6 +168,14 @@ fs_status fs_expect_weighted_io(fs_prep *p, const fs_tensor *in, const fs_tensor
 fs_status fs_per_channel_multipliers(fs_prep *p, int weights_index, uint32_t channels,
                                      float in_scale, float out_scale, int32_t **mult,
                                      int32_t **shift);
+
+/* The same into caller-provided arrays of `channels` entries (checks as above). */
+fs_status fs_per_channel_multipliers_into(fs_prep *p, int weights_index, uint32_t channels,
+                                         float in_scale, float out_scale, int32_t *mult,
+                                         int32_t *shift);
+/* `bytes` of prepare-time temporary at the arena base (not yet planned, so free): valid until
+ * the next operator's prepare; NULL and an FS_ERR_ARENA failure recorded if it does not fit. */
+void *fs_prep_temp(fs_prep *p, size_t bytes);
 
 /* Greedy memory planner (fs_planner.c). */
 typedef struct fs_plan_buf {

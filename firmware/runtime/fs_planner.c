@@ -4,7 +4,13 @@
  *
  * Reshape-like ops (RESHAPE, SQUEEZE, EXPAND_DIMS) do not copy: their output
  * is an alias of their input's buffer, whose lifetime is extended to cover
- * the alias. */
+ * the alias. An operator whose prepare declared it can run in place
+ * (FS_INPLACE_OK: depthwise with multiplier 1, pointwise CONV_2D with no more
+ * output than input channels) gets the same treatment when its input 0 dies
+ * at it and is no graph input or output: its output joins the input's buffer
+ * (sized for the larger of the two), and its scratch grows by the in-place
+ * temp. Then the region can be smaller than TFLM's, which never shares an
+ * operator's input and output. */
 #include <string.h>
 
 #include "fs_internal.h"
@@ -55,6 +61,7 @@ typedef struct fs_plan_tensor {
     int16_t first, last; /* lifetime in op indices, -1 = no buffer */
     int16_t root;        /* tensor whose buffer this one uses (itself unless an alias) */
     int16_t buf;         /* index into the planner's buffers, for roots */
+    int16_t pinned;      /* root: a graph input or output uses the buffer */
 } fs_plan_tensor;
 
 static int16_t fs_root(const fs_plan_tensor *pt, int16_t t) {
@@ -65,6 +72,28 @@ static int16_t fs_root(const fs_plan_tensor *pt, int16_t t) {
 static void fs_touch(fs_plan_tensor *r, int32_t op) {
     if (r->first < 0 || op < r->first) r->first = (int16_t)op;
     if (op > r->last) r->last = (int16_t)op;
+}
+
+/* In-place operators, in execution order so that chains (depthwise, then pointwise, ...) all
+ * end up in one buffer: output 0 becomes an alias of input 0's root when that root is not
+ * pinned to a graph input or output and its last use is this op. */
+static void fs_plan_inplace(fs_model *m, fs_plan_tensor *pt) {
+    for (uint32_t t = 0; t < m->n_tensors; ++t)
+        if (m->tensors[t].flags & (FS_TENSOR_INPUT | FS_TENSOR_OUTPUT))
+            pt[fs_root(pt, (int16_t)t)].pinned = 1;
+    for (uint32_t i = 0; i < m->n_ops; ++i) {
+        fs_op *op = &m->ops[i];
+        if (!(op->inplace & FS_INPLACE_OK)) continue;
+        if (m->tensors[op->io[0]].flags & FS_TENSOR_CONST) continue;
+        const int16_t in = fs_root(pt, op->io[0]), out = fs_root(pt, op->io[op->n_in]);
+        if (in == out || pt[in].pinned || pt[in].last != (int16_t)i || pt[out].first != (int16_t)i)
+            continue;
+        pt[out].root = in;
+        pt[in].last = pt[out].last;
+        pt[in].pinned = pt[out].pinned;
+        op->inplace |= FS_INPLACE_CHOSEN;
+        if (op->inplace_bytes) op->scratch_bytes += fs_inplace_temp_bytes(op);
+    }
 }
 
 fs_status fs_plan_model(fs_model *m) {
@@ -80,6 +109,7 @@ fs_status fs_plan_model(fs_model *m) {
     for (uint32_t t = 0; t < m->n_tensors; ++t) {
         pt[t].first = pt[t].last = pt[t].buf = -1;
         pt[t].root = (int16_t)t;
+        pt[t].pinned = 0;
     }
     /* 1. Aliases: reshape outputs share their input's storage. */
     for (uint32_t i = 0; i < m->n_ops; ++i) {
@@ -109,6 +139,7 @@ fs_status fs_plan_model(fs_model *m) {
             if (!(m->tensors[r].flags & FS_TENSOR_CONST)) fs_touch(&pt[r], (int32_t)i);
         }
     }
+    fs_plan_inplace(m, pt);
     /* 3. One planner buffer per live root and per scratch request. */
     uint32_t n = 0;
     for (uint32_t t = 0; t < m->n_tensors; ++t)
@@ -127,9 +158,17 @@ fs_status fs_plan_model(fs_model *m) {
     for (uint32_t t = 0; t < m->n_tensors; ++t) {
         if (pt[t].buf < 0) continue;
         fs_plan_buf *b = &bufs[pt[t].buf];
-        b->size = (m->tensors[t].bytes + FS_PLAN_ALIGN - 1) & ~(FS_PLAN_ALIGN - 1);
+        b->size = 0;
         b->first = pt[t].first;
         b->last = pt[t].last;
+    }
+    /* A root's buffer holds the largest tensor sharing it (in-place outputs may differ). */
+    for (uint32_t t = 0; t < m->n_tensors; ++t) {
+        if (m->tensors[t].flags & FS_TENSOR_CONST) continue;
+        const int16_t r = fs_root(pt, (int16_t)t);
+        if (pt[r].buf < 0) continue;
+        const uint32_t size = (m->tensors[t].bytes + FS_PLAN_ALIGN - 1) & ~(FS_PLAN_ALIGN - 1);
+        if (size > bufs[pt[r].buf].size) bufs[pt[r].buf].size = size;
     }
     uint32_t b = 0;
     for (uint32_t t = 0; t < m->n_tensors; ++t) b += pt[t].buf >= 0;

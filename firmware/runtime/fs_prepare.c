@@ -62,8 +62,8 @@ fs_status fs_expect_weighted_io(fs_prep *p, const fs_tensor *in, const fs_tensor
     return bias ? fs_expect_type(p, bias, FS_INT32, "bias") : FS_OK;
 }
 
-fs_status fs_per_channel_multipliers(fs_prep *p, int w, uint32_t channels, float in_scale,
-                                     float out_scale, int32_t **mult, int32_t **shift) {
+fs_status fs_per_channel_multipliers_into(fs_prep *p, int w, uint32_t channels, float in_scale,
+                                         float out_scale, int32_t *mult, int32_t *shift) {
     fs_model *m = p->m;
     const uint32_t n = fs_quant_count(m, w);
     if (n != 1 && n != channels)
@@ -71,17 +71,33 @@ fs_status fs_per_channel_multipliers(fs_prep *p, int w, uint32_t channels, float
     for (uint32_t c = 0; c < n; ++c)
         if (fs_quant_zero_point(m, w, c) != 0)
             return fs_op_fail(p, FS_ERR_QUANT, "weights must be symmetric (zero point 0)");
-    *mult = fs_persist(m, channels * sizeof(int32_t));
-    *shift = fs_persist(m, channels * sizeof(int32_t));
-    if (!*mult || !*shift) return m->status;
     /* PopulateConvolutionQuantizationParams: double(in) * double(w) / double(out). */
     for (uint32_t c = 0; c < channels; ++c) {
         const double ws = (double)fs_quant_scale(m, w, n == 1 ? 0 : c);
         const double eff = (double)in_scale * ws / (double)out_scale;
         int sh;
-        if (!fs_quantize_multiplier(eff, &(*mult)[c], &sh))
+        if (!fs_quantize_multiplier(eff, &mult[c], &sh))
             return fs_op_fail(p, FS_ERR_QUANT, "bad effective scale");
-        (*shift)[c] = sh;
+        shift[c] = sh;
     }
     return FS_OK;
+}
+
+fs_status fs_per_channel_multipliers(fs_prep *p, int w, uint32_t channels, float in_scale,
+                                     float out_scale, int32_t **mult, int32_t **shift) {
+    fs_model *m = p->m;
+    *mult = fs_persist(m, channels * sizeof(int32_t));
+    *shift = fs_persist(m, channels * sizeof(int32_t));
+    if (!*mult || !*shift) return m->status;
+    return fs_per_channel_multipliers_into(p, w, channels, in_scale, out_scale, *mult, *shift);
+}
+
+void *fs_prep_temp(fs_prep *p, size_t bytes) {
+    fs_model *m = p->m;
+    if (bytes > (size_t)(m->tail - m->base)) {
+        fs_fail(m, FS_ERR_ARENA, "have %u bytes, preparing op %u needs more",
+                (unsigned)m->arena_len, (unsigned)p->index);
+        return NULL;
+    }
+    return m->base;
 }

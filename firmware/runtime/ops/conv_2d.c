@@ -2,6 +2,8 @@
  * [out_ch, kh, kw, in_ch / groups] and int32 bias. Arithmetic of TFLM's
  * reference ConvPerChannel: padding positions are skipped (they contribute
  * zero after the input offset), acc requantized per output channel. */
+#include <string.h>
+
 #include "../fs_quant.h"
 #include "fs_ops.h"
 
@@ -62,8 +64,77 @@ void fs_conv_2d_s8(const fs_kctx *k, const fs_conv_params *p, const fs_shape *in
     }
 }
 
-fs_status fs_conv_2d_prepare(fs_prep *p) {
-    return fs_conv_prepare_common(p, 0, fs_conv_2d_channels);
+/* A pointwise convolution (1x1 filter, stride 1, no padding, one group) with no more output
+ * than input channels can write its output over its input: output pixel i ends before input
+ * pixel i + 1 starts. The reference kernel reads input pixel i again for every output channel,
+ * so the eval copies a block of pixels to the temp first and runs the kernel on it as a 1 x n
+ * image (pixels are independent: the same bytes). */
+#define FS_CONV_INPLACE_BLOCK 256u /* temp bytes: pixels per block = this / input channels */
+
+int fs_conv_2d_pointwise_inplace_ok(const fs_conv_params *q, const fs_tensor *in,
+                                    const fs_tensor *f, const fs_tensor *out) {
+    const fs_conv_geom *g = &q->g;
+    return f->shape.dims[1] == 1 && f->shape.dims[2] == 1 && f->shape.dims[3] == in->shape.dims[3] &&
+           g->stride_h == 1 && g->stride_w == 1 && g->pad_h == 0 && g->pad_w == 0 &&
+           out->shape.dims[1] == in->shape.dims[1] && out->shape.dims[2] == in->shape.dims[2] &&
+           out->shape.dims[0] == in->shape.dims[0] && out->shape.dims[3] <= in->shape.dims[3];
 }
 
-FS_EVAL_WEIGHTED(conv_2d)
+static int32_t fs_conv_inplace_block(int32_t in_c) {
+    const int32_t n = (int32_t)FS_CONV_INPLACE_BLOCK / in_c;
+    return n > 0 ? n : 1;
+}
+
+static void fs_conv_inplace(const fs_kctx *k, int8_t *temp, const fs_conv_params *p,
+                            const fs_tensor *in, const fs_tensor *f, const uint8_t *bias,
+                            const fs_tensor *out) {
+    const int32_t in_c = in->shape.dims[3], out_c = out->shape.dims[3];
+    const int64_t pixels = fs_shape_count(&in->shape) / in_c;
+    const int32_t block = fs_conv_inplace_block(in_c);
+    int8_t *data = (int8_t *)out->data; /* == in->data */
+    for (int64_t i = 0; i < pixels; i += block) {
+        const int32_t n = pixels - i < block ? (int32_t)(pixels - i) : block;
+        int32_t in_d[4] = {1, 1, n, in_c}, out_d[4] = {1, 1, n, out_c};
+        const fs_shape in1 = {in_d, 4}, out1 = {out_d, 4};
+        memcpy(temp, data + i * in_c, (size_t)n * in_c);
+        fs_conv_2d_s8(k, p, &in1, temp, &f->shape, (const int8_t *)f->data, bias, &out1,
+                      data + i * out_c);
+    }
+}
+
+fs_status fs_conv_2d_prepare(fs_prep *p) {
+    const fs_status s = fs_conv_prepare_common(p, 0, fs_conv_2d_channels);
+    if (s != FS_OK) return s;
+    const fs_tensor *in = fs_op_in(p->m, p->op, 0), *f = fs_op_in(p->m, p->op, 1);
+    if (fs_conv_2d_pointwise_inplace_ok(p->op->data, in, f, fs_op_out(p->m, p->op, 0))) {
+        const int32_t in_c = in->shape.dims[3];
+        const int64_t pixels = fs_shape_count(&in->shape) / in_c;
+        const int32_t block = fs_conv_inplace_block(in_c);
+        const int64_t bytes = (int64_t)(pixels < block ? pixels : block) * in_c;
+        if (bytes <= 0xffff) {
+            p->op->inplace = FS_INPLACE_OK;
+            p->op->inplace_bytes = (uint16_t)bytes;
+        }
+    }
+    return FS_OK;
+}
+
+fs_status fs_conv_2d_run(const fs_model *m, const fs_op *op, const fs_kctx *k) {
+    const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
+    fs_tensor *out = fs_op_out(m, op, 0);
+    if ((op->inplace & FS_INPLACE_CHOSEN) && op->inplace_bytes) {
+        uint8_t *temp;
+        const fs_kctx rest = fs_inplace_split(op, k, &temp);
+        fs_conv_inplace(&rest, (int8_t *)temp, op->data, in, f, bias ? bias->data : NULL, out);
+        return FS_OK;
+    }
+    fs_conv_2d_s8(k, op->data, &in->shape, (const int8_t *)in->data, &f->shape,
+                  (const int8_t *)f->data, bias ? bias->data : NULL, &out->shape,
+                  (int8_t *)out->data);
+    return FS_OK;
+}
+
+fs_status fs_conv_2d_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
+    const fs_kctx rest = fs_conv_requant_eval(m, op, k);
+    return fs_conv_2d_run(m, op, &rest);
+}

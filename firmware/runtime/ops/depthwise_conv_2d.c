@@ -68,8 +68,74 @@ void fs_depthwise_conv_2d_s8(const fs_kctx *k, const fs_conv_params *p, const fs
     }
 }
 
-fs_status fs_depthwise_conv_2d_prepare(fs_prep *p) {
-    return fs_conv_prepare_common(p, 1, fs_depthwise_channels);
+/* In place (depth multiplier 1, one image), channel by channel as MIT TinyEngine does: the
+ * input plane of channel c is copied to the temp, the kernel computes output channel c from it
+ * as a one-channel image (same arithmetic, so the same bytes), and the plane is written over
+ * input channel c's positions. Output pixel p channel c lands on input pixel p channel c, which
+ * is already copied, for any stride; no other channel is touched. Temp: the input plane, the
+ * channel's filter taps and the output plane. */
+static uint32_t fs_dw_inplace_bytes(int32_t in_pixels, int32_t taps, int32_t out_pixels) {
+    return (((uint32_t)in_pixels + 3u) & ~3u) + (((uint32_t)taps + 3u) & ~3u) +
+           (((uint32_t)out_pixels + 3u) & ~3u);
 }
 
-FS_EVAL_WEIGHTED(depthwise_conv_2d)
+static void fs_dw_inplace(const fs_kctx *k, uint8_t *temp, const fs_conv_params *p,
+                          const fs_tensor *in, const fs_tensor *f, const uint8_t *bias,
+                          const fs_tensor *out) {
+    const int32_t ch = in->shape.dims[3], taps = f->shape.dims[1] * f->shape.dims[2];
+    const int32_t in_px = in->shape.dims[1] * in->shape.dims[2];
+    const int32_t out_px = out->shape.dims[1] * out->shape.dims[2];
+    int8_t *x = (int8_t *)temp, *w = x + ((in_px + 3) & ~3), *y = w + ((taps + 3) & ~3);
+    int32_t in_d[4] = {1, in->shape.dims[1], in->shape.dims[2], 1};
+    int32_t f_d[4] = {1, f->shape.dims[1], f->shape.dims[2], 1};
+    int32_t out_d[4] = {1, out->shape.dims[1], out->shape.dims[2], 1};
+    const fs_shape in1 = {in_d, 4}, f1 = {f_d, 4}, out1 = {out_d, 4};
+    const int8_t *fw = (const int8_t *)f->data;
+    int8_t *data = (int8_t *)out->data; /* == in->data */
+    fs_conv_params one = *p;
+    for (int32_t c = 0; c < ch; ++c) {
+        for (int32_t i = 0; i < in_px; ++i) x[i] = data[(size_t)i * ch + c];
+        for (int32_t i = 0; i < taps; ++i) w[i] = fw[(size_t)i * ch + c];
+        one.pc_multiplier = p->pc_multiplier + c;
+        one.pc_shift = p->pc_shift + c;
+        fs_depthwise_conv_2d_s8(k, &one, &in1, x, &f1, w, bias ? bias + 4u * (uint32_t)c : NULL,
+                                &out1, y);
+        for (int32_t i = 0; i < out_px; ++i) data[(size_t)i * ch + c] = y[i];
+    }
+}
+
+fs_status fs_depthwise_conv_2d_prepare(fs_prep *p) {
+    const fs_status s = fs_conv_prepare_common(p, 1, fs_depthwise_channels);
+    if (s != FS_OK) return s;
+    const fs_conv_params *q = p->op->data;
+    const fs_tensor *in = fs_op_in(p->m, p->op, 0), *f = fs_op_in(p->m, p->op, 1);
+    const fs_tensor *out = fs_op_out(p->m, p->op, 0);
+    const uint32_t bytes =
+        fs_dw_inplace_bytes(in->shape.dims[1] * in->shape.dims[2], f->shape.dims[1] * f->shape.dims[2],
+                            out->shape.dims[1] * out->shape.dims[2]);
+    if (q->depth_multiplier == 1 && in->shape.dims[0] == 1 && bytes <= 0xffffu) {
+        p->op->inplace = FS_INPLACE_OK;
+        p->op->inplace_bytes = (uint16_t)bytes;
+    }
+    return FS_OK;
+}
+
+fs_status fs_depthwise_conv_2d_run(const fs_model *m, const fs_op *op, const fs_kctx *k) {
+    const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
+    fs_tensor *out = fs_op_out(m, op, 0);
+    if ((op->inplace & FS_INPLACE_CHOSEN) && op->inplace_bytes) {
+        uint8_t *temp;
+        const fs_kctx rest = fs_inplace_split(op, k, &temp);
+        fs_dw_inplace(&rest, temp, op->data, in, f, bias ? bias->data : NULL, out);
+        return FS_OK;
+    }
+    fs_depthwise_conv_2d_s8(k, op->data, &in->shape, (const int8_t *)in->data, &f->shape,
+                            (const int8_t *)f->data, bias ? bias->data : NULL, &out->shape,
+                            (int8_t *)out->data);
+    return FS_OK;
+}
+
+fs_status fs_depthwise_conv_2d_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
+    const fs_kctx rest = fs_conv_requant_eval(m, op, k);
+    return fs_depthwise_conv_2d_run(m, op, &rest);
+}

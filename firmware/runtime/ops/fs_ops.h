@@ -48,6 +48,7 @@ typedef struct fs_conv_params {
   int32_t depth_multiplier;        /* depthwise only */
   uint8_t kernel;                  /* FS_KERNEL_*, set by prepare */
   uint8_t fast_requant;            /* cm4 prepare: ops/cm4/fs_cm4_rq.h's conditions hold */
+  uint8_t requant_lazy;            /* pc_* computed by each eval into scratch (conv_common.c) */
   const int32_t *pc_multiplier;    /* one per output channel */
   const int32_t *pc_shift;
 } fs_conv_params;
@@ -257,6 +258,49 @@ void fs_conv_geometry(int padding, int32_t in_h, int32_t in_w, int32_t k_h, int3
 typedef fs_status (*fs_conv_channels_fn)(fs_prep *p, fs_conv_params *q, const fs_tensor *in,
                                          const fs_tensor *f, const fs_tensor *out);
 fs_status fs_conv_prepare_common(fs_prep *p, int depthwise, fs_conv_channels_fn channels);
+
+/* 1 if this CONV_2D is pointwise (1x1, stride 1, no padding, one group) with no more output
+ * than input channels: the shapes for which its output may overwrite its input (conv_2d.c). */
+int fs_conv_2d_pointwise_inplace_ok(const fs_conv_params *q, const fs_tensor *in,
+                                    const fs_tensor *f, const fs_tensor *out);
+
+/* FS_REQUANT_IN_SCRATCH (default 1): the convolutions' per-channel multipliers and shifts are
+ * not kept in the persistent arena (8 bytes per output channel for the model's lifetime) but
+ * computed again by every eval, from the model's scales, into the end of the operator's
+ * scratch (the planar depthwise kernel: four at a time on the stack), where they live only
+ * while it runs. An integer version of the arithmetic does it (conv_common.c), which prepare
+ * checks channel by channel against the double one; an operator where they differ anywhere
+ * keeps its arrays (requant_lazy 0). 0: always persistent, as TFLM. */
+#ifndef FS_REQUANT_IN_SCRATCH
+#define FS_REQUANT_IN_SCRATCH 1
+#endif
+/* 1 if the integer path gives mult/shift for all `channels` of this conv op. */
+int fs_conv_requant_check(const fs_model *m, const fs_op *op, uint32_t channels,
+                          const int32_t *mult, const int32_t *shift);
+/* The end of a conv prepare: with requant_lazy, the scratch request (kernel scratch, rounded
+ * to 16) grows by the 8 bytes per channel of the multipliers and shifts. */
+void fs_conv_requant_reserve(fs_prep *p);
+/* The start of a conv eval: with requant_lazy, the multipliers and shifts into the end of k's
+ * scratch, pointed to by the op's parameters; returns the scratch that is left for the kernel
+ * (and the in-place temp). */
+fs_kctx fs_conv_requant_eval(const fs_model *m, const fs_op *op, const fs_kctx *k);
+
+/* Multipliers and shifts of a requant_lazy op's output channels c0 .. c0 + n - 1, from the
+ * model's scales: what fs_conv_requant_start reads once per eval, then fill. */
+typedef struct fs_conv_requant {
+  fs_fbv scales;        /* the weights' scales in the model */
+  const uint8_t *base;  /* their first byte */
+  int per_tensor;       /* one scale for every channel */
+  uint64_t r;           /* conv_common.c's fixed-point input / output scale ratio */
+  int32_t exp;
+  uint32_t ua, uo;      /* the input and output scales' bits */
+} fs_conv_requant;
+fs_conv_requant fs_conv_requant_start(const fs_model *m, const fs_op *op);
+void fs_conv_requant_fill(const fs_conv_requant *r, uint32_t c0, uint32_t n, int32_t *mult,
+                          int32_t *shift);
+/* The reference evals after fs_conv_requant_eval (the DSP evals' fallback): k is what it left. */
+fs_status fs_conv_2d_run(const fs_model *m, const fs_op *op, const fs_kctx *k);
+fs_status fs_depthwise_conv_2d_run(const fs_model *m, const fs_op *op, const fs_kctx *k);
 
 /* Shared prepare of the 2-D pools (pool_common.c). */
 fs_status fs_pool_prepare(fs_prep *p);

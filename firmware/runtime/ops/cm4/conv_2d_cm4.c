@@ -86,7 +86,13 @@ fs_status fs_conv_2d_cm4_prepare(fs_prep *p) {
   if (fs_cm4_dw_plan_stem(q, &in->shape, &f->shape, &out->shape, &plan)) {
     q->kernel = FS_KERNEL_CM4_PLANE; /* one input channel: the planar depthwise kernel */
     p->op->scratch_bytes = fs_cm4_dw_scratch_bytes(&plan);
+    p->op->inplace = 0;
   }
+  /* In place (pointwise, no more output than input channels: the ref prepare's test): this
+   * kernel expands a whole input pixel into its column before it writes that output pixel,
+   * which ends before the next input pixel starts, so it needs no temp. */
+  p->op->inplace_bytes = 0;
+  fs_conv_requant_reserve(p);
   return FS_OK;
 }
 
@@ -95,7 +101,7 @@ fs_status fs_conv_2d_cm4_prepare(fs_prep *p) {
  * were. It is only called when prepare chose FS_KERNEL_CM4, which always asks for scratch; the
  * scratch test is a guard, not the selection. */
 __attribute__((noipa)) static fs_status eval_cm4(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  if (!k->scratch) return fs_conv_2d_eval(m, op, k);
+  if (!k->scratch) return fs_conv_2d_run(m, op, k);
   const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
   fs_tensor *out = fs_op_out(m, op, 0);
   fs_conv_2d_cm4_s8(k, op->data, &in->shape, (const int8_t *)in->data, &f->shape, (const int8_t *)f->data,
@@ -111,14 +117,15 @@ static fs_status eval_plane(const fs_model *m, const fs_op *op, const fs_kctx *k
   fs_cm4_dw_plan plan;
   if (!k->scratch || !fs_cm4_dw_plan_stem(p, &in->shape, &f->shape, &out->shape, &plan) ||
       k->scratch_bytes < fs_cm4_dw_scratch_bytes(&plan))
-    return fs_conv_2d_eval(m, op, k);
+    return fs_conv_2d_run(m, op, k);
   fs_cm4_dw_plane(k->scratch, &plan, p, in->shape.dims[0], 1, (const int8_t *)in->data,
                   (const int8_t *)f->data, bias ? bias->data : NULL, (int8_t *)out->data);
   return FS_OK;
 }
 
-fs_status fs_conv_2d_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
+fs_status fs_conv_2d_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *kctx) {
   const fs_conv_params *p = op->data;
+  const fs_kctx rest = fs_conv_requant_eval(m, op, kctx), *k = &rest;
   if (p->kernel == FS_KERNEL_CM4_PLANE) return eval_plane(m, op, k);
-  return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_conv_2d_eval(m, op, k);
+  return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_conv_2d_run(m, op, k);
 }

@@ -91,13 +91,21 @@ fs_status fs_depthwise_conv_2d_cm4_prepare(fs_prep *p) {
   q->fast_requant = (uint8_t)fs_cm4_rq_ok(q->pc_shift, 0, (uint32_t)out->shape.dims[3], bias,
                                           (uint32_t)(f->shape.dims[1] * f->shape.dims[2]));
   fs_cm4_dw_plan plan;
+  /* In place: the planar kernel copies four channels' rows into its planes before it writes
+   * those channels, so with one band (all output rows) it may write over its input with no
+   * temp; the reference kernel's channel-by-channel path (which the ref prepare offered) is
+   * not used here, and the pixel-major kernel reads every channel of a pixel. */
+  p->op->inplace = 0;
+  p->op->inplace_bytes = 0;
   if (fs_cm4_dw_plan_make(q, &in->shape, &f->shape, &out->shape, &plan)) {
-    q->kernel = FS_KERNEL_CM4_PLANE;
+    q->kernel = FS_KERNEL_CM4_PLANE; /* its eval computes the multipliers 4 at a time */
     p->op->scratch_bytes = fs_cm4_dw_scratch_bytes(&plan);
-  } else {
-    q->kernel = FS_KERNEL_CM4;
-    p->op->scratch_bytes = 4u * (uint32_t)out->shape.dims[3];
+    if (plan.band == plan.v.out && in->shape.dims[0] == 1) p->op->inplace = FS_INPLACE_OK;
+    return FS_OK;
   }
+  q->kernel = FS_KERNEL_CM4;
+  p->op->scratch_bytes = 4u * (uint32_t)out->shape.dims[3];
+  fs_conv_requant_reserve(p);
   return FS_OK;
 }
 
@@ -107,7 +115,7 @@ fs_status fs_depthwise_conv_2d_cm4_prepare(fs_prep *p) {
  * scratch test is a guard, not the selection. */
 __attribute__((noipa)) static fs_status eval_cm4(const fs_model *m, const fs_op *op, const fs_kctx *k) {
   const fs_conv_params *p = op->data;
-  if (!k->scratch) return fs_depthwise_conv_2d_eval(m, op, k);
+  if (!k->scratch) return fs_depthwise_conv_2d_run(m, op, k);
   const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
   fs_tensor *out = fs_op_out(m, op, 0);
   dw_cm4(k->scratch, p, &in->shape, (const int8_t *)in->data, &f->shape, (const int8_t *)f->data,
@@ -115,7 +123,10 @@ __attribute__((noipa)) static fs_status eval_cm4(const fs_model *m, const fs_op 
   return FS_OK;
 }
 
-/* The planar kernel's eval: the plan again from the shapes (prepare found it valid). */
+/* The planar kernel's eval: the plan again from the shapes (prepare found it valid), then
+ * four channels per call, whose multipliers and shifts are computed here when they are not
+ * persistent (requant_lazy, fs_ops.h): 32 bytes of stack instead of 8 bytes per channel of
+ * scratch. The kernel does four channels at a time anyway, so the outputs are the same. */
 static fs_status eval_plane(const fs_model *m, const fs_op *op, const fs_kctx *k) {
   const fs_conv_params *p = op->data;
   const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
@@ -123,14 +134,36 @@ static fs_status eval_plane(const fs_model *m, const fs_op *op, const fs_kctx *k
   fs_cm4_dw_plan plan;
   if (!k->scratch || !fs_cm4_dw_plan_make(p, &in->shape, &f->shape, &out->shape, &plan) ||
       k->scratch_bytes < fs_cm4_dw_scratch_bytes(&plan))
-    return fs_depthwise_conv_2d_eval(m, op, k);
-  fs_cm4_dw_plane(k->scratch, &plan, p, in->shape.dims[0], in->shape.dims[3], (const int8_t *)in->data,
-                  (const int8_t *)f->data, bias ? bias->data : NULL, (int8_t *)out->data);
+    return FS_ERR_ARENA; /* cannot happen: prepare made this plan and asked for its scratch */
+  const int32_t ch = in->shape.dims[3];
+  const size_t image = (size_t)in->shape.dims[1] * in->shape.dims[2] * ch;
+  const size_t out_image = (size_t)out->shape.dims[1] * out->shape.dims[2] * ch;
+  int32_t mult[4], shift[4];
+  fs_conv_requant rq;
+  if (p->requant_lazy) rq = fs_conv_requant_start(m, op);
+  fs_conv_params one = *p;
+  for (int32_t b = 0; b < in->shape.dims[0]; ++b) {
+    for (int32_t c0 = 0; c0 < ch; c0 += 4) {
+      const int32_t n = ch - c0 < 4 ? ch - c0 : 4;
+      if (p->requant_lazy) {
+        fs_conv_requant_fill(&rq, (uint32_t)c0, (uint32_t)n, mult, shift);
+        one.pc_multiplier = mult;
+        one.pc_shift = shift;
+      } else {
+        one.pc_multiplier = p->pc_multiplier + c0;
+        one.pc_shift = p->pc_shift + c0;
+      }
+      fs_cm4_dw_plane(k->scratch, &plan, &one, 1, n, (const int8_t *)in->data + b * image + c0,
+                      (const int8_t *)f->data + c0, bias ? bias->data + 4u * (uint32_t)c0 : NULL,
+                      (int8_t *)out->data + b * out_image + c0);
+    }
+  }
   return FS_OK;
 }
 
-fs_status fs_depthwise_conv_2d_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
+fs_status fs_depthwise_conv_2d_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *kctx) {
   const fs_conv_params *p = op->data;
-  if (p->kernel == FS_KERNEL_CM4_PLANE) return eval_plane(m, op, k);
-  return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_depthwise_conv_2d_eval(m, op, k);
+  if (p->kernel == FS_KERNEL_CM4_PLANE) return eval_plane(m, op, kctx);
+  const fs_kctx rest = fs_conv_requant_eval(m, op, kctx), *k = &rest;
+  return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_depthwise_conv_2d_run(m, op, k);
 }
