@@ -16,7 +16,7 @@ import pytest
 
 from tests.support import AD01, ad01_config
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[3]
 MACHINE = "test-inplace"
 
 
