@@ -115,10 +115,16 @@ void fs_mean_s8(const fs_kctx *k, const fs_mean_params *p, const fs_shape *in_sh
     if (shift > 31 + p->shift) shift = 31 + p->shift;
     const int32_t mult = (int32_t)(((int64_t)p->multiplier << shift) / n_axis);
     const int out_shift = p->shift - shift;
+    const int left = out_shift > 0 ? out_shift : 0, right = out_shift > 0 ? 0 : -out_shift;
+    const uint32_t zp_n = (uint32_t)(uint64_t)((int64_t)p->input_zp * n_axis);
     for (int64_t i = 0; i < n_out; ++i) {
-        const int32_t shifted = (int32_t)(uint32_t)((uint64_t)(int64_t)sum[i] -
-                                                    (uint64_t)((int64_t)p->input_zp * n_axis));
-        const int32_t r = fs_mbqm(shifted, mult, out_shift) + p->output_zp;
+        const int32_t x = fs_shl_wrap((int32_t)((uint32_t)sum[i] - zp_n), left);
+        /* fs_srdhm(x, mult) for mult >= 0 (it is: multiplier and n are positive): (x * mult +
+         * 2^30) >> 31 is the same integer as the nudged division truncating toward zero
+         * (tests/boards/test_kernels_cm4.py's test_requantization_identity), and it never
+         * saturates (that needs mult = INT32_MIN). */
+        const int32_t high = (int32_t)(((int64_t)x * mult + (1ll << 30)) >> 31);
+        const int32_t r = fs_rdbpot(high, right) + p->output_zp;
         out[i] = (int8_t)fs_clamp(r, -128, 127);
     }
 }
