@@ -3,8 +3,8 @@
 #include "ops/fs_ops.h"
 
 /* Which prepare/eval runs for each supported builtin. FULLY_CONNECTED, CONV_2D,
- * DEPTHWISE_CONV_2D and PAD/PADV2 (FS_CM4_OR_REF below) have a Cortex-M4 version: the Cortex-M4 board
- * builds (KERNELS=cm4, their default: ops/cm4/kernels.mk defines FS_KERNELS_CM4=1) register
+ * DEPTHWISE_CONV_2D, ADD and PAD/PADV2 (FS_CM4_OR_REF below) have a Cortex-M4 version: the
+ * Cortex-M4 board builds (KERNELS=cm4, their default: ops/cm4/kernels.mk defines FS_KERNELS_CM4=1) register
  * fs_<op>_cm4_prepare/_eval of ops/cm4/<op>_cm4.c for them; every other build (x86 tools,
  * emulator, KERNELS=ref) the portable fs_<op>_prepare/_eval of ops/<op>.c, as for all the other
  * operators (FS_REF). A DSP version falls back to the reference kernel for parameters it does
@@ -36,7 +36,7 @@ const fs_op_kind fs_op_kinds[] = {
     K(FS_BUILTIN_AVERAGE_POOL_2D, "AVERAGE_POOL_2D", FS_OPT_POOL_2D, 1, 1, 1, 0, 0,
       FS_REF(average_pool_2d)),
     K(FS_BUILTIN_MAX_POOL_2D, "MAX_POOL_2D", FS_OPT_POOL_2D, 1, 1, 1, 0, 0, FS_REF(max_pool_2d)),
-    K(FS_BUILTIN_ADD, "ADD", FS_OPT_ADD, 2, 2, 1, 0, 0, FS_REF(add)),
+    K(FS_BUILTIN_ADD, "ADD", FS_OPT_ADD, 2, 2, 1, 0, 0, FS_CM4_OR_REF(add)),
     K(FS_BUILTIN_MUL, "MUL", FS_OPT_MUL, 2, 2, 1, 0, 0, FS_REF(mul)),
     K(FS_BUILTIN_MEAN, "MEAN", FS_OPT_REDUCER, 2, 2, 1, 0, 0, FS_REF(mean)),
     K(FS_BUILTIN_SOFTMAX, "SOFTMAX", FS_OPT_SOFTMAX, 1, 1, 1, 0, 0, FS_REF(softmax)),

@@ -136,6 +136,7 @@ FS_OP_DECL(fully_connected_cm4)
 FS_OP_DECL(conv_2d_cm4)
 FS_OP_DECL(depthwise_conv_2d_cm4)
 FS_OP_DECL(pad_cm4)
+FS_OP_DECL(add_cm4)
 #undef FS_OP_DECL
 
 /* Reference kernels. Shapes are NHWC for the 2-D ops; bias is little-endian

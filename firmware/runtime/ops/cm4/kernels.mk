@@ -3,7 +3,7 @@
 #
 #   KERNELS=cm4  (default) compiles every runtime/ops/cm4/*.c and defines FS_KERNELS_CM4=1, so
 #                that the operator table (runtime/fs_ops.c) registers fs_<op>_cm4_prepare and
-#                fs_<op>_cm4_eval for FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D and PAD. Those run
+#                fs_<op>_cm4_eval for FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, PAD and ADD. Those run
 #                the reference prepare (same checks, same parameters), add what the DSP kernel
 #                needs and record in the op's parameters which kernel its eval runs (FS_KERNEL_CM4,
 #                or FS_KERNEL_REF where the DSP kernel does not apply). The portable sources are
