@@ -92,7 +92,7 @@ fs_status fs_fully_connected_eval(const fs_model *m, const fs_op *op, const fs_k
  * the model runs -- which the runtime does not know. So the rule bounds the cost per
  * inference: yes if the model's per-channel FC weights have at most FS_FC_RQ_SMALL_UNITS rows
  * in all (~6,400 instructions, 0.05 ms at 120 MHz: a small model, such as the stats model run
- * once per clip); no for bigger ones (the ae model: 1,800 units, about +22 % per inference,
+ * once per clip); no for bigger ones (the ae model: 1,800 units, +19.8 % per inference,
  * run many times per clip; cls: 384). Counted over the model's tensors (all loaded before the
  * first prepare; a 2-D per-channel int8 weight tensor is a FULLY_CONNECTED's), so every FC of
  * a model decides alike. */
