@@ -156,7 +156,7 @@ static fs_rq_op fs_rq_op_make(uint32_t ua, uint32_t uo) {
 
 /* m53 * 2^(k + exp) as fs_quantize_multiplier's *quantized, *shift; 0 beyond its range. */
 static int fs_rq_finish(uint64_t m53, int32_t k_exp, int32_t *mult, int32_t *shift) {
-    int32_t e = 53 + k_exp; /* frexp: q = m53 / 2^53 */
+    int32_t e = 53 + k_exp;                                  /* frexp: q = m53 / 2^53 */
     int64_t q_fixed = (int64_t)((m53 + (1ull << 21)) >> 22); /* round(q * 2^31), q > 0 */
     if (q_fixed == (1ll << 31)) {
         q_fixed /= 2;
@@ -175,14 +175,16 @@ static int fs_rq_finish(uint64_t m53, int32_t k_exp, int32_t *mult, int32_t *shi
 /* The undecided case, exactly: quot = floor(ma * mw * 2^34 / mo) by long division (57 to 59
  * bits) and its remainder, rounded to 53 bits with the remainder as the sticky bit. */
 static int fs_rq_exact(const fs_rq_op *op, uint32_t uw, int32_t *mult, int32_t *shift) {
-    const uint64_t prod = (uint64_t)((op->ua & 0x7fffffu) | 0x800000u) * ((uw & 0x7fffffu) | 0x800000u);
+    const uint64_t prod =
+        (uint64_t)((op->ua & 0x7fffffu) | 0x800000u) * ((uw & 0x7fffffu) | 0x800000u);
     const uint32_t mo = (op->uo & 0x7fffffu) | 0x800000u;
     uint64_t quot = 0;
     uint32_t rem = 0;
     for (int byte = 10; byte >= 0; --byte) {
         const int bit = byte * 8 - 34; /* dividend prod * 2^34: this byte is prod's [bit, bit+8) */
-        const uint32_t d = bit >= 0 ? (uint32_t)(prod >> bit) & 0xffu
-                                    : bit > -8 ? (uint32_t)(prod << -bit) & 0xffu : 0u;
+        const uint32_t d = bit >= 0   ? (uint32_t)(prod >> bit) & 0xffu
+                           : bit > -8 ? (uint32_t)(prod << -bit) & 0xffu
+                                      : 0u;
         rem = (rem << 8) | d;
         const uint32_t qd = rem / mo;
         rem -= qd * mo;
@@ -217,7 +219,7 @@ static int fs_rq_channel(const fs_rq_op *op, uint32_t uw, int32_t *mult, int32_t
         ++m53;
     else if (low + err > 0x400u)
         return fs_rq_exact(op, uw, mult, shift); /* near the half-way point (~0.4 %) */
-    if (m53 == (1ull << 53)) { /* (x just below a power of 2 rounds to it) */
+    if (m53 == (1ull << 53)) {                   /* (x just below a power of 2 rounds to it) */
         m53 >>= 1;
         ++k;
     }
@@ -297,4 +299,63 @@ fs_kctx fs_conv_requant_eval(const fs_model *m, const fs_op *op, const fs_kctx *
     q->pc_shift = mult + c;
     const fs_kctx rest = {k->scratch_bytes > 8u * c ? k->scratch : NULL, k->scratch_bytes - 8u * c};
     return rest;
+}
+
+/* fs_conv_requant_fill's numbers in about a third of its instructions (the FULLY_CONNECTED
+ * evals: a 128-unit layer recomputes them for its 16,384 MACs every inference): round(x *
+ * 2^31) straight from the normalized fixed point n = t << z, as (n + 2^32) >> 33. That equals
+ * fs_rq_channel's two roundings (to 53 bits, then to 31) except where n's low 33 bits lie
+ * within 2^11 + 2^(z+1) of 2^32 (its 53-bit rounding, or t's error, could then carry into
+ * bit 33); there, within 2^12, it asks fs_rq_channel. Prepare checked every channel
+ * decided and representable. */
+/* fs_rq_channel for fs_conv_requant_fill_fast's rare undecided channel (out of its loop,
+ * which then keeps its registers). */
+__attribute__((noinline)) static void fs_rq_slow(const fs_conv_requant *r, uint32_t uw,
+                                                 int32_t *mult, int32_t *shift) {
+    const fs_rq_op rq = {r->r, r->exp, r->ua, r->uo, 1};
+    fs_rq_channel(&rq, uw, mult, shift);
+}
+
+void fs_conv_requant_fill_fast(const fs_conv_requant *r, uint32_t c0, uint32_t n, int32_t *mult,
+                               int32_t *shift) {
+    const uint32_t rh = (uint32_t)(r->r >> 32), rl = (uint32_t)r->r;
+    const int32_t e0 = 53 + 11 + r->exp - 150;
+    const uint32_t step = r->per_tensor ? 0u : 4u;
+    const uint8_t *p = r->base + step * c0;
+    for (uint32_t i = 0; i < n; ++i, p += step) {
+        uint32_t uw;
+        memcpy(&uw, p, sizeof uw); /* little-endian */
+        const uint32_t mw = (uw & 0x7fffffu) | 0x800000u;
+        const uint64_t t = (((uint64_t)mw * rh) << 8) + (((uint64_t)mw * rl) >> 24);
+        const uint32_t th = (uint32_t)(t >> 32), tl = (uint32_t)t;
+        const int z = __builtin_clz(th); /* 1 .. 3 */
+        const uint32_t hi = (th << z) | (tl >> (32 - z)), lo = tl << z;
+        int32_t e = e0 - z + (int32_t)((uw >> 23) & 0xffu);
+        if (((hi & 1u) ? lo < 0x1000u : lo >= 0xfffff000u) || e > 30) {
+            fs_rq_slow(r, uw, &mult[i], &shift[i]);
+            continue;
+        }
+        uint32_t q = (hi >> 1) + (hi & 1u);
+        if (q == 0x80000000u) {
+            q >>= 1;
+            ++e;
+        }
+        if (e < -31) {
+            q = 0;
+            e = 0;
+        }
+        mult[i] = (int32_t)q;
+        shift[i] = e;
+    }
+}
+
+int fs_conv_requant_fill_checked(const fs_conv_requant *r, uint32_t c0, uint32_t n, int32_t *mult,
+                                 int32_t *shift) {
+    const fs_rq_op rq = {r->r, r->exp, r->ua, r->uo, fs_f32_normal(r->ua) && fs_f32_normal(r->uo)};
+    for (uint32_t i = 0; i < n; ++i) {
+        uint32_t uw;
+        memcpy(&uw, r->base + 4u * (r->per_tensor ? 0 : c0 + i), sizeof uw); /* little-endian */
+        if (!fs_rq_channel(&rq, uw, &mult[i], &shift[i])) return 0;
+    }
+    return 1;
 }

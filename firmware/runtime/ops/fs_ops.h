@@ -38,6 +38,7 @@ typedef struct fs_fully_connected_params {
   int32_t multiplier, shift;       /* per-tensor weights */
   uint8_t kernel;                  /* FS_KERNEL_*, set by prepare */
   uint8_t fast_requant;            /* cm4 prepare: ops/cm4/fs_cm4_rq.h's conditions hold */
+  uint8_t requant_lazy;            /* per-channel: pc_* computed by each eval (fully_connected.c) */
   const int32_t *pc_multiplier;    /* per-channel weights: one per output unit, else NULL */
   const int32_t *pc_shift;
 } fs_fully_connected_params;
@@ -139,7 +140,8 @@ FS_OP_DECL(pad_cm4)
 FS_OP_DECL(add_cm4)
 #undef FS_OP_DECL
 
-/* Reference kernels. Shapes are NHWC for the 2-D ops; bias is little-endian
+/* Reference kernels (fs_fully_connected_s8: params with requant_lazy 0; its eval handles 1).
+ * Shapes are NHWC for the 2-D ops; bias is little-endian
  * int32 in the model (read unaligned), NULL if absent. */
 void fs_fully_connected_s8(const fs_kctx *k, const fs_fully_connected_params *p,
                            const fs_shape *in_shape, const int8_t *in,
@@ -299,6 +301,24 @@ typedef struct fs_conv_requant {
 fs_conv_requant fs_conv_requant_start(const fs_model *m, const fs_op *op);
 void fs_conv_requant_fill(const fs_conv_requant *r, uint32_t c0, uint32_t n, int32_t *mult,
                           int32_t *shift);
+/* The same numbers with fewer instructions (conv_common.c; FULLY_CONNECTED's evals). */
+void fs_conv_requant_fill_fast(const fs_conv_requant *r, uint32_t c0, uint32_t n, int32_t *mult,
+                               int32_t *shift);
+/* fs_conv_requant_fill, and 1, if every channel is decided and representable (without the
+ * prepare-time arrays of fs_conv_requant_check: a block at a time); else 0. */
+int fs_conv_requant_fill_checked(const fs_conv_requant *r, uint32_t c0, uint32_t n,
+                                 int32_t *mult, int32_t *shift);
+/* FULLY_CONNECTED does the same with fs_conv_requant_start / _fill_fast (its weights are input
+ * 1 too), a block of FS_FC_RQ_BLOCK units at a time on the stack, so its scratch does not grow;
+ * prepare checks it with _fill_checked and the double path, a block at a time too
+ * (fully_connected.c; which models: fs_fc_requant_lazy_pays). */
+#define FS_FC_RQ_BLOCK 64
+int fs_fc_requant_lazy_pays(const fs_model *m, const fs_op *op);
+/* The reference kernel on one batch row's units u0 .. u0 + n - 1: x its inputs, w and bias
+ * the whole tensors', mult/shift those units' (per-channel; NULL: p's per-tensor ones). */
+void fs_fully_connected_units(const fs_fully_connected_params *p, const int8_t *x,
+                              const int8_t *w, const uint8_t *bias, int32_t depth, int32_t u0,
+                              int32_t n, const int32_t *mult, const int32_t *shift, int8_t *out);
 /* The reference evals after fs_conv_requant_eval (the DSP evals' fallback): k is what it left. */
 fs_status fs_conv_2d_run(const fs_model *m, const fs_op *op, const fs_kctx *k);
 fs_status fs_depthwise_conv_2d_run(const fs_model *m, const fs_op *op, const fs_kctx *k);
