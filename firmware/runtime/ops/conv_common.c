@@ -156,7 +156,7 @@ static fs_rq_op fs_rq_op_make(uint32_t ua, uint32_t uo) {
 
 /* m53 * 2^(k + exp) as fs_quantize_multiplier's *quantized, *shift; 0 beyond its range. */
 static int fs_rq_finish(uint64_t m53, int32_t k_exp, int32_t *mult, int32_t *shift) {
-    int32_t e = 53 + k_exp; /* frexp: q = m53 / 2^53 */
+    int32_t e = 53 + k_exp;                                  /* frexp: q = m53 / 2^53 */
     int64_t q_fixed = (int64_t)((m53 + (1ull << 21)) >> 22); /* round(q * 2^31), q > 0 */
     if (q_fixed == (1ll << 31)) {
         q_fixed /= 2;
@@ -175,14 +175,16 @@ static int fs_rq_finish(uint64_t m53, int32_t k_exp, int32_t *mult, int32_t *shi
 /* The undecided case, exactly: quot = floor(ma * mw * 2^34 / mo) by long division (57 to 59
  * bits) and its remainder, rounded to 53 bits with the remainder as the sticky bit. */
 static int fs_rq_exact(const fs_rq_op *op, uint32_t uw, int32_t *mult, int32_t *shift) {
-    const uint64_t prod = (uint64_t)((op->ua & 0x7fffffu) | 0x800000u) * ((uw & 0x7fffffu) | 0x800000u);
+    const uint64_t prod =
+        (uint64_t)((op->ua & 0x7fffffu) | 0x800000u) * ((uw & 0x7fffffu) | 0x800000u);
     const uint32_t mo = (op->uo & 0x7fffffu) | 0x800000u;
     uint64_t quot = 0;
     uint32_t rem = 0;
     for (int byte = 10; byte >= 0; --byte) {
         const int bit = byte * 8 - 34; /* dividend prod * 2^34: this byte is prod's [bit, bit+8) */
-        const uint32_t d = bit >= 0 ? (uint32_t)(prod >> bit) & 0xffu
-                                    : bit > -8 ? (uint32_t)(prod << -bit) & 0xffu : 0u;
+        const uint32_t d = bit >= 0   ? (uint32_t)(prod >> bit) & 0xffu
+                           : bit > -8 ? (uint32_t)(prod << -bit) & 0xffu
+                                      : 0u;
         rem = (rem << 8) | d;
         const uint32_t qd = rem / mo;
         rem -= qd * mo;
@@ -217,7 +219,7 @@ static int fs_rq_channel(const fs_rq_op *op, uint32_t uw, int32_t *mult, int32_t
         ++m53;
     else if (low + err > 0x400u)
         return fs_rq_exact(op, uw, mult, shift); /* near the half-way point (~0.4 %) */
-    if (m53 == (1ull << 53)) { /* (x just below a power of 2 rounds to it) */
+    if (m53 == (1ull << 53)) {                   /* (x just below a power of 2 rounds to it) */
         m53 >>= 1;
         ++k;
     }

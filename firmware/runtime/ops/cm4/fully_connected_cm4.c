@@ -12,50 +12,52 @@
 
 static void fs_fully_connected_cm4_s8(const fs_kctx *k, const fs_fully_connected_params *p,
                                       const fs_shape *in_shape, const int8_t *in,
-                                      const fs_shape *w_shape, const int8_t *w,
-                                      const uint8_t *bias, const fs_shape *out_shape, int8_t *out) {
-  (void)in_shape;
-  const uint32_t units = (uint32_t)fs_dim_from_end(out_shape, 0);
-  const uint32_t depth = (uint32_t)fs_dim_from_end(w_shape, 0);
-  uint32_t count = 1; /* batches: every output dimension but the last */
-  for (unsigned i = 0; i + 1 < out_shape->ndim; ++i) count *= (uint32_t)out_shape->dims[i];
-  const fs_cm4_out q = {bias, p->pc_multiplier, p->pc_shift, p->multiplier, p->shift,
-                        p->output_offset, p->act_min, p->act_max, p->fast_requant};
-  for (uint32_t b = 0; b < count; ++b) {
-    fs_cm4_expand(k->scratch, in + (size_t)b * depth, depth, p->input_offset);
-    fs_cm4_matvec(&q, w, k->scratch, depth, 0, units, out + (size_t)b * units);
-  }
+                                      const fs_shape *w_shape, const int8_t *w, const uint8_t *bias,
+                                      const fs_shape *out_shape, int8_t *out) {
+    (void)in_shape;
+    const uint32_t units = (uint32_t)fs_dim_from_end(out_shape, 0);
+    const uint32_t depth = (uint32_t)fs_dim_from_end(w_shape, 0);
+    uint32_t count = 1; /* batches: every output dimension but the last */
+    for (unsigned i = 0; i + 1 < out_shape->ndim; ++i) count *= (uint32_t)out_shape->dims[i];
+    const fs_cm4_out q = {bias,          p->pc_multiplier, p->pc_shift,
+                          p->multiplier, p->shift,         p->output_offset,
+                          p->act_min,    p->act_max,       p->fast_requant};
+    for (uint32_t b = 0; b < count; ++b) {
+        fs_cm4_expand(k->scratch, in + (size_t)b * depth, depth, p->input_offset);
+        fs_cm4_matvec(&q, w, k->scratch, depth, 0, units, out + (size_t)b * units);
+    }
 }
 
 fs_status fs_fully_connected_cm4_prepare(fs_prep *p) {
-  const fs_status s = fs_fully_connected_prepare(p);
-  if (s != FS_OK) return s;
-  fs_fully_connected_params *q = p->op->data;
-  const fs_tensor *w = fs_op_in(p->m, p->op, 1), *bias = fs_op_in(p->m, p->op, 2);
-  if (q->pc_multiplier || q->weights_offset == 0) {
-    q->kernel = FS_KERNEL_CM4;
-    q->fast_requant = (uint8_t)fs_cm4_rq_ok(q->pc_shift, q->shift, (uint32_t)w->shape.dims[0],
-                                            bias, (uint32_t)w->shape.dims[1]);
-    p->op->scratch_bytes = fs_cm4_expanded_bytes((uint32_t)w->shape.dims[1]);
-  }
-  return FS_OK;
+    const fs_status s = fs_fully_connected_prepare(p);
+    if (s != FS_OK) return s;
+    fs_fully_connected_params *q = p->op->data;
+    const fs_tensor *w = fs_op_in(p->m, p->op, 1), *bias = fs_op_in(p->m, p->op, 2);
+    if (q->pc_multiplier || q->weights_offset == 0) {
+        q->kernel = FS_KERNEL_CM4;
+        q->fast_requant = (uint8_t)fs_cm4_rq_ok(q->pc_shift, q->shift, (uint32_t)w->shape.dims[0],
+                                                bias, (uint32_t)w->shape.dims[1]);
+        p->op->scratch_bytes = fs_cm4_expanded_bytes((uint32_t)w->shape.dims[1]);
+    }
+    return FS_OK;
 }
 
 /* The DSP kernel's eval. Kept out of line (noipa: compiled like the externally called function
  * it was before issue 14) so that the dispatch below leaves its code, and `make perf`, as they
  * were. It is only called when prepare chose FS_KERNEL_CM4, which always asks for scratch; the
  * scratch test is a guard, not the selection. */
-__attribute__((noipa)) static fs_status eval_cm4(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  if (!k->scratch) return fs_fully_connected_eval(m, op, k);
-  const fs_tensor *in = fs_op_in(m, op, 0), *w = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
-  fs_tensor *out = fs_op_out(m, op, 0);
-  fs_fully_connected_cm4_s8(k, op->data, &in->shape, (const int8_t *)in->data, &w->shape,
-                            (const int8_t *)w->data, bias ? bias->data : NULL, &out->shape,
-                            (int8_t *)out->data);
-  return FS_OK;
+__attribute__((noipa)) static fs_status eval_cm4(const fs_model *m, const fs_op *op,
+                                                 const fs_kctx *k) {
+    if (!k->scratch) return fs_fully_connected_eval(m, op, k);
+    const fs_tensor *in = fs_op_in(m, op, 0), *w = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
+    fs_tensor *out = fs_op_out(m, op, 0);
+    fs_fully_connected_cm4_s8(k, op->data, &in->shape, (const int8_t *)in->data, &w->shape,
+                              (const int8_t *)w->data, bias ? bias->data : NULL, &out->shape,
+                              (int8_t *)out->data);
+    return FS_OK;
 }
 
 fs_status fs_fully_connected_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  const fs_fully_connected_params *p = op->data;
-  return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_fully_connected_eval(m, op, k);
+    const fs_fully_connected_params *p = op->data;
+    return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_fully_connected_eval(m, op, k);
 }
