@@ -96,7 +96,8 @@ static void send_profile(fs_app *app, uint8_t seq) {
     for (size_t i = 0; i < n_ops; i++) {
         uint8_t *op = p + 2 + FS_BODY_PROFILE_OP_SIZE * i;
         op[FS_BODY_PROFILE_OP_OP_CODE] = (uint8_t)fs_model_op_code(&app->model, i);
-        fs_protocol_put_u32(op + FS_BODY_PROFILE_OP_CYCLES, i < FS_PROFILE_MAX_OPS ? app->clip.op_cycles[i] : 0);
+        fs_protocol_put_u32(op + FS_BODY_PROFILE_OP_CYCLES,
+                            i < FS_PROFILE_MAX_OPS ? app->clip.op_cycles[i] : 0);
     }
     send(app, FS_MSG_PROFILE, seq, p, 2 + FS_BODY_PROFILE_OP_SIZE * n_ops);
 }
@@ -131,7 +132,8 @@ static void emit_decision(void *user, const fs_decision *d) {
     (void)user;
     uint8_t body[FS_DECISION_BYTES];
     uint8_t wire[FS_COBS_ENCODED_MAX(FS_PROTOCOL_HEADER_SIZE + FS_DECISION_BYTES +
-                                     FS_PROTOCOL_CRC_SIZE) + 1u];
+                                     FS_PROTOCOL_CRC_SIZE) +
+                 1u];
     size_t n = 0;
     put_decision(body, d);
     if (fs_protocol_frame_encode(FS_MSG_DECISION, 0, body, sizeof body, wire, sizeof wire, &n) ==
@@ -162,8 +164,8 @@ static void on_monitor_begin(fs_app *app, const fs_frame *f) {
     if (!hop) hop = FS_MONITOR_HOP_FRAMES;
     if (!hops) hops = FS_MONITOR_WINDOW_HOPS;
     uint8_t mode = b[FS_BODY_MONITOR_BEGIN_MODE], live = b[FS_BODY_MONITOR_BEGIN_LIVE];
-    const char *why = mode > MODE_FEATURES ? "mode must be 0 (PCM) or 1 (FEATURES)"
-                      : live > 1           ? "live must be 0 or 1"
+    const char *why = mode > MODE_FEATURES       ? "mode must be 0 (PCM) or 1 (FEATURES)"
+                      : live > 1                 ? "live must be 0 or 1"
                       : live && mode != MODE_PCM ? "live needs PCM mode"
                                                  : fs_monitor_check(hop, hops);
     if (why) {
@@ -171,7 +173,8 @@ static void on_monitor_begin(fs_app *app, const fs_frame *f) {
         return;
     }
     uint64_t start = (uint64_t)fs_protocol_get_u32(b + FS_BODY_MONITOR_BEGIN_START_SAMPLE) |
-                     (uint64_t)fs_protocol_get_u32(b + FS_BODY_MONITOR_BEGIN_START_SAMPLE + 4) << 32;
+                     (uint64_t)fs_protocol_get_u32(b + FS_BODY_MONITOR_BEGIN_START_SAMPLE + 4)
+                         << 32;
     app->clip_open = false; /* a session replaces an open clip, or the running session */
     app->monitor_open = true;
     app->monitor_live = live;
@@ -230,9 +233,8 @@ static void on_get_decision(fs_app *app, const fs_frame *f) {
         send_error(app, f->seq, FS_PROTOCOL_BAD_LENGTH, "GET_DECISION body is index u32");
         return;
     }
-    const fs_decision *d = app->monitor_open
-                               ? fs_monitor_kept(&app->monitor, fs_protocol_get_u32(f->body))
-                               : NULL;
+    const fs_decision *d =
+        app->monitor_open ? fs_monitor_kept(&app->monitor, fs_protocol_get_u32(f->body)) : NULL;
     if (!d) {
         send_error(app, f->seq, FS_PROTOCOL_BAD_PARAM, "decision not kept (last 16 only)");
         return;
@@ -288,7 +290,7 @@ static void on_clip_begin(fs_app *app, const fs_frame *f) {
         model_error(app, f->seq, FS_OK);
         return;
     }
-    fs_clip_begin(&app->clip);  /* an open clip, or a running session, is discarded */
+    fs_clip_begin(&app->clip); /* an open clip, or a running session, is discarded */
     app->monitor_open = false;
     app->clip_open = true;
     app->clip_mode = f->body[0];
@@ -311,7 +313,6 @@ static void on_clip_end(fs_app *app, const fs_frame *f) {
     }
 }
 
-
 /* A request with the seq and type of the last one is a retransmission (its reply was lost):
  * send the same reply again without consuming the data twice. GET_INFO starts a new session. */
 static void on_frame(fs_app *app, const fs_frame *f) {
@@ -326,16 +327,16 @@ static void on_frame(fs_app *app, const fs_frame *f) {
         app->last_type = f->type;
     }
     switch (f->type) {
-    case FS_MSG_GET_INFO: send_info(app, FS_MSG_INFO, f->seq); break;
-    case FS_MSG_CLIP_BEGIN: on_clip_begin(app, f); break;
-    case FS_MSG_PCM:
-    case FS_MSG_FEATURES: on_data(app, f); break;
-    case FS_MSG_CLIP_END: on_clip_end(app, f); break;
-    case FS_MSG_GET_PROFILE: send_profile(app, f->seq); break;
-    case FS_MSG_MONITOR_BEGIN: on_monitor_begin(app, f); break;
-    case FS_MSG_MONITOR_END: on_monitor_end(app, f); break;
-    case FS_MSG_GET_DECISION: on_get_decision(app, f); break;
-    default: send_error(app, f->seq, FS_PROTOCOL_UNKNOWN_TYPE, "unknown message type"); break;
+        case FS_MSG_GET_INFO: send_info(app, FS_MSG_INFO, f->seq); break;
+        case FS_MSG_CLIP_BEGIN: on_clip_begin(app, f); break;
+        case FS_MSG_PCM:
+        case FS_MSG_FEATURES: on_data(app, f); break;
+        case FS_MSG_CLIP_END: on_clip_end(app, f); break;
+        case FS_MSG_GET_PROFILE: send_profile(app, f->seq); break;
+        case FS_MSG_MONITOR_BEGIN: on_monitor_begin(app, f); break;
+        case FS_MSG_MONITOR_END: on_monitor_end(app, f); break;
+        case FS_MSG_GET_DECISION: on_get_decision(app, f); break;
+        default: send_error(app, f->seq, FS_PROTOCOL_UNKNOWN_TYPE, "unknown message type"); break;
     }
 }
 
@@ -343,8 +344,10 @@ void fs_app_init(fs_app *app, uint8_t *arena, size_t arena_len) {
     memset(app, 0, sizeof *app);
     fs_protocol_parser_reset(&app->parser);
     fs_status st = fs_model_load(&app->model, fs_model_data, fs_model_data_len, arena, arena_len);
-    if (st == FS_OK) st = fs_clip_init(&app->clip, &app->model, app->model_msg, sizeof app->model_msg);
-    else snprintf(app->model_msg, sizeof app->model_msg, "%s", fs_model_message(&app->model));
+    if (st == FS_OK)
+        st = fs_clip_init(&app->clip, &app->model, app->model_msg, sizeof app->model_msg);
+    else
+        snprintf(app->model_msg, sizeof app->model_msg, "%s", fs_model_message(&app->model));
     app->model_ok = st == FS_OK;
     send_info(app, FS_MSG_HELLO, 0);
 }

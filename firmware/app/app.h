@@ -15,16 +15,16 @@ typedef struct {
     fs_model model;
     fs_clip clip;
     fs_protocol_parser parser;
-    uint8_t tx[FS_PROTOCOL_MAX_WIRE];  /* the last reply, kept for retransmissions */
+    uint8_t tx[FS_PROTOCOL_MAX_WIRE]; /* the last reply, kept for retransmissions */
     size_t tx_len;
-    bool have_last;        /* last_seq/last_type name the last accepted request */
+    bool have_last; /* last_seq/last_type name the last accepted request */
     uint8_t last_seq, last_type;
     uint8_t body[FS_PROTOCOL_MAX_BODY];
     bool model_ok;
     bool clip_open;
-    uint8_t clip_mode;   /* 0 = PCM, 1 = FEATURES */
-    bool monitor_open;   /* a MONITOR session runs: data frames go to the monitor */
-    bool monitor_live;   /* PCM is acknowledged on arrival and processed when the link is idle */
+    uint8_t clip_mode; /* 0 = PCM, 1 = FEATURES */
+    bool monitor_open; /* a MONITOR session runs: data frames go to the monitor */
+    bool monitor_live; /* PCM is acknowledged on arrival and processed when the link is idle */
     fs_monitor monitor;
     char model_msg[FS_MSG_LEN];
 } fs_app;

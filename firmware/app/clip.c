@@ -57,8 +57,8 @@ static fs_status infer(fs_clip *clip) {
     uint32_t start = board_cycles();
     fs_tensor *in = fs_model_input(clip->model, 0);
     memcpy(in->data, clip->input, FS_INPUT_BYTES);
-    fs_status st = fs_model_invoke_profiled(clip->model, cycles, NULL, clip->op_cycles,
-                                            FS_PROFILE_MAX_OPS);
+    fs_status st =
+        fs_model_invoke_profiled(clip->model, cycles, NULL, clip->op_cycles, FS_PROFILE_MAX_OPS);
     clip->inference_cycles += (uint32_t)(board_cycles() - start);
     if (st != FS_OK) return st;
     const fs_tensor *out = fs_model_output(clip->model, 0);
@@ -79,11 +79,10 @@ static fs_status add_frame(fs_clip *clip, const int8_t *frame) {
  * function, so that the 2 KB of doubles leave the stack before the inference). */
 static void residual(fs_clip *clip, const fs_stats *s) {
     double band[FS_STATS_BAND_SIZE];
-    if (fs_stats_bands(s, FS_MODEL_FRAME_SCALE, FS_MODEL_FRAME_ZERO_POINT, band))
-        return;
-    fs_scoring_set_residual(&clip->scoring,
-                            fs_stats_residual(band, fs_model_pca_mean, &fs_model_pca_components[0][0],
-                                              FS_MODEL_PCA_COMPONENTS));
+    if (fs_stats_bands(s, FS_MODEL_FRAME_SCALE, FS_MODEL_FRAME_ZERO_POINT, band)) return;
+    fs_scoring_set_residual(
+        &clip->scoring, fs_stats_residual(band, fs_model_pca_mean, &fs_model_pca_components[0][0],
+                                          FS_MODEL_PCA_COMPONENTS));
 }
 #endif
 

@@ -35,22 +35,22 @@
 #define FS_FRAME_ZERO_POINT FS_MODEL_INPUT_ZERO_POINT
 #define FS_CLIP_TOO_SHORT_TEXT "clip too short for one inference"
 #endif
-#define FS_PROFILE_MAX_OPS 64  /* ops profiled per inference; later ops report 0 cycles */
+#define FS_PROFILE_MAX_OPS 64 /* ops profiled per inference; later ops report 0 cycles */
 
 typedef struct {
     fs_model *model;
     fs_logmel logmel;
     fs_scoring scoring;
 #if FS_MODEL_INPUT_KIND == FS_INPUT_STATS
-    fs_stats stats;                                     /* the clip's sums so far */
+    fs_stats stats; /* the clip's sums so far */
 #else
     int8_t ring[FS_MODEL_WINDOW_FRAMES][FS_FEAT_N_MELS]; /* last frames, oldest overwritten */
 #endif
-    int8_t input[FS_INPUT_BYTES];                       /* one model input (window: frame-major) */
-    uint32_t frames;          /* int8 frames received or computed */
+    int8_t input[FS_INPUT_BYTES]; /* one model input (window: frame-major) */
+    uint32_t frames;              /* int8 frames received or computed */
     uint64_t frontend_cycles;
     uint64_t inference_cycles;
-    fs_status status;         /* first failure of the model, FS_OK otherwise */
+    fs_status status;                       /* first failure of the model, FS_OK otherwise */
     uint32_t op_cycles[FS_PROFILE_MAX_OPS]; /* per op, of the last inference */
 } fs_clip;
 

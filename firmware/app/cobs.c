@@ -1,8 +1,7 @@
 #include "cobs.h"
 
 /* Reserve one output byte; false (and overflow set) if dst is full. */
-static bool fs_cobs_encoder_reserve(fs_cobs_encoder *ctx, size_t *pos)
-{
+static bool fs_cobs_encoder_reserve(fs_cobs_encoder *ctx, size_t *pos) {
     if (ctx->overflow || ctx->o >= ctx->cap) {
         ctx->overflow = true;
         return false;
@@ -11,8 +10,7 @@ static bool fs_cobs_encoder_reserve(fs_cobs_encoder *ctx, size_t *pos)
     return true;
 }
 
-void fs_cobs_encoder_init(fs_cobs_encoder *ctx, uint8_t *dst, size_t cap)
-{
+void fs_cobs_encoder_init(fs_cobs_encoder *ctx, uint8_t *dst, size_t cap) {
     ctx->dst = dst;
     ctx->cap = cap;
     ctx->o = 0;
@@ -23,8 +21,7 @@ void fs_cobs_encoder_init(fs_cobs_encoder *ctx, uint8_t *dst, size_t cap)
     (void)fs_cobs_encoder_reserve(ctx, &ctx->code_pos);
 }
 
-void fs_cobs_encoder_push(fs_cobs_encoder *ctx, const uint8_t *data, size_t len)
-{
+void fs_cobs_encoder_push(fs_cobs_encoder *ctx, const uint8_t *data, size_t len) {
     for (size_t i = 0; i < len && !ctx->overflow; i++) {
         size_t pos;
         if (ctx->full) {
@@ -55,8 +52,7 @@ void fs_cobs_encoder_push(fs_cobs_encoder *ctx, const uint8_t *data, size_t len)
     }
 }
 
-fs_cobs_status fs_cobs_encoder_finish(fs_cobs_encoder *ctx, size_t *out_len)
-{
+fs_cobs_status fs_cobs_encoder_finish(fs_cobs_encoder *ctx, size_t *out_len) {
     *out_len = 0;
     if (ctx->overflow) {
         return FS_COBS_OVERFLOW;
@@ -69,22 +65,19 @@ fs_cobs_status fs_cobs_encoder_finish(fs_cobs_encoder *ctx, size_t *out_len)
 }
 
 fs_cobs_status fs_cobs_encode(const uint8_t *src, size_t len, uint8_t *dst, size_t cap,
-                              size_t *out_len)
-{
+                              size_t *out_len) {
     fs_cobs_encoder enc;
     fs_cobs_encoder_init(&enc, dst, cap);
     fs_cobs_encoder_push(&enc, src, len);
     return fs_cobs_encoder_finish(&enc, out_len);
 }
 
-void fs_cobs_decoder_reset(fs_cobs_decoder *ctx)
-{
+void fs_cobs_decoder_reset(fs_cobs_decoder *ctx) {
     ctx->left = 0;
     ctx->zero_pending = false;
 }
 
-bool fs_cobs_decoder_push(fs_cobs_decoder *ctx, uint8_t byte, uint8_t *out)
-{
+bool fs_cobs_decoder_push(fs_cobs_decoder *ctx, uint8_t byte, uint8_t *out) {
     if (ctx->left > 0u) {
         ctx->left--;
         *out = byte;
@@ -100,14 +93,10 @@ bool fs_cobs_decoder_push(fs_cobs_decoder *ctx, uint8_t byte, uint8_t *out)
     return emit;
 }
 
-bool fs_cobs_decoder_complete(const fs_cobs_decoder *ctx)
-{
-    return ctx->left == 0u;
-}
+bool fs_cobs_decoder_complete(const fs_cobs_decoder *ctx) { return ctx->left == 0u; }
 
 fs_cobs_status fs_cobs_decode(const uint8_t *src, size_t len, uint8_t *dst, size_t cap,
-                              size_t *out_len)
-{
+                              size_t *out_len) {
     fs_cobs_decoder dec;
     size_t o = 0;
     *out_len = 0;

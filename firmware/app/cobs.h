@@ -52,8 +52,8 @@ fs_cobs_status fs_cobs_decode(const uint8_t *src, size_t len, uint8_t *dst, size
 
 /* Incremental decoder state; owned by the caller. */
 typedef struct {
-    uint8_t left;         /* data bytes still expected in the current piece */
-    bool zero_pending;    /* the previous piece ended with an implicit zero */
+    uint8_t left;      /* data bytes still expected in the current piece */
+    bool zero_pending; /* the previous piece ended with an implicit zero */
 } fs_cobs_decoder;
 
 void fs_cobs_decoder_reset(fs_cobs_decoder *ctx);

@@ -6,7 +6,8 @@
 
 const char *fs_monitor_check(uint32_t hop_frames, uint32_t window_hops) {
     if (hop_frames == 0 || window_hops == 0) return "hop_frames and window_hops must be > 0";
-    if (window_hops > FS_MONITOR_MAX_HOPS) return "window_hops exceeds max_hops (FS_MONITOR_MAX_HOPS)";
+    if (window_hops > FS_MONITOR_MAX_HOPS)
+        return "window_hops exceeds max_hops (FS_MONITOR_MAX_HOPS)";
     if ((uint64_t)hop_frames * window_hops > 65535u / 2u) return "window longer than 32767 frames";
 #if FS_MODEL_INPUT_KIND != FS_INPUT_STATS
     /* every window then holds at least one completed inference */

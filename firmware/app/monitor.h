@@ -18,8 +18,8 @@
 #include "audio.h"
 #include "clip.h"
 
-#ifndef FS_MONITOR_HOP_FRAMES   /* defaults written by export into model_config.h */
-#define FS_MONITOR_HOP_FRAMES 31u  /* 0.992 s */
+#ifndef FS_MONITOR_HOP_FRAMES     /* defaults written by export into model_config.h */
+#define FS_MONITOR_HOP_FRAMES 31u /* 0.992 s */
 #endif
 #ifndef FS_MONITOR_WINDOW_HOPS
 #define FS_MONITOR_WINDOW_HOPS 10u /* the training clips' 10 s */
@@ -62,13 +62,13 @@ typedef struct {
     uint32_t hops;           /* hops closed in the segment */
     fs_monitor_block blocks[FS_MONITOR_MAX_HOPS];
 #if FS_MODEL_INPUT_KIND == FS_INPUT_STATS
-    fs_stats window;         /* the window's sums, scratch */
+    fs_stats window; /* the window's sums, scratch */
 #else
     fs_scoring window;
 #endif
-    uint32_t decisions;      /* issued in the session */
-    uint64_t busy_cycles;    /* since the last decision */
-    uint64_t budget_cycles;  /* core_hz x one hop of audio */
+    uint32_t decisions;     /* issued in the session */
+    uint64_t busy_cycles;   /* since the last decision */
+    uint64_t budget_cycles; /* core_hz x one hop of audio */
     uint32_t overrun_samples;
     uint16_t overruns;
     fs_decision kept[FS_MONITOR_KEPT];

@@ -2,36 +2,29 @@
 
 #include "crc32.h"
 
-const char *fs_protocol_status_name(fs_protocol_status status)
-{
+const char *fs_protocol_status_name(fs_protocol_status status) {
     switch (status) {
-    case FS_PROTOCOL_PENDING:
-        return "pending";
-    case FS_PROTOCOL_OK:
-        return "ok";
+        case FS_PROTOCOL_PENDING: return "pending";
+        case FS_PROTOCOL_OK: return "ok";
 #define FS_X_(code, name, str) \
-    case FS_PROTOCOL_##name:   \
-        return str;
-        FS_PROTOCOL_ERRORS(FS_X_)
+    case FS_PROTOCOL_##name: return str;
+            FS_PROTOCOL_ERRORS(FS_X_)
 #undef FS_X_
     }
     return "unknown";
 }
 
-bool fs_protocol_type_is_known(uint8_t type)
-{
+bool fs_protocol_type_is_known(uint8_t type) {
     switch (type) {
 #define FS_X_(code, name) case code:
         FS_PROTOCOL_MSG_TYPES(FS_X_)
 #undef FS_X_
         return true;
-    default:
-        return false;
+        default: return false;
     }
 }
 
-void fs_protocol_parser_reset(fs_protocol_parser *ctx)
-{
+void fs_protocol_parser_reset(fs_protocol_parser *ctx) {
     ctx->n = 0;
     fs_cobs_decoder_reset(&ctx->cobs);
     ctx->started = false;
@@ -39,8 +32,8 @@ void fs_protocol_parser_reset(fs_protocol_parser *ctx)
 }
 
 /* A 0x00 ended the bytes received since the last delimiter: check them. */
-static fs_protocol_status fs_protocol_parser_finish(const fs_protocol_parser *ctx, fs_frame *frame)
-{
+static fs_protocol_status fs_protocol_parser_finish(const fs_protocol_parser *ctx,
+                                                    fs_frame *frame) {
     if (!fs_cobs_decoder_complete(&ctx->cobs)) {
         return FS_PROTOCOL_BAD_FRAME;
     }
@@ -62,8 +55,7 @@ static fs_protocol_status fs_protocol_parser_finish(const fs_protocol_parser *ct
     return FS_PROTOCOL_OK;
 }
 
-fs_protocol_status fs_protocol_parser_feed(fs_protocol_parser *ctx, uint8_t byte, fs_frame *frame)
-{
+fs_protocol_status fs_protocol_parser_feed(fs_protocol_parser *ctx, uint8_t byte, fs_frame *frame) {
     if (byte == 0u) {
         fs_protocol_status st = FS_PROTOCOL_PENDING;
         if (ctx->started && !ctx->discarding) {
@@ -88,9 +80,7 @@ fs_protocol_status fs_protocol_parser_feed(fs_protocol_parser *ctx, uint8_t byte
 }
 
 fs_protocol_status fs_protocol_frame_encode(uint8_t type, uint8_t seq, const uint8_t *body,
-                                            size_t len, uint8_t *out, size_t cap,
-                                            size_t *out_len)
-{
+                                            size_t len, uint8_t *out, size_t cap, size_t *out_len) {
     *out_len = 0;
     if (len > FS_PROTOCOL_MAX_BODY) {
         return FS_PROTOCOL_OVERSIZE;

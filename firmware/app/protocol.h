@@ -22,7 +22,8 @@
 #define FS_PROTOCOL_CRC_SIZE 4u
 #define FS_PROTOCOL_MAX_BODY 2048u
 /* Largest decoded frame (header | body | crc): 2056 bytes. */
-#define FS_PROTOCOL_MAX_FRAME (FS_PROTOCOL_HEADER_SIZE + FS_PROTOCOL_MAX_BODY + FS_PROTOCOL_CRC_SIZE)
+#define FS_PROTOCOL_MAX_FRAME \
+    (FS_PROTOCOL_HEADER_SIZE + FS_PROTOCOL_MAX_BODY + FS_PROTOCOL_CRC_SIZE)
 /* Largest frame on the wire, COBS overhead and the 0x00 delimiter included (bound). */
 #define FS_PROTOCOL_MAX_WIRE (FS_COBS_ENCODED_MAX(FS_PROTOCOL_MAX_FRAME) + 1u)
 
@@ -54,15 +55,15 @@ typedef enum {
 
 /* Error codes: X(code, NAME, "name"). The strings are what the host prints; codes, names and
  * strings are the table in docs/protocol.md and host/protocol.py ErrorCode (a test compares). */
-#define FS_PROTOCOL_ERRORS(X)                  \
-    X(1, BAD_CRC, "bad_crc")                   \
-    X(2, BAD_FRAME, "bad_frame")               \
-    X(3, OVERSIZE, "oversize")                 \
-    X(4, UNKNOWN_TYPE, "unknown_type")         \
-    X(5, OUT_OF_ORDER, "out_of_order")         \
-    X(6, BAD_LENGTH, "bad_length")             \
-    X(7, CLIP_TOO_SHORT, "clip_too_short")     \
-    X(8, MODEL, "model")                       \
+#define FS_PROTOCOL_ERRORS(X)              \
+    X(1, BAD_CRC, "bad_crc")               \
+    X(2, BAD_FRAME, "bad_frame")           \
+    X(3, OVERSIZE, "oversize")             \
+    X(4, UNKNOWN_TYPE, "unknown_type")     \
+    X(5, OUT_OF_ORDER, "out_of_order")     \
+    X(6, BAD_LENGTH, "bad_length")         \
+    X(7, CLIP_TOO_SHORT, "clip_too_short") \
+    X(8, MODEL, "model")                   \
     X(9, BAD_PARAM, "bad_param")
 
 /* Status of protocol calls: OK, PENDING (parser: no complete frame yet), or an error code.
@@ -117,31 +118,25 @@ fs_protocol_status fs_protocol_parser_feed(fs_protocol_parser *ctx, uint8_t byte
  * Returns FS_PROTOCOL_OVERSIZE if len > FS_PROTOCOL_MAX_BODY or cap is too small (nothing
  * usable is written then). */
 fs_protocol_status fs_protocol_frame_encode(uint8_t type, uint8_t seq, const uint8_t *body,
-                                            size_t len, uint8_t *out, size_t cap,
-                                            size_t *out_len);
+                                            size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
 /* Little-endian helpers for building and reading message bodies. */
-static inline void fs_protocol_put_u16(uint8_t *p, uint16_t v)
-{
+static inline void fs_protocol_put_u16(uint8_t *p, uint16_t v) {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
 }
-static inline void fs_protocol_put_u32(uint8_t *p, uint32_t v)
-{
+static inline void fs_protocol_put_u32(uint8_t *p, uint32_t v) {
     fs_protocol_put_u16(p, (uint16_t)v);
     fs_protocol_put_u16(p + 2, (uint16_t)(v >> 16));
 }
-static inline void fs_protocol_put_u64(uint8_t *p, uint64_t v)
-{
+static inline void fs_protocol_put_u64(uint8_t *p, uint64_t v) {
     fs_protocol_put_u32(p, (uint32_t)v);
     fs_protocol_put_u32(p + 4, (uint32_t)(v >> 32));
 }
-static inline uint16_t fs_protocol_get_u16(const uint8_t *p)
-{
+static inline uint16_t fs_protocol_get_u16(const uint8_t *p) {
     return (uint16_t)(p[0] | (uint16_t)(p[1] << 8));
 }
-static inline uint32_t fs_protocol_get_u32(const uint8_t *p)
-{
+static inline uint32_t fs_protocol_get_u32(const uint8_t *p) {
     return (uint32_t)fs_protocol_get_u16(p) | ((uint32_t)fs_protocol_get_u16(p + 2) << 16);
 }
 

@@ -91,8 +91,7 @@ fs_verdict fs_scoring_verdict(const fs_scoring *ctx) {
         }
         double dist =
             (sq - (double)fs_model_centre_offset[c]) * (double)fs_model_centre_inv_scale[c];
-        if (dist < best)
-            best = dist;
+        if (dist < best) best = dist;
     }
 #if FS_MODEL_PCA_COMPONENTS > 0
     /* The clip's domain for the residual's scale: the discriminant e . axis > 0.5 (target) */

@@ -30,13 +30,13 @@
 typedef struct {
     float in_scale, out_scale;
     int32_t in_zero, out_zero;
-    double sum;        /* MSE: sum of per-inference errors */
+    double sum; /* MSE: sum of per-inference errors */
 #if FS_MODEL_SCORE_KIND == FS_SCORE_EMBEDDING
     double embedding[FS_MODEL_OUTPUT_SIZE]; /* sum of patch embeddings (double: see .c) */
 #endif
-    uint32_t count;    /* inferences scored */
+    uint32_t count; /* inferences scored */
 #if FS_MODEL_PCA_COMPONENTS > 0
-    double residual;   /* the clip's PCA residual (stats.c) */
+    double residual; /* the clip's PCA residual (stats.c) */
 #endif
 } fs_scoring;
 

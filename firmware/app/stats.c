@@ -35,8 +35,8 @@ int fs_stats_finish(const fs_stats *s, float frame_scale, int32_t frame_zero, co
     double scale = (double)frame_scale;
     for (size_t b = 0; b < FS_STATS_BANDS; b++) {
         size_t lo = FS_STATS_POOL * b, hi = lo + 1;
-        int64_t s1 = s->sum[lo] + s->sum[hi];                          /* sum u */
-        int64_t s2 = s->sum_sq[lo] + s->sum_sq[hi] + 2 * s->cross[b];  /* sum u^2 */
+        int64_t s1 = s->sum[lo] + s->sum[hi];                         /* sum u */
+        int64_t s2 = s->sum_sq[lo] + s->sum_sq[hi] + 2 * s->cross[b]; /* sum u^2 */
         double m = (double)s1 / n;
         double var = (double)s2 / n - m * m;
         double band_mean = scale * (m / (double)FS_STATS_POOL - (double)frame_zero);

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "dsp/transform_functions.h"   /* CMSIS-DSP: arm_rfft_fast_f32 */
+#include "dsp/transform_functions.h" /* CMSIS-DSP: arm_rfft_fast_f32 */
 #include "feature_tables.h"
 
 /* The frame's real FFT is CMSIS-DSP's arm_rfft_fast_f32 (its 512-point complex FFT, bit
@@ -20,7 +20,7 @@
  * of two are exact in float, so this changes no rounding anywhere (nothing comes near overflow
  * or the subnormals); the logarithm takes the 2^30 off its exponent. */
 #define POWER_SCALE_LOG2 30
-#define POWER_SCALE 1073741824.0f      /* 2^POWER_SCALE_LOG2 */
+#define POWER_SCALE 1073741824.0f /* 2^POWER_SCALE_LOG2 */
 
 static arm_rfft_fast_instance_f32 fft;
 
@@ -29,7 +29,7 @@ void fs_logmel_reset(fs_logmel *ctx) {
      * points at const tables and is the same for every context, so one serves them all. */
     (void)FS_RFFT_INIT(FS_FEAT_N_FFT)(&fft);
     memset(ctx->ring, 0, sizeof ctx->ring);
-    ctx->pos = FS_FEAT_N_FFT / 2;   /* centring: the first frame starts n_fft/2 zeros early */
+    ctx->pos = FS_FEAT_N_FFT / 2; /* centring: the first frame starts n_fft/2 zeros early */
     ctx->have = FS_FEAT_N_FFT / 2;
     ctx->samples = 0;
     ctx->frames = 0;
@@ -103,7 +103,7 @@ static void power_spectrum(const float *spec, float *p) {
 static inline __attribute__((always_inline)) float log2_of(float x) {
     uint32_t bits;
     memcpy(&bits, &x, sizeof bits);
-    uint32_t u = bits + (0x3F800000u - 0x3F3504F3u);   /* 0x3F3504F3: sqrt(1/2) */
+    uint32_t u = bits + (0x3F800000u - 0x3F3504F3u); /* 0x3F3504F3: sqrt(1/2) */
     int32_t exponent = (int32_t)(u >> 23) - 127;
     bits = (u & 0x007FFFFFu) + 0x3F3504F3u;
     float m;
@@ -174,10 +174,10 @@ static inline __attribute__((always_inline)) float dot(const float **w, const fl
 
 static void frame_features(fs_logmel *ctx, float *out) {
     window(ctx, ctx->frame);
-    arm_rfft_fast_f32(&fft, ctx->frame, ctx->spectrum, 0);   /* forward, unscaled as numpy's */
+    arm_rfft_fast_f32(&fft, ctx->frame, ctx->spectrum, 0); /* forward, unscaled as numpy's */
     power_spectrum(ctx->spectrum, ctx->power);
-    const float floor_p = FS_FEAT_LOG_FLOOR * POWER_SCALE;   /* the floor, in the power's scale */
-    const float db_per_log2 = FS_FEAT_DB_PER_LOG10 * 0.301029996f;   /* log10(2) */
+    const float floor_p = FS_FEAT_LOG_FLOOR * POWER_SCALE; /* the floor, in the power's scale */
+    const float db_per_log2 = FS_FEAT_DB_PER_LOG10 * 0.301029996f; /* log10(2) */
     const float *w = fs_feat_mel_weight;
     for (size_t b = 0; b < FS_FEAT_N_MELS; b++) {
         float acc = dot(&w, ctx->power + fs_feat_mel_first[b], fs_feat_mel_count[b]);
@@ -194,7 +194,8 @@ static int emit_frame(fs_logmel *ctx, fs_frame_fn emit, void *user) {
     return emit(user, ctx->mel);
 }
 
-/* Up to n samples (NULL: zeros) into the ring, at most until the frame is full or the ring's end. */
+/* Up to n samples (NULL: zeros) into the ring, at most until the frame is full or the ring's end.
+ */
 static size_t fill(fs_logmel *ctx, const int16_t *pcm, size_t n) {
     size_t room = FS_FEAT_N_FFT - ctx->have, to_end = FS_FEAT_N_FFT - ctx->pos;
     size_t take = n < room ? n : room;

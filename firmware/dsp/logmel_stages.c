@@ -1,6 +1,6 @@
 /* The front end's stages one by one on the Cortex-M4 under QEMU (-icount shift=0: instructions),
- * and its Cortex-M4 assembly (windowing, mel dot products) checked against the portable C it replaces, bit for bit. A board
- * main for the qemu build (BOARD_MAIN), not part of any firmware:
+ * and its Cortex-M4 assembly (windowing, mel dot products) checked against the portable C it
+ * replaces, bit for bit. A board main for the qemu build (BOARD_MAIN), not part of any firmware:
  *
  *   make -C firmware BOARD=qemu MACHINE=stages MODEL_DIR=<any exported model dir, e.g.
  *       build/perf/models/ad01 after make perf> BOARD_MAIN=dsp/logmel_stages.c CM_VARIANT=-stages
@@ -11,7 +11,7 @@
  * One line per stage ("<stage> <instructions>"), then "mismatches <n>"; QEMU exits with n. The
  * build's -std=c11 keeps gcc from contracting the C references into VFMA, as -ffp-contract=off
  * does for logmel.c itself. */
-#define __GNUC_PYTHON__   /* as dsp.mk builds CMSIS-DSP: no CMSIS-Core headers */
+#define __GNUC_PYTHON__ /* as dsp.mk builds CMSIS-DSP: no CMSIS-Core headers */
 #include <stdio.h>
 
 #include "board.h"
@@ -45,11 +45,11 @@ static void differ(const float *a, const float *b, size_t n) {
     for (size_t i = 0; i < n; i++) mismatches += memcmp(&a[i], &b[i], sizeof *a) != 0;
 }
 
-#define TIMED(label, stmt)                                      \
-    do {                                                        \
-        uint32_t t0_ = board_cycles();                          \
-        stmt;                                                   \
-        report(label, board_cycles() - t0_ - overhead);         \
+#define TIMED(label, stmt)                              \
+    do {                                                \
+        uint32_t t0_ = board_cycles();                  \
+        stmt;                                           \
+        report(label, board_cycles() - t0_ - overhead); \
     } while (0)
 
 int main(void) {

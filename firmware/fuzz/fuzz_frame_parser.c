@@ -21,20 +21,18 @@
 #include "crc32.h"
 #include "protocol.h"
 
-#define FS_FUZZ_CHECK(cond)                                                        \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            fprintf(stderr, "fuzz_frame_parser: check failed: %s (line %d)\n",     \
-                    #cond, __LINE__);                                              \
-            abort();                                                               \
-        }                                                                          \
+#define FS_FUZZ_CHECK(cond)                                                                      \
+    do {                                                                                         \
+        if (!(cond)) {                                                                           \
+            fprintf(stderr, "fuzz_frame_parser: check failed: %s (line %d)\n", #cond, __LINE__); \
+            abort();                                                                             \
+        }                                                                                        \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Same answer as the parser for one delimited piece, computed independently (bulk decode). */
-static fs_protocol_status fs_fuzz_reference_verdict(const uint8_t *piece, size_t n)
-{
+static fs_protocol_status fs_fuzz_reference_verdict(const uint8_t *piece, size_t n) {
     uint8_t buf[FS_PROTOCOL_MAX_FRAME];
     size_t len;
     fs_cobs_status cs = fs_cobs_decode(piece, n, buf, sizeof buf, &len);
@@ -54,8 +52,7 @@ static fs_protocol_status fs_fuzz_reference_verdict(const uint8_t *piece, size_t
     return FS_PROTOCOL_OK;
 }
 
-static void fs_fuzz_check_frame(const fs_frame *frame)
-{
+static void fs_fuzz_check_frame(const fs_frame *frame) {
     uint8_t wire[FS_PROTOCOL_MAX_WIRE];
     size_t n;
     fs_protocol_parser p2;
@@ -76,8 +73,7 @@ static void fs_fuzz_check_frame(const fs_frame *frame)
     FS_FUZZ_CHECK(memcmp(f2.body, frame->body, frame->len) == 0);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fs_protocol_parser parser;
     fs_frame frame;
     size_t piece_start = 0;
@@ -88,21 +84,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < size; i++) {
         fs_protocol_status st = fs_protocol_parser_feed(&parser, data[i], &frame);
         switch (st) {
-        case FS_PROTOCOL_PENDING:
-            break;
-        case FS_PROTOCOL_OK:
-            fs_fuzz_check_frame(&frame);
-            break;
-        case FS_PROTOCOL_OVERSIZE:
-            FS_FUZZ_CHECK(data[i] != 0u && !oversize_in_piece);
-            oversize_in_piece = 1;
-            break;
-        case FS_PROTOCOL_BAD_FRAME:
-        case FS_PROTOCOL_BAD_CRC:
-            FS_FUZZ_CHECK(data[i] == 0u);
-            break;
-        default:
-            FS_FUZZ_CHECK(0 && "unexpected status");
+            case FS_PROTOCOL_PENDING: break;
+            case FS_PROTOCOL_OK: fs_fuzz_check_frame(&frame); break;
+            case FS_PROTOCOL_OVERSIZE:
+                FS_FUZZ_CHECK(data[i] != 0u && !oversize_in_piece);
+                oversize_in_piece = 1;
+                break;
+            case FS_PROTOCOL_BAD_FRAME:
+            case FS_PROTOCOL_BAD_CRC: FS_FUZZ_CHECK(data[i] == 0u); break;
+            default: FS_FUZZ_CHECK(0 && "unexpected status");
         }
         if (data[i] == 0u) {
             size_t n = i - piece_start;
@@ -124,9 +114,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* 3: the input as a frame body. */
     if (size <= FS_PROTOCOL_MAX_BODY) {
-        fs_frame in = {
-            .type = size > 0u ? data[0] : 0u, .seq = (uint8_t)size, .len = (uint16_t)size,
-            .body = data};
+        fs_frame in = {.type = size > 0u ? data[0] : 0u,
+                       .seq = (uint8_t)size,
+                       .len = (uint16_t)size,
+                       .body = data};
         fs_fuzz_check_frame(&in);
     } else {
         uint8_t wire[16];
@@ -148,8 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FS_FUZZ_CHECK(n_dec == size && (size == 0u || memcmp(dec, data, size) == 0));
         if (n_enc > 0u) {
             /* One byte too small must overflow, not write past the end. */
-            FS_FUZZ_CHECK(fs_cobs_encode(data, size, enc, n_enc - 1u, &n_enc) ==
-                          FS_COBS_OVERFLOW);
+            FS_FUZZ_CHECK(fs_cobs_encode(data, size, enc, n_enc - 1u, &n_enc) == FS_COBS_OVERFLOW);
         }
     }
     return 0;
@@ -157,8 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #ifdef FS_FUZZ_STANDALONE_MAIN
 /* Replay: run every file named on the command line through the harness. */
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     static uint8_t buf[1u << 20];
     for (int i = 1; i < argc; i++) {
         FILE *f = fopen(argv[i], "rb");

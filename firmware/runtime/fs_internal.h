@@ -24,8 +24,8 @@ typedef struct fs_op {
     uint32_t scratch_bytes;  /* requested by prepare (the planner adds the in-place temp) */
     uint8_t kind;            /* index into fs_op_kinds */
     uint8_t n_in, n_out;
-    uint8_t inplace;         /* FS_INPLACE_* below */
-    uint16_t inplace_bytes;  /* temp the eval needs to write output 0 over input 0 */
+    uint8_t inplace;        /* FS_INPLACE_* below */
+    uint16_t inplace_bytes; /* temp the eval needs to write output 0 over input 0 */
 } fs_op;
 
 /* fs_op.inplace: prepare sets FS_INPLACE_OK when its eval can write output 0 over input 0
@@ -171,8 +171,8 @@ fs_status fs_per_channel_multipliers(fs_prep *p, int weights_index, uint32_t cha
 
 /* The same into caller-provided arrays of `channels` entries (checks as above). */
 fs_status fs_per_channel_multipliers_into(fs_prep *p, int weights_index, uint32_t channels,
-                                         float in_scale, float out_scale, int32_t *mult,
-                                         int32_t *shift);
+                                          float in_scale, float out_scale, int32_t *mult,
+                                          int32_t *shift);
 /* `bytes` of prepare-time temporary at the arena base (not yet planned, so free): valid until
  * the next operator's prepare; NULL and an FS_ERR_ARENA failure recorded if it does not fit. */
 void *fs_prep_temp(fs_prep *p, size_t bytes);

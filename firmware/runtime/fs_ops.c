@@ -4,8 +4,8 @@
 
 /* Which prepare/eval runs for each supported builtin. FULLY_CONNECTED, CONV_2D,
  * DEPTHWISE_CONV_2D, ADD and PAD/PADV2 (FS_CM4_OR_REF below) have a Cortex-M4 version: the
- * Cortex-M4 board builds (KERNELS=cm4, their default: ops/cm4/kernels.mk defines FS_KERNELS_CM4=1) register
- * fs_<op>_cm4_prepare/_eval of ops/cm4/<op>_cm4.c for them; every other build (x86 tools,
+ * Cortex-M4 board builds (KERNELS=cm4, their default: ops/cm4/kernels.mk defines FS_KERNELS_CM4=1)
+ * register fs_<op>_cm4_prepare/_eval of ops/cm4/<op>_cm4.c for them; every other build (x86 tools,
  * emulator, KERNELS=ref) the portable fs_<op>_prepare/_eval of ops/<op>.c, as for all the other
  * operators (FS_REF). A DSP version falls back to the reference kernel for parameters it does
  * not serve, as its prepare records (FS_KERNEL_REF in the op's parameters, ops/fs_ops.h). */

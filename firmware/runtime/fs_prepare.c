@@ -63,7 +63,7 @@ fs_status fs_expect_weighted_io(fs_prep *p, const fs_tensor *in, const fs_tensor
 }
 
 fs_status fs_per_channel_multipliers_into(fs_prep *p, int w, uint32_t channels, float in_scale,
-                                         float out_scale, int32_t *mult, int32_t *shift) {
+                                          float out_scale, int32_t *mult, int32_t *shift) {
     fs_model *m = p->m;
     const uint32_t n = fs_quant_count(m, w);
     if (n != 1 && n != channels)

@@ -15,14 +15,12 @@
 
 #include "protocol.h"
 
-static int usage(void)
-{
+static int usage(void) {
     fputs("usage: frame-codec [decode] | frame-codec encode TYPE SEQ [HEXBODY]\n", stderr);
     return 2;
 }
 
-static int hex_value(char c)
-{
+static int hex_value(char c) {
     if (c >= '0' && c <= '9') {
         return c - '0';
     }
@@ -35,8 +33,7 @@ static int hex_value(char c)
     return -1;
 }
 
-static int parse_u8(const char *s, uint8_t *out)
-{
+static int parse_u8(const char *s, uint8_t *out) {
     char *end = NULL;
     unsigned long v = strtoul(s, &end, 0);
     if (*s == '\0' || end == NULL || *end != '\0' || v > 0xFFul) {
@@ -46,8 +43,7 @@ static int parse_u8(const char *s, uint8_t *out)
     return 0;
 }
 
-static int run_encode(const char *type_s, const char *seq_s, const char *hex)
-{
+static int run_encode(const char *type_s, const char *seq_s, const char *hex) {
     /* One spare byte so that an oversize body is reported by the encoder, not here. */
     static const size_t body_cap = FS_PROTOCOL_MAX_BODY + 1u;
     uint8_t body[FS_PROTOCOL_MAX_BODY + 1u];
@@ -91,8 +87,7 @@ static int run_encode(const char *type_s, const char *seq_s, const char *hex)
     return 0;
 }
 
-static int run_decode(void)
-{
+static int run_decode(void) {
     fs_protocol_parser parser;
     fs_frame frame;
     int c;
@@ -107,8 +102,8 @@ static int run_decode(void)
             printf("ERROR %s\n", fs_protocol_status_name(st));
             continue;
         }
-        printf("FRAME type=0x%02x seq=%u len=%u body=", (unsigned)frame.type,
-               (unsigned)frame.seq, (unsigned)frame.len);
+        printf("FRAME type=0x%02x seq=%u len=%u body=", (unsigned)frame.type, (unsigned)frame.seq,
+               (unsigned)frame.len);
         for (size_t i = 0; i < frame.len; i++) {
             printf("%02x", (unsigned)frame.body[i]);
         }
@@ -125,8 +120,7 @@ static int run_decode(void)
     return 0;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     if (argc == 1 || (argc == 2 && strcmp(argv[1], "decode") == 0)) {
         return run_decode();
     }

@@ -283,13 +283,13 @@ def _altered(tmp_path: Path, old: str, new: str) -> Path:
 
 
 @pytest.mark.parametrize("old,new,expect", [
-    ("#define RCC_CR_HSEON  FIELD(16, 1)", "#define RCC_CR_HSEON  FIELD(15, 1)",
+    ("#define RCC_CR_HSEON FIELD(16, 1)", "#define RCC_CR_HSEON FIELD(15, 1)",
      "RCC_CR_HSEON: FIELD(15, 1), the SVD's HSEON is FIELD(16, 1)"),
-    ("#define RCC_PLLCFGR_PLLN   FIELD(6, 9)", "#define RCC_PLLCFGR_PLLN   FIELD(6, 8)",
+    ("#define RCC_PLLCFGR_PLLN FIELD(6, 9)", "#define RCC_PLLCFGR_PLLN FIELD(6, 8)",
      "RCC_PLLCFGR_PLLN: FIELD(6, 8)"),
     ("#define USART2_BRR CM_REG(0x40004408u)", "#define USART2_BRR CM_REG(0x4000440Au)",
      "USART2_BRR: address 0x4000440a, the SVD's USART2.BRR is at 0x40004408"),
-    ("#define USART2_CR1_UE     FIELD(13, 1)", "#define USART2_CR1_UEX    FIELD(13, 1)",
+    ("#define USART2_CR1_UE FIELD(13, 1)", "#define USART2_CR1_UEX FIELD(13, 1)",
      "fields not in the map: ['USART2_CR1_UEX']"),
     ("VAL(GPIOA_AFRL_AFRL2, 7u)", "VAL(GPIOA_AFRL_AFRL2, 7u << 1)", "shifts or masks outside"),
     ("VAL(RCC_PLLCFGR_PLLQ, 8u)", "VAL(RCC_PLLCFGR_PLLQ, 16u)", "16 does not fit in 4 bits"),

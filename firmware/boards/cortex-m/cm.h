@@ -15,20 +15,20 @@
 #define CM_REG(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
 
 /* System Control Block (ARMv7-M B3.2.2). */
-#define SCB_ICSR  CM_REG(0xE000ED04u)
-#define SCB_VTOR  CM_REG(0xE000ED08u)
-#define SCB_AIRCR CM_REG(0xE000ED0Cu)   /* write with VECTKEY 0x05FA in [31:16] */
-#define SCB_SCR   CM_REG(0xE000ED10u)
-#define SCB_CCR   CM_REG(0xE000ED14u)
+#define SCB_ICSR CM_REG(0xE000ED04u)
+#define SCB_VTOR CM_REG(0xE000ED08u)
+#define SCB_AIRCR CM_REG(0xE000ED0Cu) /* write with VECTKEY 0x05FA in [31:16] */
+#define SCB_SCR CM_REG(0xE000ED10u)
+#define SCB_CCR CM_REG(0xE000ED14u)
 #define SCB_SHCSR CM_REG(0xE000ED24u)
-#define SCB_CFSR  CM_REG(0xE000ED28u)   /* MMFSR [7:0], BFSR [15:8], UFSR [31:16] */
-#define SCB_HFSR  CM_REG(0xE000ED2Cu)
+#define SCB_CFSR CM_REG(0xE000ED28u) /* MMFSR [7:0], BFSR [15:8], UFSR [31:16] */
+#define SCB_HFSR CM_REG(0xE000ED2Cu)
 #define SCB_MMFAR CM_REG(0xE000ED34u)
-#define SCB_BFAR  CM_REG(0xE000ED38u)
-#define SCB_CPACR CM_REG(0xE000ED88u)   /* CP10/CP11 full access: bits [23:20] = 0xF */
+#define SCB_BFAR CM_REG(0xE000ED38u)
+#define SCB_CPACR CM_REG(0xE000ED88u) /* CP10/CP11 full access: bits [23:20] = 0xF */
 #define AIRCR_SYSRESETREQ (0x05FAu << 16 | 1u << 2)
-#define CCR_DIV_0_TRP     (1u << 4)
-#define SHCSR_FAULTS_ENA  (1u << 16 | 1u << 17 | 1u << 18)  /* MemManage, BusFault, UsageFault */
+#define CCR_DIV_0_TRP (1u << 4)
+#define SHCSR_FAULTS_ENA (1u << 16 | 1u << 17 | 1u << 18) /* MemManage, BusFault, UsageFault */
 
 /* SysTick (B3.3). */
 #define SYST_CSR CM_REG(0xE000E010u)
@@ -40,12 +40,12 @@
 #define NVIC_ICER(n) CM_REG(0xE000E180u + 4u * (n))
 
 /* Debug: DEMCR.TRCENA powers the DWT, whose CYCCNT counts core clock cycles (C1.8). */
-#define DEMCR      CM_REG(0xE000EDFCu)
+#define DEMCR CM_REG(0xE000EDFCu)
 #define DEMCR_TRCENA (1u << 24)
-#define DWT_CTRL   CM_REG(0xE0001000u)
+#define DWT_CTRL CM_REG(0xE0001000u)
 #define DWT_CYCCNT CM_REG(0xE0001004u)
 /* STM32 DBGMCU_CR (same address on F4 and L4): DBG_SLEEP keeps the debug port alive in WFI. */
-#define DBGMCU_CR  CM_REG(0xE0042004u)
+#define DBGMCU_CR CM_REG(0xE0042004u)
 
 static inline void cm_irq_enable(unsigned irqn) { NVIC_ISER(irqn / 32u) = 1u << (irqn % 32u); }
 static inline void cm_disable_irq(void) { __asm volatile("cpsid i" ::: "memory"); }
@@ -67,8 +67,8 @@ size_t cm_stack_high_water(void);
 
 /* Fault reports (fault.c): one text line, see docs/boards.md. Also used for unexpected IRQs. */
 void cm_puts_polled(const char *s);
-void cm_uart_putc_polled(uint8_t c);         /* board */
-_Noreturn void cm_board_fault_exit(void);    /* board */
+void cm_uart_putc_polled(uint8_t c);      /* board */
+_Noreturn void cm_board_fault_exit(void); /* board */
 _Noreturn void cm_system_reset(void);
 
 /* Busy-wait ~n loop iterations (a few cycles each): only for start-up timeouts. */

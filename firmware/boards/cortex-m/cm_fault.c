@@ -55,16 +55,16 @@ static void put_dec(uint32_t v) {
 
 static const char *kind(uint32_t exc) {
     switch (exc) {
-    case 2: return "NMI";
-    case 3: return "HardFault";
-    case 4: return "MemManage";
-    case 5: return "BusFault";
-    case 6: return "UsageFault";
-    case 11: return "SVCall";
-    case 12: return "DebugMonitor";
-    case 14: return "PendSV";
-    case 15: return "SysTick";
-    default: return exc >= 16 ? "irq" : "reserved";
+        case 2: return "NMI";
+        case 3: return "HardFault";
+        case 4: return "MemManage";
+        case 5: return "BusFault";
+        case 6: return "UsageFault";
+        case 11: return "SVCall";
+        case 12: return "DebugMonitor";
+        case 14: return "PendSV";
+        case 15: return "SysTick";
+        default: return exc >= 16 ? "irq" : "reserved";
     }
 }
 

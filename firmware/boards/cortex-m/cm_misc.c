@@ -2,14 +2,12 @@
 #include "cm.h"
 
 void cm_dwt_start(void) {
-    DEMCR |= DEMCR_TRCENA;      /* power the DWT and ITM */
+    DEMCR |= DEMCR_TRCENA; /* power the DWT and ITM */
     DWT_CYCCNT = 0;
-    DWT_CTRL |= 1u;             /* CYCCNTENA */
+    DWT_CTRL |= 1u; /* CYCCNTENA */
 }
 
-size_t cm_stack_size(void) {
-    return (size_t)((uintptr_t)__stack_top - (uintptr_t)__stack_bottom);
-}
+size_t cm_stack_size(void) { return (size_t)((uintptr_t)__stack_top - (uintptr_t)__stack_bottom); }
 
 /* Bytes of stack ever used since reset: from the top down to the lowest overwritten word. */
 size_t cm_stack_high_water(void) {

@@ -6,14 +6,14 @@
  * .data, zeroes .bss and calls main(). */
 #include <stdint.h>
 
-#include "board_cfg.h"   /* CM_NUM_IRQ, CM_UART_IRQN: per chip */
+#include "board_cfg.h" /* CM_NUM_IRQ, CM_UART_IRQN: per chip */
 #include "cm.h"
 
 extern uint32_t __data_load[], __data_start[], __data_end[], __bss_start[], __bss_end[];
 int main(void);
 void cm_reset_handler(void);
-void cm_fault_entry(void);   /* cm_fault.c: every fault and every unexpected interrupt */
-void board_uart_irq(void);   /* the board's UART receive interrupt */
+void cm_fault_entry(void); /* cm_fault.c: every fault and every unexpected interrupt */
+void board_uart_irq(void); /* the board's UART receive interrupt */
 #ifdef CM_SYSTICK_HANDLER
 void CM_SYSTICK_HANDLER(void);
 #else
@@ -29,16 +29,16 @@ typedef struct {
 } cm_vector_table;
 
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Woverride-init"   /* the default range, then the used ones */
-__attribute__((section(".isr_vector"), used))
-const cm_vector_table cm_vectors = {
+#pragma GCC diagnostic ignored "-Woverride-init" /* the default range, then the used ones */
+__attribute__((section(".isr_vector"), used)) const cm_vector_table cm_vectors = {
     .initial_sp = __stack_top,
-    .handler = {
-        [0 ... 14 + CM_NUM_IRQ] = cm_fault_entry,
-        [1 - 1] = cm_reset_handler,
-        [15 - 1] = CM_SYSTICK_HANDLER,
-        [16 + CM_UART_IRQN - 1] = board_uart_irq,
-    },
+    .handler =
+        {
+            [0 ... 14 + CM_NUM_IRQ] = cm_fault_entry,
+            [1 - 1] = cm_reset_handler,
+            [15 - 1] = CM_SYSTICK_HANDLER,
+            [16 + CM_UART_IRQN - 1] = board_uart_irq,
+        },
 };
 #pragma GCC diagnostic pop
 
@@ -56,8 +56,8 @@ void cm_reset_handler(void) {
     for (uint32_t *dst = __bss_start; dst < __bss_end;) *dst++ = 0;
 
     SCB_VTOR = (uint32_t)(uintptr_t)&cm_vectors;
-    SCB_SHCSR |= SHCSR_FAULTS_ENA;   /* MemManage/BusFault/UsageFault get their own names */
-    SCB_CCR |= CCR_DIV_0_TRP;        /* integer division by zero traps instead of giving 0 */
+    SCB_SHCSR |= SHCSR_FAULTS_ENA; /* MemManage/BusFault/UsageFault get their own names */
+    SCB_CCR |= CCR_DIV_0_TRP;      /* integer division by zero traps instead of giving 0 */
     cm_dsb_isb();
 
     main();

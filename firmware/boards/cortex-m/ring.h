@@ -7,14 +7,14 @@
 #include <stdint.h>
 
 #ifndef CM_RING_BYTES
-#define CM_RING_BYTES 4096u   /* >= two 2066-byte protocol frames on the wire */
+#define CM_RING_BYTES 4096u /* >= two 2066-byte protocol frames on the wire */
 #endif
 _Static_assert((CM_RING_BYTES & (CM_RING_BYTES - 1u)) == 0, "ring size must be a power of two");
 
 typedef struct {
-    volatile uint32_t head;     /* written by the producer (ISR) */
-    volatile uint32_t tail;     /* written by the consumer (main loop) */
-    volatile uint32_t dropped;  /* bytes lost because the ring was full */
+    volatile uint32_t head;    /* written by the producer (ISR) */
+    volatile uint32_t tail;    /* written by the consumer (main loop) */
+    volatile uint32_t dropped; /* bytes lost because the ring was full */
     uint8_t data[CM_RING_BYTES];
 } cm_ring;
 
@@ -27,7 +27,7 @@ static inline void cm_ring_push(cm_ring *r, uint8_t byte) {
         return;
     }
     r->data[h & (CM_RING_BYTES - 1u)] = byte;
-    __asm volatile("" ::: "memory");  /* data before index (in-order core: a compiler barrier) */
+    __asm volatile("" ::: "memory"); /* data before index (in-order core: a compiler barrier) */
     r->head = h + 1u;
 }
 

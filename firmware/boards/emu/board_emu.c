@@ -30,7 +30,7 @@ static void on_reset_signal(int sig) {
 int board_emu_take_reset(void) {
     if (!reset_pending) return 0;
     reset_pending = 0;
-    rx_pos = rx_len = 0;  /* a real reset loses whatever the UART had received */
+    rx_pos = rx_len = 0; /* a real reset loses whatever the UART had received */
     return 1;
 }
 
@@ -56,7 +56,7 @@ static void open_pty(const char *link) {
         unlink(link);
         if (symlink(name, link)) die(link);
     }
-    printf("%s\n", name);  /* the host reads this line to find the port */
+    printf("%s\n", name); /* the host reads this line to find the port */
     fflush(stdout);
     rx_fd = tx_fd = master;
 }
@@ -70,15 +70,17 @@ int board_emu_configure(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--link") && i + 1 < argc) {
             link = argv[++i];
         } else {
-            fprintf(stderr, "usage: %s [--stdio | --link PATH]\n"
-                            "  serves the firmware protocol on a new pseudo-terminal (its path is "
-                            "printed), or on stdin/stdout with --stdio\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--stdio | --link PATH]\n"
+                    "  serves the firmware protocol on a new pseudo-terminal (its path is "
+                    "printed), or on stdin/stdout with --stdio\n",
+                    argv[0]);
             return 2;
         }
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_reset_signal;  /* no SA_RESTART: a blocking read returns EINTR */
+    sa.sa_handler = on_reset_signal; /* no SA_RESTART: a blocking read returns EINTR */
     sigaction(SIGUSR1, &sa, NULL);
     if (use_stdio) {
         rx_fd = 0;
@@ -93,12 +95,12 @@ void board_init(void) {}
 
 uint8_t board_uart_getc(void) {
     while (rx_pos == rx_len) {
-        if (reset_pending) return 0;  /* a frame delimiter: harmless; main() then resets */
+        if (reset_pending) return 0; /* a frame delimiter: harmless; main() then resets */
         ssize_t n = read(rx_fd, rx_buf, sizeof rx_buf);
-        if (n == 0) exit(0);  /* stdin closed: the session is over */
+        if (n == 0) exit(0); /* stdin closed: the session is over */
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN) continue;
-            if (errno == EIO) {   /* pty: no slave open right now; wait for the host */
+            if (errno == EIO) { /* pty: no slave open right now; wait for the host */
                 usleep(10000);
                 continue;
             }

@@ -2,5 +2,5 @@
 #ifndef FS_BOARD_CFG_H
 #define FS_BOARD_CFG_H
 #define CM_NUM_IRQ 95
-#define CM_UART_IRQN 70   /* LPUART1 global interrupt */
+#define CM_UART_IRQN 70 /* LPUART1 global interrupt */
 #endif

@@ -2,5 +2,5 @@
 #ifndef FS_BOARD_CFG_H
 #define FS_BOARD_CFG_H
 #define CM_NUM_IRQ 82
-#define CM_UART_IRQN 37   /* USART1 global interrupt */
+#define CM_UART_IRQN 37 /* USART1 global interrupt */
 #endif

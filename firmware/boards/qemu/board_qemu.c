@@ -25,21 +25,21 @@
 /* RCC (RM0090 7.3): QEMU leaves it unimplemented; written so the intent is explicit. */
 #define RCC_APB1ENR CM_REG(0x40023840u)
 #define RCC_APB2ENR CM_REG(0x40023844u)
-#define RCC_APB1ENR_TIM2EN   (1u << 0)
+#define RCC_APB1ENR_TIM2EN (1u << 0)
 #define RCC_APB2ENR_USART1EN (1u << 4)
 
 /* USART1 (RM0090 30.6). */
-#define USART1_SR  CM_REG(0x40011000u)
-#define USART1_DR  CM_REG(0x40011004u)
+#define USART1_SR CM_REG(0x40011000u)
+#define USART1_DR CM_REG(0x40011004u)
 #define USART1_BRR CM_REG(0x40011008u)
 #define USART1_CR1 CM_REG(0x4001100Cu)
 #define SR_RXNE (1u << 5)
-#define SR_TXE  (1u << 7)
-#define SR_ORE  (1u << 3)
-#define CR1_RE     (1u << 2)
-#define CR1_TE     (1u << 3)
+#define SR_TXE (1u << 7)
+#define SR_ORE (1u << 3)
+#define CR1_RE (1u << 2)
+#define CR1_TE (1u << 3)
 #define CR1_RXNEIE (1u << 5)
-#define CR1_UE     (1u << 13)
+#define CR1_UE (1u << 13)
 
 /* TIM2 (RM0090 18.4): 32-bit general-purpose timer. */
 #define TIM2_CR1 CM_REG(0x40000000u)
@@ -54,10 +54,10 @@ void board_init(void) {
 
     TIM2_PSC = 0;
     TIM2_ARR = 0xFFFFFFFFu;
-    TIM2_EGR = 1u;        /* UG: load the prescaler */
-    TIM2_CR1 = 1u;        /* CEN */
+    TIM2_EGR = 1u; /* UG: load the prescaler */
+    TIM2_CR1 = 1u; /* CEN */
 
-    USART1_BRR = 0x2D9u;  /* 115200 at 84 MHz on real silicon; QEMU ignores it */
+    USART1_BRR = 0x2D9u; /* 115200 at 84 MHz on real silicon; QEMU ignores it */
     USART1_CR1 = CR1_UE | CR1_TE | CR1_RE | CR1_RXNEIE;
     cm_irq_enable(CM_UART_IRQN);
 }

@@ -31,8 +31,8 @@
 
 #define RM_ARENA_BYTES (128u * 1024u)
 #define RM_MAX_OPS 256u
-#define RM_PACK_MAGIC 0x50525346u    /* "FSRP" */
-#define RM_RESULT_MAGIC 0x52525346u  /* "FSRR" */
+#define RM_PACK_MAGIC 0x50525346u   /* "FSRP" */
+#define RM_RESULT_MAGIC 0x52525346u /* "FSRR" */
 
 static alignas(16) uint8_t arena[RM_ARENA_BYTES];
 static fs_model model;
@@ -139,12 +139,14 @@ int main(void) {
     const uint32_t image_end = (uint32_t)(uintptr_t)__data_load +
                                (uint32_t)((uintptr_t)__data_end - (uintptr_t)__data_start) +
                                (uint32_t)((uintptr_t)__bss_end - (uintptr_t)__bss_start);
-    if (addr < image_end || addr >= 0x08100000u || (addr & 15u)) bad_pack("address overlaps the image");
+    if (addr < image_end || addr >= 0x08100000u || (addr & 15u))
+        bad_pack("address overlaps the image");
     const uint8_t *pack = (const uint8_t *)(uintptr_t)addr;
     if (rd32(pack) != RM_PACK_MAGIC) bad_pack("magic (was the pack loaded with -device loader?)");
     const uint32_t n_jobs = rd32(pack + 4);
 
-    uint32_t open_block[3] = {(uint32_t)(uintptr_t)out_path, 5 /* "wb" */, (uint32_t)strlen(out_path)};
+    uint32_t open_block[3] = {(uint32_t)(uintptr_t)out_path, 5 /* "wb" */,
+                              (uint32_t)strlen(out_path)};
     out_handle = semihost(0x01 /* SYS_OPEN */, open_block);
     if (out_handle < 0) bad_pack("cannot open the output file");
     out_u32(RM_RESULT_MAGIC);

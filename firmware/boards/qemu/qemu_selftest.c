@@ -21,8 +21,8 @@
 static alignas(16) uint8_t arena[FS_MODEL_ARENA_BYTES];
 static fs_app app;
 static cm_ring ring;
-static volatile uint32_t initialised = 0x12345678u;   /* .data */
-static volatile uint32_t zeroed[16];                  /* .bss */
+static volatile uint32_t initialised = 0x12345678u; /* .data */
+static volatile uint32_t zeroed[16];                /* .bss */
 static int failures;
 
 static void check(int ok, const char *what, const char *detail) {
@@ -55,7 +55,7 @@ int main(void) {
     for (int i = 0; i < 16; i++) zero &= zeroed[i] == 0;
     check(zero, ".bss zeroed", "");
 
-    volatile uint32_t *ram_end = (volatile uint32_t *)0x2002FFFCu;   /* link.ld: 192 KiB SRAM */
+    volatile uint32_t *ram_end = (volatile uint32_t *)0x2002FFFCu; /* link.ld: 192 KiB SRAM */
     *ram_end = 0xA5A55A5Au;
     check(*ram_end == 0xA5A55A5Au, "last SRAM word (0x2002fffc) is RAM", "");
 
@@ -66,8 +66,7 @@ int main(void) {
     uint32_t t0 = board_cycles();
     spin_exact(100000);
     uint32_t dt = board_cycles() - t0;
-    snprintf(detail, sizeof detail, "%lu ticks for 200000 loop instructions",
-             (unsigned long)dt);
+    snprintf(detail, sizeof detail, "%lu ticks for 200000 loop instructions", (unsigned long)dt);
     check(dt >= 200000u && dt < 201000u, "cycle counter counts instructions (-icount shift=0)",
           detail);
 
@@ -90,16 +89,16 @@ int main(void) {
     check(before > 0 && after >= 16 * 256 && after < cm_stack_size(),
           "stack painted, high-water mark grows", detail);
 
-    fs_app_init(&app, arena, sizeof arena);   /* sends HELLO on the UART */
+    fs_app_init(&app, arena, sizeof arena); /* sends HELLO on the UART */
     snprintf(detail, sizeof detail, "arena %u of %u bytes; %s",
              (unsigned)fs_model_arena_used(&app.model), (unsigned)sizeof arena, app.model_msg);
     check(app.model_ok, "model loads on target", detail);
     snprintf(detail, sizeof detail, "%u bytes after init", (unsigned)cm_stack_high_water());
     check(cm_stack_high_water() < cm_stack_size(), "stack high-water after model init", detail);
 
-    static char cmdline[512];   /* QEMU passes "<kernel path> <-append text>" */
+    static char cmdline[512]; /* QEMU passes "<kernel path> <-append text>" */
     int n = cm_semihost_cmdline(cmdline, sizeof cmdline);
-    const char *last = n > 0 ? strrchr(cmdline, ' ') : NULL;   /* the -append word */
+    const char *last = n > 0 ? strrchr(cmdline, ' ') : NULL; /* the -append word */
     if (last && strcmp(last + 1, "fault") == 0) {
         cm_semihost_write0("faulting on purpose (udf)\n");
         __asm volatile("udf #0");

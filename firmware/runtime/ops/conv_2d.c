@@ -74,10 +74,11 @@ void fs_conv_2d_s8(const fs_kctx *k, const fs_conv_params *p, const fs_shape *in
 int fs_conv_2d_pointwise_inplace_ok(const fs_conv_params *q, const fs_tensor *in,
                                     const fs_tensor *f, const fs_tensor *out) {
     const fs_conv_geom *g = &q->g;
-    return f->shape.dims[1] == 1 && f->shape.dims[2] == 1 && f->shape.dims[3] == in->shape.dims[3] &&
-           g->stride_h == 1 && g->stride_w == 1 && g->pad_h == 0 && g->pad_w == 0 &&
-           out->shape.dims[1] == in->shape.dims[1] && out->shape.dims[2] == in->shape.dims[2] &&
-           out->shape.dims[0] == in->shape.dims[0] && out->shape.dims[3] <= in->shape.dims[3];
+    return f->shape.dims[1] == 1 && f->shape.dims[2] == 1 &&
+           f->shape.dims[3] == in->shape.dims[3] && g->stride_h == 1 && g->stride_w == 1 &&
+           g->pad_h == 0 && g->pad_w == 0 && out->shape.dims[1] == in->shape.dims[1] &&
+           out->shape.dims[2] == in->shape.dims[2] && out->shape.dims[0] == in->shape.dims[0] &&
+           out->shape.dims[3] <= in->shape.dims[3];
 }
 
 static int32_t fs_conv_inplace_block(int32_t in_c) {

@@ -110,9 +110,9 @@ fs_status fs_depthwise_conv_2d_prepare(fs_prep *p) {
     const fs_conv_params *q = p->op->data;
     const fs_tensor *in = fs_op_in(p->m, p->op, 0), *f = fs_op_in(p->m, p->op, 1);
     const fs_tensor *out = fs_op_out(p->m, p->op, 0);
-    const uint32_t bytes =
-        fs_dw_inplace_bytes(in->shape.dims[1] * in->shape.dims[2], f->shape.dims[1] * f->shape.dims[2],
-                            out->shape.dims[1] * out->shape.dims[2]);
+    const uint32_t bytes = fs_dw_inplace_bytes(in->shape.dims[1] * in->shape.dims[2],
+                                               f->shape.dims[1] * f->shape.dims[2],
+                                               out->shape.dims[1] * out->shape.dims[2]);
     if (q->depth_multiplier == 1 && in->shape.dims[0] == 1 && bytes <= 0xffffu) {
         p->op->inplace = FS_INPLACE_OK;
         p->op->inplace_bytes = (uint16_t)bytes;

@@ -22,8 +22,8 @@
 
 /* Shared by the convolution family and the pools. */
 typedef struct fs_conv_geom {
-  int32_t stride_w, stride_h, dilation_w, dilation_h, pad_w, pad_h;
-  int32_t filter_w, filter_h; /* pools only (convs read it from the filter shape) */
+    int32_t stride_w, stride_h, dilation_w, dilation_h, pad_w, pad_h;
+    int32_t filter_w, filter_h; /* pools only (convs read it from the filter shape) */
 } fs_conv_geom;
 
 /* Which kernel an operator's eval runs, decided by its prepare. The reference prepare leaves
@@ -33,87 +33,87 @@ typedef struct fs_conv_geom {
 enum { FS_KERNEL_REF = 0, FS_KERNEL_CM4 = 1, FS_KERNEL_CM4_PLANE = 2 /* depthwise: fs_cm4_dw.h */ };
 
 typedef struct fs_fully_connected_params {
-  int32_t input_offset, weights_offset, output_offset;
-  int32_t act_min, act_max;
-  int32_t multiplier, shift;       /* per-tensor weights */
-  uint8_t kernel;                  /* FS_KERNEL_*, set by prepare */
-  uint8_t fast_requant;            /* cm4 prepare: ops/cm4/fs_cm4_rq.h's conditions hold */
-  uint8_t requant_lazy;            /* per-channel: pc_* computed by each eval (fully_connected.c) */
-  const int32_t *pc_multiplier;    /* per-channel weights: one per output unit, else NULL */
-  const int32_t *pc_shift;
+    int32_t input_offset, weights_offset, output_offset;
+    int32_t act_min, act_max;
+    int32_t multiplier, shift;    /* per-tensor weights */
+    uint8_t kernel;               /* FS_KERNEL_*, set by prepare */
+    uint8_t fast_requant;         /* cm4 prepare: ops/cm4/fs_cm4_rq.h's conditions hold */
+    uint8_t requant_lazy;         /* per-channel: pc_* computed by each eval (fully_connected.c) */
+    const int32_t *pc_multiplier; /* per-channel weights: one per output unit, else NULL */
+    const int32_t *pc_shift;
 } fs_fully_connected_params;
 
 typedef struct fs_conv_params {
-  fs_conv_geom g;
-  int32_t input_offset, output_offset, act_min, act_max;
-  int32_t depth_multiplier;        /* depthwise only */
-  uint8_t kernel;                  /* FS_KERNEL_*, set by prepare */
-  uint8_t fast_requant;            /* cm4 prepare: ops/cm4/fs_cm4_rq.h's conditions hold */
-  uint8_t requant_lazy;            /* pc_* computed by each eval into scratch (conv_common.c) */
-  const int32_t *pc_multiplier;    /* one per output channel */
-  const int32_t *pc_shift;
+    fs_conv_geom g;
+    int32_t input_offset, output_offset, act_min, act_max;
+    int32_t depth_multiplier;     /* depthwise only */
+    uint8_t kernel;               /* FS_KERNEL_*, set by prepare */
+    uint8_t fast_requant;         /* cm4 prepare: ops/cm4/fs_cm4_rq.h's conditions hold */
+    uint8_t requant_lazy;         /* pc_* computed by each eval into scratch (conv_common.c) */
+    const int32_t *pc_multiplier; /* one per output channel */
+    const int32_t *pc_shift;
 } fs_conv_params;
 
 typedef struct fs_pool_params {
-  fs_conv_geom g;
-  int32_t act_min, act_max;
+    fs_conv_geom g;
+    int32_t act_min, act_max;
 } fs_pool_params;
 
 /* The zero-point offsets of a binary elementwise op (ADD, MUL): the first member of its
  * parameters, so that fs_elementwise_prepare sets them for both. */
 typedef struct fs_elementwise_offsets {
-  int32_t input1, input2, output;
+    int32_t input1, input2, output;
 } fs_elementwise_offsets;
 
 typedef struct fs_add_params {
-  fs_elementwise_offsets off;
-  int32_t left_shift;
-  int32_t input1_multiplier, input1_shift, input2_multiplier, input2_shift;
-  int32_t output_multiplier, output_shift, act_min, act_max;
+    fs_elementwise_offsets off;
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift, input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift, act_min, act_max;
 } fs_add_params;
 
 typedef struct fs_mul_params {
-  fs_elementwise_offsets off;
-  int32_t multiplier, shift, act_min, act_max;
+    fs_elementwise_offsets off;
+    int32_t multiplier, shift, act_min, act_max;
 } fs_mul_params;
 
 typedef struct fs_mean_params {
-  int32_t input_zp, output_zp, multiplier, shift;
-  uint32_t axis_mask;       /* bit d set: dimension d is reduced */
+    int32_t input_zp, output_zp, multiplier, shift;
+    uint32_t axis_mask; /* bit d set: dimension d is reduced */
 } fs_mean_params;
 
 typedef struct fs_softmax_params {
-  int32_t input_multiplier, input_left_shift, diff_min;
+    int32_t input_multiplier, input_left_shift, diff_min;
 } fs_softmax_params;
 
 typedef struct fs_logistic_params {
-  int32_t input_zero_point, input_range_radius, input_multiplier, input_left_shift;
+    int32_t input_zero_point, input_range_radius, input_multiplier, input_left_shift;
 } fs_logistic_params;
 
 typedef struct fs_quantize_params {
-  double scale;               /* float -> int8: output scale as double */
-  int32_t zero_point;         /* output zero point */
-  int32_t input_zero_point;   /* int8 -> int8 */
-  int32_t multiplier, shift;  /* int8 -> int8 */
+    double scale;              /* float -> int8: output scale as double */
+    int32_t zero_point;        /* output zero point */
+    int32_t input_zero_point;  /* int8 -> int8 */
+    int32_t multiplier, shift; /* int8 -> int8 */
 } fs_quantize_params;
 
 typedef struct fs_dequantize_params {
-  double scale;
-  int32_t zero_point;
+    double scale;
+    int32_t zero_point;
 } fs_dequantize_params;
 
 typedef struct fs_pad_params {
-  int32_t before[FS_MAX_DIMS], after[FS_MAX_DIMS];
-  int32_t value; /* int8 fill value */
+    int32_t before[FS_MAX_DIMS], after[FS_MAX_DIMS];
+    int32_t value; /* int8 fill value */
 } fs_pad_params;
 
 typedef struct fs_concatenation_params {
-  int32_t axis;
+    int32_t axis;
 } fs_concatenation_params;
 
-#define FS_OP_DECL(op)                                                              \
-  fs_status fs_##op##_prepare(fs_prep *p);                                          \
-  fs_status fs_##op##_eval(const fs_model *m, const fs_op *op, const fs_kctx *k);
+#define FS_OP_DECL(op)                       \
+    fs_status fs_##op##_prepare(fs_prep *p); \
+    fs_status fs_##op##_eval(const fs_model *m, const fs_op *op, const fs_kctx *k);
 
 FS_OP_DECL(fully_connected)
 FS_OP_DECL(conv_2d)
@@ -144,25 +144,24 @@ FS_OP_DECL(add_cm4)
  * Shapes are NHWC for the 2-D ops; bias is little-endian
  * int32 in the model (read unaligned), NULL if absent. */
 void fs_fully_connected_s8(const fs_kctx *k, const fs_fully_connected_params *p,
-                           const fs_shape *in_shape, const int8_t *in,
-                           const fs_shape *w_shape, const int8_t *w, const uint8_t *bias,
-                           const fs_shape *out_shape, int8_t *out);
+                           const fs_shape *in_shape, const int8_t *in, const fs_shape *w_shape,
+                           const int8_t *w, const uint8_t *bias, const fs_shape *out_shape,
+                           int8_t *out);
 void fs_conv_2d_s8(const fs_kctx *k, const fs_conv_params *p, const fs_shape *in_shape,
-                   const int8_t *in, const fs_shape *f_shape, const int8_t *f,
-                   const uint8_t *bias, const fs_shape *out_shape, int8_t *out);
-void fs_depthwise_conv_2d_s8(const fs_kctx *k, const fs_conv_params *p,
-                             const fs_shape *in_shape, const int8_t *in,
-                             const fs_shape *f_shape, const int8_t *f, const uint8_t *bias,
-                             const fs_shape *out_shape, int8_t *out);
+                   const int8_t *in, const fs_shape *f_shape, const int8_t *f, const uint8_t *bias,
+                   const fs_shape *out_shape, int8_t *out);
+void fs_depthwise_conv_2d_s8(const fs_kctx *k, const fs_conv_params *p, const fs_shape *in_shape,
+                             const int8_t *in, const fs_shape *f_shape, const int8_t *f,
+                             const uint8_t *bias, const fs_shape *out_shape, int8_t *out);
 /* The one-input kernels, fs_<name>_s8(k, params, in_shape, in, out_shape, out), and the
  * two-input ones, fs_<name>_s8(k, params, a_shape, a, b_shape, b, out_shape, out). */
-#define FS_UNARY_S8_DECL(name, params)                                                         \
-  void fs_##name##_s8(const fs_kctx *k, const params *p, const fs_shape *in_shape,            \
-                      const int8_t *in, const fs_shape *out_shape, int8_t *out);
-#define FS_BINARY_S8_DECL(name)                                                                \
-  void fs_##name##_s8(const fs_kctx *k, const fs_##name##_params *p, const fs_shape *a_shape, \
-                      const int8_t *a, const fs_shape *b_shape, const int8_t *b,              \
-                      const fs_shape *out_shape, int8_t *out);
+#define FS_UNARY_S8_DECL(name, params)                                               \
+    void fs_##name##_s8(const fs_kctx *k, const params *p, const fs_shape *in_shape, \
+                        const int8_t *in, const fs_shape *out_shape, int8_t *out);
+#define FS_BINARY_S8_DECL(name)                                                                 \
+    void fs_##name##_s8(const fs_kctx *k, const fs_##name##_params *p, const fs_shape *a_shape, \
+                        const int8_t *a, const fs_shape *b_shape, const int8_t *b,              \
+                        const fs_shape *out_shape, int8_t *out);
 FS_UNARY_S8_DECL(average_pool_2d, fs_pool_params)
 FS_UNARY_S8_DECL(max_pool_2d, fs_pool_params)
 FS_UNARY_S8_DECL(mean, fs_mean_params)
@@ -178,37 +177,37 @@ FS_BINARY_S8_DECL(mul)
  * its prepare attached as op->data. Macros so that each eval calls its own kernel directly, as
  * when written out: `FS_EVAL_UNARY(softmax)` defines fs_softmax_eval. */
 #define FS_EVAL_FUNCTION(name) \
-  fs_status fs_##name##_eval(const fs_model *m, const fs_op *op, const fs_kctx *k)
+    fs_status fs_##name##_eval(const fs_model *m, const fs_op *op, const fs_kctx *k)
 #define FS_UNPAREN(...) __VA_ARGS__
 /* Input 0 is `in`, output 0 `out`; more_inputs declares the others, more_args passes them to
  * the kernel after in (both parenthesized, each starting with a comma, or empty: ()). */
-#define FS_EVAL_BODY(name, more_inputs, more_args)                                            \
-  FS_EVAL_FUNCTION(name) {                                                                    \
-    const fs_tensor *in = fs_op_in(m, op, 0) FS_UNPAREN more_inputs;                          \
-    fs_tensor *out = fs_op_out(m, op, 0);                                                     \
-    fs_##name##_s8(k, op->data, &in->shape, (const int8_t *)in->data FS_UNPAREN more_args,    \
-                   &out->shape, (int8_t *)out->data);                                         \
-    return FS_OK;                                                                             \
-  }
+#define FS_EVAL_BODY(name, more_inputs, more_args)                                             \
+    FS_EVAL_FUNCTION(name) {                                                                   \
+        const fs_tensor *in = fs_op_in(m, op, 0) FS_UNPAREN more_inputs;                       \
+        fs_tensor *out = fs_op_out(m, op, 0);                                                  \
+        fs_##name##_s8(k, op->data, &in->shape, (const int8_t *)in->data FS_UNPAREN more_args, \
+                       &out->shape, (int8_t *)out->data);                                      \
+        return FS_OK;                                                                          \
+    }
 /* input 0 -> output 0 (pools, MEAN, SOFTMAX, LOGISTIC, PAD) */
 #define FS_EVAL_UNARY(name) FS_EVAL_BODY(name, (), ())
 /* inputs 0 and 1 -> output 0 (ADD, MUL) */
 #define FS_EVAL_BINARY(name) \
-  FS_EVAL_BODY(name, (, *b = fs_op_in(m, op, 1)), (, &b->shape, (const int8_t *)b->data))
+    FS_EVAL_BODY(name, (, *b = fs_op_in(m, op, 1)), (, &b->shape, (const int8_t *)b->data))
 /* input 0, weights or filter 1, optional bias 2 -> output 0 (FULLY_CONNECTED and the convs) */
 #define FS_EVAL_WEIGHTED(name)                                                  \
-  FS_EVAL_BODY(name, (, *w = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2)), \
-               (, &w->shape, (const int8_t *)w->data, bias ? bias->data : NULL))
+    FS_EVAL_BODY(name, (, *w = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2)), \
+                 (, &w->shape, (const int8_t *)w->data, bias ? bias->data : NULL))
 /* RESHAPE, SQUEEZE: the planner normally makes the output an alias of the input; the copy is
  * for the case where the buffers differ. */
-#define FS_EVAL_COPY(name)                                                                    \
-  FS_EVAL_FUNCTION(name) {                                                                    \
-    (void)k;                                                                                  \
-    const fs_tensor *in = fs_op_in(m, op, 0);                                                 \
-    fs_tensor *out = fs_op_out(m, op, 0);                                                     \
-    if (out->data != in->data) memmove(out->data, in->data, out->bytes);                      \
-    return FS_OK;                                                                             \
-  }
+#define FS_EVAL_COPY(name)                                                   \
+    FS_EVAL_FUNCTION(name) {                                                 \
+        (void)k;                                                             \
+        const fs_tensor *in = fs_op_in(m, op, 0);                            \
+        fs_tensor *out = fs_op_out(m, op, 0);                                \
+        if (out->data != in->data) memmove(out->data, in->data, out->bytes); \
+        return FS_OK;                                                        \
+    }
 
 /* Broadcasting helper for binary elementwise ops (add.c, mul.c): calls
  * fn(ctx, &a[i], &b[j], &out[k]) for every output element k, with
@@ -223,24 +222,24 @@ int fs_broadcast_shape_ok(const fs_shape *a, const fs_shape *b, const fs_shape *
  * one(params, &a[i], &b[j], &out[k]): one flat loop over equal shapes, else fs_broadcast_s8.
  * A macro, not an inline function taking `one`, because gcc then allocates the loop's
  * registers differently (ADD's instruction count would change). */
-#define FS_ELEMENTWISE_S8(name, one)                                                           \
-  void fs_##name##_s8(const fs_kctx *k, const fs_##name##_params *p, const fs_shape *a_shape,  \
-                      const int8_t *a, const fs_shape *b_shape, const int8_t *b,               \
-                      const fs_shape *out_shape, int8_t *out) {                                \
-    (void)k;                                                                                   \
-    if (fs_shape_equal(a_shape, b_shape)) {                                                    \
-      const int64_t n = fs_shape_count(out_shape);                                             \
-      for (int64_t i = 0; i < n; ++i) one(p, a + i, b + i, out + i);                           \
-    } else {                                                                                   \
-      fs_broadcast_s8(p, one, a_shape, a, b_shape, b, out_shape, out);                         \
-    }                                                                                          \
-  }
+#define FS_ELEMENTWISE_S8(name, one)                                                            \
+    void fs_##name##_s8(const fs_kctx *k, const fs_##name##_params *p, const fs_shape *a_shape, \
+                        const int8_t *a, const fs_shape *b_shape, const int8_t *b,              \
+                        const fs_shape *out_shape, int8_t *out) {                               \
+        (void)k;                                                                                \
+        if (fs_shape_equal(a_shape, b_shape)) {                                                 \
+            const int64_t n = fs_shape_count(out_shape);                                        \
+            for (int64_t i = 0; i < n; ++i) one(p, a + i, b + i, out + i);                      \
+        } else {                                                                                \
+            fs_broadcast_s8(p, one, a_shape, a, b_shape, b, out_shape, out);                    \
+        }                                                                                       \
+    }
 /* The start of a binary elementwise op's prepare (fs_broadcast.c): its tensors into t, which
  * must be int8 with one scale and zero point each and shapes that broadcast to the output,
  * then its `bytes` of parameters (a struct whose first member is fs_elementwise_offsets) with
  * the offsets set. NULL with the failure recorded in p->m->status when a check fails. */
 typedef struct fs_elementwise_io {
-  const fs_tensor *a, *b, *out;
+    const fs_tensor *a, *b, *out;
 } fs_elementwise_io;
 void *fs_elementwise_prepare(fs_prep *p, size_t bytes, fs_elementwise_io *t);
 
@@ -291,12 +290,12 @@ fs_kctx fs_conv_requant_eval(const fs_model *m, const fs_op *op, const fs_kctx *
 /* Multipliers and shifts of a requant_lazy op's output channels c0 .. c0 + n - 1, from the
  * model's scales: what fs_conv_requant_start reads once per eval, then fill. */
 typedef struct fs_conv_requant {
-  fs_fbv scales;        /* the weights' scales in the model */
-  const uint8_t *base;  /* their first byte */
-  int per_tensor;       /* one scale for every channel */
-  uint64_t r;           /* conv_common.c's fixed-point input / output scale ratio */
-  int32_t exp;
-  uint32_t ua, uo;      /* the input and output scales' bits */
+    fs_fbv scales;       /* the weights' scales in the model */
+    const uint8_t *base; /* their first byte */
+    int per_tensor;      /* one scale for every channel */
+    uint64_t r;          /* conv_common.c's fixed-point input / output scale ratio */
+    int32_t exp;
+    uint32_t ua, uo; /* the input and output scales' bits */
 } fs_conv_requant;
 fs_conv_requant fs_conv_requant_start(const fs_model *m, const fs_op *op);
 void fs_conv_requant_fill(const fs_conv_requant *r, uint32_t c0, uint32_t n, int32_t *mult,
@@ -306,8 +305,8 @@ void fs_conv_requant_fill_fast(const fs_conv_requant *r, uint32_t c0, uint32_t n
                                int32_t *shift);
 /* fs_conv_requant_fill, and 1, if every channel is decided and representable (without the
  * prepare-time arrays of fs_conv_requant_check: a block at a time); else 0. */
-int fs_conv_requant_fill_checked(const fs_conv_requant *r, uint32_t c0, uint32_t n,
-                                 int32_t *mult, int32_t *shift);
+int fs_conv_requant_fill_checked(const fs_conv_requant *r, uint32_t c0, uint32_t n, int32_t *mult,
+                                 int32_t *shift);
 /* FULLY_CONNECTED does the same with fs_conv_requant_start / _fill_fast (its weights are input
  * 1 too), a block of FS_FC_RQ_BLOCK units at a time on the stack, so its scratch does not grow;
  * prepare checks it with _fill_checked and the double path, a block at a time too
@@ -316,9 +315,9 @@ int fs_conv_requant_fill_checked(const fs_conv_requant *r, uint32_t c0, uint32_t
 int fs_fc_requant_lazy_pays(const fs_model *m, const fs_op *op);
 /* The reference kernel on one batch row's units u0 .. u0 + n - 1: x its inputs, w and bias
  * the whole tensors', mult/shift those units' (per-channel; NULL: p's per-tensor ones). */
-void fs_fully_connected_units(const fs_fully_connected_params *p, const int8_t *x,
-                              const int8_t *w, const uint8_t *bias, int32_t depth, int32_t u0,
-                              int32_t n, const int32_t *mult, const int32_t *shift, int8_t *out);
+void fs_fully_connected_units(const fs_fully_connected_params *p, const int8_t *x, const int8_t *w,
+                              const uint8_t *bias, int32_t depth, int32_t u0, int32_t n,
+                              const int32_t *mult, const int32_t *shift, int8_t *out);
 /* The reference evals after fs_conv_requant_eval (the DSP evals' fallback): k is what it left. */
 fs_status fs_conv_2d_run(const fs_model *m, const fs_op *op, const fs_kctx *k);
 fs_status fs_depthwise_conv_2d_run(const fs_model *m, const fs_op *op, const fs_kctx *k);
@@ -328,10 +327,11 @@ fs_status fs_pool_prepare(fs_prep *p);
 
 /* The part of one output pixel's pooling window that lies inside the input (TFLM's pools clip
  * the window: padding is not counted): rows x cols input pixels (both >= 1: prepare checks that
- * every window meets the input), element (y, x) of channel c at in[y * row_step + x * depth + c]. */
+ * every window meets the input), element (y, x) of channel c at in[y * row_step + x * depth + c].
+ */
 typedef struct fs_pool_window {
-  const int8_t *in;
-  int32_t rows, cols, row_step, depth;
+    const int8_t *in;
+    int32_t rows, cols, row_step, depth;
 } fs_pool_window;
 
 /* A pool's reduction: the window's depth outputs (out[0..depth)). */

@@ -42,8 +42,7 @@ static int fs_mean_block(const fs_shape *s, uint32_t axis_mask, int64_t *outer, 
 /* sum[a * inner + c] = sum over r of in[(a * n + r) * inner + c]: columns of the [n, inner]
  * slices summed four at a time in registers, each input byte read once (about 3 instructions
  * per byte on the Cortex-M4 against the odometer's 50). uint32 wraps as fs_add_wrap does. */
-static void fs_mean_columns(const int8_t *in, size_t outer, size_t n, size_t inner,
-                            int32_t *sum) {
+static void fs_mean_columns(const int8_t *in, size_t outer, size_t n, size_t inner, int32_t *sum) {
     for (size_t a = 0; a < outer; ++a, in += n * inner, sum += inner) {
         size_t c = 0;
         for (; c + 4 <= inner; c += 4) {

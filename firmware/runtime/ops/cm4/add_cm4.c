@@ -24,21 +24,21 @@
 
 /* Top word of acc * 2^32 + a * b, rounded: acc + SMMULR(a, b), exact (one instruction). */
 static inline int32_t add_smmlar(int32_t a, int32_t b, int32_t acc) {
-  int32_t r;
-  __asm("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-  return r;
+    int32_t r;
+    __asm("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
 }
 
 /* The constants of the equal-shape loops; `big` is the input with multiplier 0.5. */
 typedef struct add_fast {
-  int32_t p_k;    /* other input: x = (in << 21) + p_k = (in + offset) << 21 */
-  int32_t m;      /* its multiplier; 2^31 - 1 when it is 0.5 as well (see add_plan_other) */
-  int32_t r;      /* its rounding shift, >= 1 */
-  int32_t half;   /* 2^(r-1) */
-  int32_t big_k;  /* offset_big << 20: twice scaled_big = (in << 20) + big_k */
-  int32_t folded; /* half + (offset_big << (19 + r)) when r <= 4 (add_loop) */
-  fs_cm4_rq out;  /* the output requantization, offset in out.k */
-  int32_t lo, hi; /* the activation range */
+    int32_t p_k;    /* other input: x = (in << 21) + p_k = (in + offset) << 21 */
+    int32_t m;      /* its multiplier; 2^31 - 1 when it is 0.5 as well (see add_plan_other) */
+    int32_t r;      /* its rounding shift, >= 1 */
+    int32_t half;   /* 2^(r-1) */
+    int32_t big_k;  /* offset_big << 20: twice scaled_big = (in << 20) + big_k */
+    int32_t folded; /* half + (offset_big << (19 + r)) when r <= 4 (add_loop) */
+    fs_cm4_rq out;  /* the output requantization, offset in out.k */
+    int32_t lo, hi; /* the activation range */
 } add_fast;
 
 /* The other input's constants, or 0 where the identities above do not hold (never for the
@@ -46,39 +46,39 @@ typedef struct add_fast {
  * m = 2^31 - 1, r = 1: SMMULR(v << 21, 2^31 - 1) = v << 20 exactly for |v| < 2^10, and
  * RDBPOT(v << 20, 1) = v << 19, which is the reference's SRDHM(v << 20, 2^30) with shift 0. */
 static int add_plan_other(int32_t offset, int32_t m, int32_t shift, add_fast *f) {
-  if (shift == 0 && m == (1 << 30)) {
-    f->m = INT32_MAX;
-    f->r = 1;
-  } else if (shift <= -1 && shift >= -31 && m >= 0) {
-    f->m = m;
-    f->r = -shift;
-  } else {
-    return 0;
-  }
-  f->p_k = offset * (1 << 21);
-  f->half = (int32_t)(1u << (f->r - 1));
-  return 1;
+    if (shift == 0 && m == (1 << 30)) {
+        f->m = INT32_MAX;
+        f->r = 1;
+    } else if (shift <= -1 && shift >= -31 && m >= 0) {
+        f->m = m;
+        f->r = -shift;
+    } else {
+        return 0;
+    }
+    f->p_k = offset * (1 << 21);
+    f->half = (int32_t)(1u << (f->r - 1));
+    return 1;
 }
 
 /* The loops' constants; *swap: input 2 is the one with multiplier 0.5. 0: reference kernel. */
 static int add_plan(const fs_add_params *q, add_fast *f, int *swap) {
-  if (q->left_shift != 20 || q->output_shift > -1 || q->output_shift < -FS_CM4_RQ_MAX_RIGHT ||
-      q->output_multiplier < 0)
-    return 0;
-  const int half1 = q->input1_multiplier == (1 << 30) && q->input1_shift == 0;
-  const int half2 = q->input2_multiplier == (1 << 30) && q->input2_shift == 0;
-  if (!half1 && !half2) return 0;
-  *swap = !half1;
-  const int32_t big_offset = *swap ? q->off.input2 : q->off.input1;
-  if (!(*swap ? add_plan_other(q->off.input1, q->input1_multiplier, q->input1_shift, f)
-              : add_plan_other(q->off.input2, q->input2_multiplier, q->input2_shift, f)))
-    return 0;
-  f->big_k = big_offset * (1 << 20);
-  f->folded = f->r <= 4 ? f->half + big_offset * (1 << (19 + f->r)) : 0;
-  f->out = fs_cm4_rq_make(q->output_multiplier, q->output_shift, q->off.output);
-  f->lo = q->act_min;
-  f->hi = q->act_max;
-  return 1;
+    if (q->left_shift != 20 || q->output_shift > -1 || q->output_shift < -FS_CM4_RQ_MAX_RIGHT ||
+        q->output_multiplier < 0)
+        return 0;
+    const int half1 = q->input1_multiplier == (1 << 30) && q->input1_shift == 0;
+    const int half2 = q->input2_multiplier == (1 << 30) && q->input2_shift == 0;
+    if (!half1 && !half2) return 0;
+    *swap = !half1;
+    const int32_t big_offset = *swap ? q->off.input2 : q->off.input1;
+    if (!(*swap ? add_plan_other(q->off.input1, q->input1_multiplier, q->input1_shift, f)
+                : add_plan_other(q->off.input2, q->input2_multiplier, q->input2_shift, f)))
+        return 0;
+    f->big_k = big_offset * (1 << 20);
+    f->folded = f->r <= 4 ? f->half + big_offset * (1 << (19 + f->r)) : 0;
+    f->out = fs_cm4_rq_make(q->output_multiplier, q->output_shift, q->off.output);
+    f->lo = q->act_min;
+    f->hi = q->act_max;
+    return 1;
 }
 
 /* out[i] = big[i] + other[i] requantized, n elements. Always inlined with constant `full` and
@@ -94,36 +94,36 @@ static int add_plan(const fs_add_params *q, add_fast *f, int *swap) {
 __attribute__((always_inline)) static inline void add_loop(const add_fast *f, const int8_t *big,
                                                            const int8_t *other, int8_t *out,
                                                            uint32_t n, int full, int fold) {
-  const int32_t p_k = f->p_k, m = f->m, r = f->r, k = fold ? f->folded : f->half;
-  const int32_t big_k = f->big_k, om = f->out.m, ok = f->out.k, orr = f->out.r;
-  const int32_t lo = f->lo, hi = f->hi;
-  for (uint32_t i = 0; i < n; ++i) {
-    const int32_t x = other[i] * (1 << 21) + p_k;
-    int32_t sum2 = ((add_smmlar(x, m, k) + (x >> 31)) >> r) * 2 + big[i] * (1 << 20);
-    if (!fold) sum2 += big_k; /* 2 (scaled_1 + scaled_2) */
-    const int32_t v = (add_smmlar(sum2, om, ok) + (sum2 >> 31)) >> orr;
-    out[i] = full ? (int8_t)__ssat(v, 8) : fs_cm4_clamp8(v, lo, hi);
-  }
+    const int32_t p_k = f->p_k, m = f->m, r = f->r, k = fold ? f->folded : f->half;
+    const int32_t big_k = f->big_k, om = f->out.m, ok = f->out.k, orr = f->out.r;
+    const int32_t lo = f->lo, hi = f->hi;
+    for (uint32_t i = 0; i < n; ++i) {
+        const int32_t x = other[i] * (1 << 21) + p_k;
+        int32_t sum2 = ((add_smmlar(x, m, k) + (x >> 31)) >> r) * 2 + big[i] * (1 << 20);
+        if (!fold) sum2 += big_k; /* 2 (scaled_1 + scaled_2) */
+        const int32_t v = (add_smmlar(sum2, om, ok) + (sum2 >> 31)) >> orr;
+        out[i] = full ? (int8_t)__ssat(v, 8) : fs_cm4_clamp8(v, lo, hi);
+    }
 }
 
 fs_status fs_add_cm4_prepare(fs_prep *p) { return fs_add_prepare(p); }
 
 fs_status fs_add_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
-  const fs_tensor *a = fs_op_in(m, op, 0), *b = fs_op_in(m, op, 1);
-  fs_tensor *out = fs_op_out(m, op, 0);
-  add_fast f;
-  int swap = 0;
-  if (!fs_shape_equal(&a->shape, &b->shape) || !add_plan(op->data, &f, &swap))
-    return fs_add_eval(m, op, k);
-  const int8_t *x = (const int8_t *)a->data, *y = (const int8_t *)b->data;
-  const uint32_t n = (uint32_t)fs_shape_count(&out->shape);
-  const int8_t *big = swap ? y : x, *other = swap ? x : y;
-  int8_t *o = (int8_t *)out->data;
-  if (f.lo != -128 || f.hi != 127)
-    add_loop(&f, big, other, o, n, 0, 0);
-  else if (f.r <= 4)
-    add_loop(&f, big, other, o, n, 1, 1);
-  else
-    add_loop(&f, big, other, o, n, 1, 0);
-  return FS_OK;
+    const fs_tensor *a = fs_op_in(m, op, 0), *b = fs_op_in(m, op, 1);
+    fs_tensor *out = fs_op_out(m, op, 0);
+    add_fast f;
+    int swap = 0;
+    if (!fs_shape_equal(&a->shape, &b->shape) || !add_plan(op->data, &f, &swap))
+        return fs_add_eval(m, op, k);
+    const int8_t *x = (const int8_t *)a->data, *y = (const int8_t *)b->data;
+    const uint32_t n = (uint32_t)fs_shape_count(&out->shape);
+    const int8_t *big = swap ? y : x, *other = swap ? x : y;
+    int8_t *o = (int8_t *)out->data;
+    if (f.lo != -128 || f.hi != 127)
+        add_loop(&f, big, other, o, n, 0, 0);
+    else if (f.r <= 4)
+        add_loop(&f, big, other, o, n, 1, 1);
+    else
+        add_loop(&f, big, other, o, n, 1, 0);
+    return FS_OK;
 }

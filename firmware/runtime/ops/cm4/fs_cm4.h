@@ -44,11 +44,11 @@ void fs_cm4_expand_zero(int16_t *dst, uint32_t n);
 /* How sums become int8 outputs: bias, per-channel (mult/shift arrays) or per-tensor (m, s)
  * requantization, output offset, activation clamp. */
 typedef struct fs_cm4_out {
-  const uint8_t *bias;         /* int32 per row, any alignment; NULL: none */
-  const int32_t *mult, *shift; /* per row, or NULL: m and s for all */
-  int32_t m, s;
-  int32_t out_offset, act_min, act_max;
-  int fast; /* fs_cm4_rq_ok held at prepare: the short requantization (fs_cm4_rq.h) */
+    const uint8_t *bias;         /* int32 per row, any alignment; NULL: none */
+    const int32_t *mult, *shift; /* per row, or NULL: m and s for all */
+    int32_t m, s;
+    int32_t out_offset, act_min, act_max;
+    int fast; /* fs_cm4_rq_ok held at prepare: the short requantization (fs_cm4_rq.h) */
 } fs_cm4_out;
 
 /* out[r] = requantized (w[r] . x + bias[r]) for rows r0 <= r < r0 + n, where row r of the

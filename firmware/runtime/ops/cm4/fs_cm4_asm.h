@@ -16,29 +16,45 @@
 
 /* The row-pair loop's bookkeeping (fs_cm4.c says what the loop computes). */
 typedef struct fs_cm4_pairs {
-  const int8_t *w;  /* first row; rows follow each other, `depth` bytes apart */
-  const int16_t *x; /* expanded activations (fs_cm4_expand) */
-  uint32_t depth;   /* inputs per row: a multiple of 4 */
-  uint32_t blocks;  /* depth / 16 */
-  int32_t *acc;     /* out: two sums per pair, advanced */
-  uint32_t pairs;   /* row pairs (> 0), counted down */
-  uint32_t has8;    /* depth & 8 */
-  uint32_t has4;    /* depth & 4 */
+    const int8_t *w;  /* first row; rows follow each other, `depth` bytes apart */
+    const int16_t *x; /* expanded activations (fs_cm4_expand) */
+    uint32_t depth;   /* inputs per row: a multiple of 4 */
+    uint32_t blocks;  /* depth / 16 */
+    int32_t *acc;     /* out: two sums per pair, advanced */
+    uint32_t pairs;   /* row pairs (> 0), counted down */
+    uint32_t has8;    /* depth & 8 */
+    uint32_t has4;    /* depth & 4 */
 } fs_cm4_pairs;
 
-#define FS_CM4_PAIRS_LAYOUT(F)                                                                     \
-  F(fs_cm4_pairs, w, 0) F(fs_cm4_pairs, x, 4) F(fs_cm4_pairs, depth, 8) F(fs_cm4_pairs, blocks, 12) \
-  F(fs_cm4_pairs, acc, 16) F(fs_cm4_pairs, pairs, 20) F(fs_cm4_pairs, has8, 24)                    \
-  F(fs_cm4_pairs, has4, 28)
+/* One field a line (clang-format would refold these lists differently on every pass). */
+// clang-format off
+#define FS_CM4_PAIRS_LAYOUT(F) \
+    F(fs_cm4_pairs, w, 0) \
+    F(fs_cm4_pairs, x, 4) \
+    F(fs_cm4_pairs, depth, 8) \
+    F(fs_cm4_pairs, blocks, 12) \
+    F(fs_cm4_pairs, acc, 16) \
+    F(fs_cm4_pairs, pairs, 20) \
+    F(fs_cm4_pairs, has8, 24) \
+    F(fs_cm4_pairs, has4, 28)
 
 /* m, k and r are read with one LDM from m's offset: their order is part of the layout. */
-#define FS_CM4_DW_RUN_LAYOUT(F)                                                                    \
-  F(fs_cm4_dw_run, w, 0) F(fs_cm4_dw_run, row, 4) F(fs_cm4_dw_run, pitch, 8)                        \
-  F(fs_cm4_dw_run, groups, 12) F(fs_cm4_dw_run, out, 16) F(fs_cm4_dw_run, ostep, 20)                \
-  F(fs_cm4_dw_run, bias, 24) F(fs_cm4_dw_run, m, 28) F(fs_cm4_dw_run, k, 32) F(fs_cm4_dw_run, r, 36)
+#define FS_CM4_DW_RUN_LAYOUT(F) \
+    F(fs_cm4_dw_run, w, 0) \
+    F(fs_cm4_dw_run, row, 4) \
+    F(fs_cm4_dw_run, pitch, 8) \
+    F(fs_cm4_dw_run, groups, 12) \
+    F(fs_cm4_dw_run, out, 16) \
+    F(fs_cm4_dw_run, ostep, 20) \
+    F(fs_cm4_dw_run, bias, 24) \
+    F(fs_cm4_dw_run, m, 28) \
+    F(fs_cm4_dw_run, k, 32) \
+    F(fs_cm4_dw_run, r, 36)
+// clang-format on
 
-#define FS_CM4_ASM_CHECK(type, field, offset) \
-  _Static_assert(offsetof(type, field) == (offset), #type "." #field ": not where the asm reads it");
+#define FS_CM4_ASM_CHECK(type, field, offset)         \
+    _Static_assert(offsetof(type, field) == (offset), \
+                   #type "." #field ": not where the asm reads it");
 #define FS_CM4_ASM_EQU(type, field, offset) ".equ .L" #type "_" #field ", " #offset "\n\t"
 
 /* The field's offset as an asm immediate, and the memory operand [reg, #offset]. */

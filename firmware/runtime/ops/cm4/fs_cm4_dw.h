@@ -32,19 +32,19 @@
 
 /* One image axis as the planar kernel sees it. */
 typedef struct fs_cm4_dw_axis {
-  int32_t out, in, stride, pad, taps; /* outputs, inputs, stride, leading padding, filter taps */
-  int32_t in_step, out_step;          /* bytes between neighbours in the input / output tensor */
-  int32_t w_step;                     /* bytes between neighbouring taps in the filter */
+    int32_t out, in, stride, pad, taps; /* outputs, inputs, stride, leading padding, filter taps */
+    int32_t in_step, out_step;          /* bytes between neighbours in the input / output tensor */
+    int32_t w_step;                     /* bytes between neighbouring taps in the filter */
 } fs_cm4_dw_axis;
 
 typedef struct fs_cm4_dw_plan {
-  fs_cm4_dw_axis u, v; /* u: the paired axis (3 taps); v: the other */
-  int32_t pitch;       /* int16 per plane row: even, >= (u.out - 1) * u.stride + 4 */
-  int32_t band;        /* output rows per filling of the planes */
-  int32_t rows;        /* plane rows: (band - 1) * v.stride + v.taps */
-  int32_t planes;      /* channels per filling: min(4, channels) */
-  int32_t mult;        /* output channels per input channel: 1, or all of them (the stem) */
-  int32_t fc;          /* filter bytes from one output channel to the next */
+    fs_cm4_dw_axis u, v; /* u: the paired axis (3 taps); v: the other */
+    int32_t pitch;       /* int16 per plane row: even, >= (u.out - 1) * u.stride + 4 */
+    int32_t band;        /* output rows per filling of the planes */
+    int32_t rows;        /* plane rows: (band - 1) * v.stride + v.taps */
+    int32_t planes;      /* channels per filling: min(4, channels) */
+    int32_t mult;        /* output channels per input channel: 1, or all of them (the stem) */
+    int32_t fc;          /* filter bytes from one output channel to the next */
 } fs_cm4_dw_plan;
 
 /* The plan for this operator's shapes, or 0 if the planar kernel does not serve them. */
@@ -68,13 +68,13 @@ void fs_cm4_dw_plane(void *scratch, const fs_cm4_dw_plan *plan, const fs_conv_pa
  * one plane row, three filter rows, SSAT #8 as the clamp. row and out are advanced past them.
  * The asm reads the fields at the offsets of FS_CM4_DW_RUN_LAYOUT (fs_cm4_asm.h, checked). */
 typedef struct fs_cm4_dw_run {
-  const uint32_t *w;   /* 3 x (A, C, B) */
-  const uint32_t *row; /* plane row of the first filter row, at the first output's input */
-  int32_t pitch;       /* bytes from one plane row to the next */
-  int32_t groups;      /* > 0, counted down */
-  int8_t *out;         /* first output */
-  int32_t ostep;       /* bytes between outputs */
-  int32_t bias, m, k, r;
+    const uint32_t *w;   /* 3 x (A, C, B) */
+    const uint32_t *row; /* plane row of the first filter row, at the first output's input */
+    int32_t pitch;       /* bytes from one plane row to the next */
+    int32_t groups;      /* > 0, counted down */
+    int8_t *out;         /* first output */
+    int32_t ostep;       /* bytes between outputs */
+    int32_t bias, m, k, r;
 } fs_cm4_dw_run;
 
 void fs_cm4_dw_run_s1(fs_cm4_dw_run *run);

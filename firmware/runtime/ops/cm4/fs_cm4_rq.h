@@ -22,9 +22,9 @@
 #define FS_CM4_RQ_MAX_RIGHT 20
 
 typedef struct fs_cm4_rq {
-  int32_t m; /* the quantized multiplier, [0, 2^31) */
-  int32_t r; /* the right shift, 1..FS_CM4_RQ_MAX_RIGHT */
-  int32_t k; /* 2^(r-1) + out_offset * 2^r */
+    int32_t m; /* the quantized multiplier, [0, 2^31) */
+    int32_t r; /* the right shift, 1..FS_CM4_RQ_MAX_RIGHT */
+    int32_t k; /* 2^(r-1) + out_offset * 2^r */
 } fs_cm4_rq;
 
 /* The rounding step of every requantization of the Cortex-M4 kernels (this one and fs_cm4_round,
@@ -33,23 +33,23 @@ typedef struct fs_cm4_rq {
  * neg_mask = 0 with right = 0, add = 0 leaves h as it is; fs_cm4_rq_apply folds the output
  * offset into add. The callers make sure that h + add does not overflow. */
 static inline int32_t fs_cm4_round_step(int32_t h, int32_t add, int32_t neg_mask, int32_t right) {
-  return (h + add + ((h >> 31) & neg_mask)) >> right;
+    return (h + add + ((h >> 31) & neg_mask)) >> right;
 }
 
 static inline fs_cm4_rq fs_cm4_rq_make(int32_t multiplier, int32_t shift, int32_t out_offset) {
-  const int32_t r = -shift;
-  const fs_cm4_rq q = {multiplier, r, (int32_t)((1u << (r - 1)) + ((uint32_t)out_offset << r))};
-  return q;
+    const int32_t r = -shift;
+    const fs_cm4_rq q = {multiplier, r, (int32_t)((1u << (r - 1)) + ((uint32_t)out_offset << r))};
+    return q;
 }
 
 /* fs_mbqm(x, m, -r) + out_offset, before the activation clamp. */
 static inline int32_t fs_cm4_rq_apply(int32_t x, int32_t m, int32_t r, int32_t k) {
-  const int32_t h = fs_cm4_smmulr((int32_t)((uint32_t)x << 1), m);
-  return fs_cm4_round_step(h, k, -1, r);
+    const int32_t h = fs_cm4_smmulr((int32_t)((uint32_t)x << 1), m);
+    return fs_cm4_round_step(h, k, -1, r);
 }
 
 static inline int8_t fs_cm4_clamp8(int32_t v, int32_t lo, int32_t hi) {
-  return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+    return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
 struct fs_tensor;
