@@ -40,11 +40,15 @@ def _capture_fd(fd: int):
             box["text"] = tmp.read().decode(errors="replace")
 
 
-def tflm_run(model: bytes, inputs: np.ndarray) -> tuple[np.ndarray, int]:
-    """Run TFLite Micro on each row of `inputs`; return stacked outputs and its arena total."""
+def tflm_run(model: bytes, inputs: np.ndarray,
+             arena_size: int | None = None) -> tuple[np.ndarray, int]:
+    """Run TFLite Micro on each row of `inputs`; return stacked outputs and its arena total.
+    arena_size: the interpreter's arena (its default, ten times the model's bytes, is too small
+    for one-op models with large activations)."""
     from tflite_micro.python.tflite_micro import runtime
 
-    ip = runtime.Interpreter.from_bytes(model)
+    extra = {"arena_size": arena_size} if arena_size else {}
+    ip = runtime.Interpreter.from_bytes(model, **extra)
     outs = []
     for x in inputs:
         ip.set_input(x, 0)
@@ -403,3 +407,47 @@ if __name__ == "__main__":
 
     if sys.argv[1:] == ["--serve"]:
         serve()
+
+
+def one_op_model(builtin: int, tensors, buffers, inputs, outputs, options_type, options,
+                 op_inputs=None) -> bytes:
+    """A .tflite of one builtin operator, written with TFLite's own schema objects: tensors and
+    buffers as given, the subgraph's inputs and outputs, the operator's options
+    (op_inputs: the operator's input tensors, default the subgraph's)."""
+    import flatbuffers
+
+    s = schema()
+    op = s.OperatorT()
+    op.opcodeIndex, op.outputs = 0, list(outputs)
+    op.inputs = list(inputs if op_inputs is None else op_inputs)
+    op.builtinOptionsType, op.builtinOptions = options_type, options
+    sg = s.SubGraphT()
+    sg.tensors, sg.inputs, sg.outputs, sg.operators = tensors, list(inputs), list(outputs), [op]
+    code = s.OperatorCodeT()
+    code.builtinCode, code.version = builtin, 1
+    code.deprecatedBuiltinCode = builtin if builtin < 127 else 127
+    m = s.ModelT()
+    m.version, m.operatorCodes, m.subgraphs, m.buffers = 3, [code], [sg], buffers
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def qemu_runmodel(tmp_path_factory, tag: str, jobs, kernels=("cm4", "ref")) -> dict:
+    """{kernels: {job name: JobResult}}: the jobs (host.qemu.Job) run by the RUNMODEL=1 QEMU
+    harness built with each KERNELS (ad01 is linked in as the harness's default model)."""
+    from export import carray
+    from host.qemu import run_models
+    from tests.boards.conftest import MACHINE, make_firmware, require_tool
+    from tests.support import AD01, ad01_config
+
+    require_tool("qemu-system-arm")
+    build = tmp_path_factory.mktemp(f"{tag}-build")
+    model_dir = tmp_path_factory.mktemp(f"{tag}-models") / "ad01"
+    carray.write(model_dir, AD01.read_bytes(), ad01_config())
+    out = {}
+    for k in kernels:
+        make_firmware("qemu", model_dir, build, "RUNMODEL=1", f"KERNELS={k}")
+        sub = "qemu-runmodel" if k == "cm4" else f"qemu-runmodel-{k}"
+        out[k] = {r.name: r for r in run_models(build / sub / MACHINE / "firmware.elf", jobs)}
+    return out

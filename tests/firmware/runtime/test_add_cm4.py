@@ -16,27 +16,15 @@ import math
 import numpy as np
 import pytest
 
-from host.qemu import Job, run_models
-from tests.boards.conftest import MACHINE, make_firmware, require_tool
-from tests.support import AD01, ad01_config
+from host.qemu import Job
+from tests.firmware import op_models
 
 RELU, RELU6, RELU_N1_TO_1 = 1, 3, 2
 
 
 def tflm_run(model: bytes, inputs: np.ndarray) -> tuple[np.ndarray, int]:
-    """TFLite Micro's outputs for each input and its arena total (op_models.tflm_run with an
-    arena to spare: its default, ten times the model's bytes, is too small for these models)."""
-    from tflite_micro.python.tflite_micro import runtime
-
-    from tests.firmware.op_models import tflm_arena_bytes
-
-    ip = runtime.Interpreter.from_bytes(model, arena_size=1 << 20)
-    outs = []
-    for x in inputs:
-        ip.set_input(x, 0)
-        ip.invoke()
-        outs.append(ip.get_output(0).copy())
-    return np.stack(outs), tflm_arena_bytes(ip)
+    """TFLite Micro's outputs and arena total, with an arena to spare."""
+    return op_models.tflm_run(model, inputs, arena_size=1 << 20)
 
 
 def _schema():
@@ -48,8 +36,6 @@ def _schema():
 def add_model(shape, scale_x, zp_x, other, scale_o, zp_o, act=0, rng=None) -> bytes:
     """ADD(x, c) -> y, x the int8 input of `shape`. other: ("const", shape, scale, zp) for a
     constant operand (random int8 values) or ("self",) for ADD(x, x)."""
-    import flatbuffers
-
     s = _schema()
     rng = rng or np.random.default_rng(0)
 
@@ -81,20 +67,11 @@ def add_model(shape, scale_x, zp_x, other, scale_o, zp_o, act=0, rng=None) -> by
                                          else tuple(shape)))
     buffers.append(buffer())
     tensors.append(tensor("y", out_shape, scale_o, zp_o, len(buffers) - 1))
-    op = s.OperatorT()
-    op.opcodeIndex, op.inputs, op.outputs = 0, inputs, [len(tensors) - 1]
-    op.builtinOptionsType = s.BuiltinOptions.AddOptions
-    op.builtinOptions = s.AddOptionsT()
-    op.builtinOptions.fusedActivationFunction = act
-    sg = s.SubGraphT()
-    sg.tensors, sg.inputs, sg.outputs, sg.operators = tensors, [0], [len(tensors) - 1], [op]
-    code = s.OperatorCodeT()
-    code.builtinCode, code.deprecatedBuiltinCode, code.version = s.BuiltinOperator.ADD, 0, 1
-    m = s.ModelT()
-    m.version, m.operatorCodes, m.subgraphs, m.buffers = 3, [code], [sg], buffers
-    b = flatbuffers.Builder(1024)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+    options = s.AddOptionsT()
+    options.fusedActivationFunction = act
+    return op_models.one_op_model(s.BuiltinOperator.ADD, tensors, buffers, [0],
+                                  [len(tensors) - 1], s.BuiltinOptions.AddOptions, options,
+                                  op_inputs=inputs)
 
 
 S = [1, 4, 16, 128]        # the cls model's residual ADD
@@ -157,20 +134,9 @@ def cases() -> dict:
 @pytest.fixture(scope="module")
 def results(tmp_path_factory, cases) -> dict:
     """{kernels: {case: JobResult}} from the RUNMODEL=1 harness, KERNELS=cm4 and ref."""
-    from export import carray
-
-    require_tool("qemu-system-arm")
-    build = tmp_path_factory.mktemp("add-build")
-    model_dir = tmp_path_factory.mktemp("add-models") / "ad01"
-    carray.write(model_dir, AD01.read_bytes(), ad01_config())
-    out = {}
-    for kernels, sub in (("cm4", "qemu-runmodel"), ("ref", "qemu-runmodel-ref")):
-        make_firmware("qemu", model_dir, build, "RUNMODEL=1", f"KERNELS={kernels}")
-        elf = build / sub / MACHINE / "firmware.elf"
-        jobs = [Job(c["model"], c["x"].tobytes(), len(c["x"]), profile=True, name=n)
-                for n, c in cases.items()]
-        out[kernels] = {r.name: r for r in run_models(elf, jobs)}
-    return out
+    jobs = [Job(c["model"], c["x"].tobytes(), len(c["x"]), profile=True, name=n)
+            for n, c in cases.items()]
+    return op_models.qemu_runmodel(tmp_path_factory, "add", jobs)
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -14,16 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from host.qemu import Job, run_models
-from tests.boards.conftest import MACHINE, make_firmware, require_tool
+from host.qemu import Job
+from tests.firmware import op_models
 from tests.firmware.runtime.test_add_cm4 import _schema, tflm_run
-from tests.support import AD01, ad01_config
 
 
 def fc_model(batches, depth, units, per_channel, act=0, rng=None, scale_lo=-12) -> bytes:
     """x [batches, depth] -> FULLY_CONNECTED (weights [units, depth], int32 bias) -> y."""
-    import flatbuffers
-
     s = _schema()
     rng = rng or np.random.default_rng(0)
     sx, zx = float(np.float32(rng.uniform(0.01, 0.2))), int(rng.integers(-20, 20))
@@ -56,21 +53,11 @@ def fc_model(batches, depth, units, per_channel, act=0, rng=None, scale_lo=-12) 
                tensor("b", [units], bscale, [0] * n, 3, s.TensorType.INT32),
                tensor("y", [batches, units], [so], [zo], 4)]
     buffers = [buffer(), buffer(), buffer(w.tobytes()), buffer(bias.tobytes()), buffer()]
-    op = s.OperatorT()
-    op.opcodeIndex, op.inputs, op.outputs = 0, [0, 1, 2], [3]
-    op.builtinOptionsType = s.BuiltinOptions.FullyConnectedOptions
-    op.builtinOptions = s.FullyConnectedOptionsT()
-    op.builtinOptions.fusedActivationFunction = act
-    sg = s.SubGraphT()
-    sg.tensors, sg.inputs, sg.outputs, sg.operators = tensors, [0], [3], [op]
-    code = s.OperatorCodeT()
-    code.builtinCode = s.BuiltinOperator.FULLY_CONNECTED
-    code.deprecatedBuiltinCode, code.version = s.BuiltinOperator.FULLY_CONNECTED, 1
-    m = s.ModelT()
-    m.version, m.operatorCodes, m.subgraphs, m.buffers = 3, [code], [sg], buffers
-    b = flatbuffers.Builder(1024)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+    options = s.FullyConnectedOptionsT()
+    options.fusedActivationFunction = act
+    return op_models.one_op_model(s.BuiltinOperator.FULLY_CONNECTED, tensors, buffers, [0], [3],
+                                  s.BuiltinOptions.FullyConnectedOptions, options,
+                                  op_inputs=[0, 1, 2])
 
 
 # name: (batches, depth, units, activation, lowest log2 weight scale / 64); <= 128 units: lazy
@@ -99,20 +86,9 @@ def cases() -> dict:
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory, cases) -> dict:
-    from export import carray
-
-    require_tool("qemu-system-arm")
-    build = tmp_path_factory.mktemp("fc-build")
-    model_dir = tmp_path_factory.mktemp("fc-models") / "ad01"
-    carray.write(model_dir, AD01.read_bytes(), ad01_config())
-    out = {}
-    for kernels, sub in (("cm4", "qemu-runmodel"), ("ref", "qemu-runmodel-ref")):
-        make_firmware("qemu", model_dir, build, "RUNMODEL=1", f"KERNELS={kernels}")
-        elf = build / sub / MACHINE / "firmware.elf"
-        jobs = [Job(c["model"], c["x"].tobytes(), len(c["x"]), name=f"{n[0]}/{int(n[1])}")
-                for n, c in cases.items()]
-        out[kernels] = {r.name: r for r in run_models(elf, jobs)}
-    return out
+    jobs = [Job(c["model"], c["x"].tobytes(), len(c["x"]), name=f"{n[0]}/{int(n[1])}")
+            for n, c in cases.items()]
+    return op_models.qemu_runmodel(tmp_path_factory, "fc", jobs)
 
 
 @pytest.mark.parametrize("name", list(CASES))

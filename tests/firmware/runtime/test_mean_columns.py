@@ -13,29 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from host.qemu import Job, run_models
-from tests.boards.conftest import MACHINE, make_firmware, require_tool
-from tests.support import AD01, ad01_config
-
-
-def tflm_run(model: bytes, inputs: np.ndarray) -> tuple[np.ndarray, int]:
-    """TFLite Micro's outputs for each input and its arena total (op_models.tflm_run with an
-    arena to spare: its default, ten times the model's bytes, is too small for these models)."""
-    from tflite_micro.python.tflite_micro import runtime
-
-    from tests.firmware.op_models import tflm_arena_bytes
-
-    ip = runtime.Interpreter.from_bytes(model, arena_size=1 << 20)
-    outs = []
-    for x in inputs:
-        ip.set_input(x, 0)
-        ip.invoke()
-        outs.append(ip.get_output(0).copy())
-    return np.stack(outs), tflm_arena_bytes(ip)
+from host.qemu import Job
+from tests.firmware import op_models
+from tests.firmware.runtime.test_add_cm4 import tflm_run
 
 
 def mean_model(shape, axes, keep, scale_x, zp_x, scale_o, zp_o) -> bytes:
-    import flatbuffers
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
 
     def tensor(name, shp, ttype, buffer, scale=None, zp=None):
@@ -53,21 +36,10 @@ def mean_model(shape, axes, keep, scale_x, zp_x, scale_o, zp_o) -> bytes:
     tensors = [tensor("x", shape, s.TensorType.INT8, 1, scale_x, zp_x),
                tensor("axes", [len(axes)], s.TensorType.INT32, 2),
                tensor("y", out_shape, s.TensorType.INT8, 3, scale_o, zp_o)]
-    op = s.OperatorT()
-    op.opcodeIndex, op.inputs, op.outputs = 0, [0, 1], [2]
-    op.builtinOptionsType = s.BuiltinOptions.ReducerOptions
-    op.builtinOptions = s.ReducerOptionsT()
-    op.builtinOptions.keepDims = bool(keep)
-    sg = s.SubGraphT()
-    sg.tensors, sg.inputs, sg.outputs, sg.operators = tensors, [0], [2], [op]
-    code = s.OperatorCodeT()
-    code.builtinCode = code.deprecatedBuiltinCode = s.BuiltinOperator.MEAN
-    code.version = 1
-    m = s.ModelT()
-    m.version, m.operatorCodes, m.subgraphs, m.buffers = 3, [code], [sg], buffers
-    b = flatbuffers.Builder(1024)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+    options = s.ReducerOptionsT()
+    options.keepDims = bool(keep)
+    return op_models.one_op_model(s.BuiltinOperator.MEAN, tensors, buffers, [0], [2],
+                                  s.BuiltinOptions.ReducerOptions, options, op_inputs=[0, 1])
 
 
 # name: (shape, axes, keep_dims, x scale, x zp, output scale, output zp, column path)
@@ -111,16 +83,9 @@ def test_mean_x86_byte_exact(run_model, tmp_path, cases, name):
 
 @pytest.fixture(scope="module")
 def qemu_results(tmp_path_factory, cases) -> dict:
-    from export import carray
-
-    require_tool("qemu-system-arm")
-    build = tmp_path_factory.mktemp("mean-build")
-    model_dir = tmp_path_factory.mktemp("mean-models") / "ad01"
-    carray.write(model_dir, AD01.read_bytes(), ad01_config())
-    make_firmware("qemu", model_dir, build, "RUNMODEL=1", "KERNELS=cm4")
     jobs = [Job(c["model"], c["x"].tobytes(), len(c["x"]), profile=True, name=n)
             for n, c in cases.items()]
-    return {r.name: r for r in run_models(build / "qemu-runmodel" / MACHINE / "firmware.elf", jobs)}
+    return op_models.qemu_runmodel(tmp_path_factory, "mean", jobs, kernels=("cm4",))["cm4"]
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -26,29 +26,18 @@ typedef struct fs_cm4_pairs {
     uint32_t has4;    /* depth & 4 */
 } fs_cm4_pairs;
 
-/* One field a line (clang-format would refold these lists differently on every pass). */
+/* Kept out of clang-format: it refolds these lists differently on every pass. */
 // clang-format off
 #define FS_CM4_PAIRS_LAYOUT(F) \
-    F(fs_cm4_pairs, w, 0) \
-    F(fs_cm4_pairs, x, 4) \
-    F(fs_cm4_pairs, depth, 8) \
-    F(fs_cm4_pairs, blocks, 12) \
-    F(fs_cm4_pairs, acc, 16) \
-    F(fs_cm4_pairs, pairs, 20) \
-    F(fs_cm4_pairs, has8, 24) \
-    F(fs_cm4_pairs, has4, 28)
+    F(fs_cm4_pairs, w, 0) F(fs_cm4_pairs, x, 4) F(fs_cm4_pairs, depth, 8) \
+    F(fs_cm4_pairs, blocks, 12) F(fs_cm4_pairs, acc, 16) F(fs_cm4_pairs, pairs, 20) \
+    F(fs_cm4_pairs, has8, 24) F(fs_cm4_pairs, has4, 28)
 
 /* m, k and r are read with one LDM from m's offset: their order is part of the layout. */
 #define FS_CM4_DW_RUN_LAYOUT(F) \
-    F(fs_cm4_dw_run, w, 0) \
-    F(fs_cm4_dw_run, row, 4) \
-    F(fs_cm4_dw_run, pitch, 8) \
-    F(fs_cm4_dw_run, groups, 12) \
-    F(fs_cm4_dw_run, out, 16) \
-    F(fs_cm4_dw_run, ostep, 20) \
-    F(fs_cm4_dw_run, bias, 24) \
-    F(fs_cm4_dw_run, m, 28) \
-    F(fs_cm4_dw_run, k, 32) \
+    F(fs_cm4_dw_run, w, 0) F(fs_cm4_dw_run, row, 4) F(fs_cm4_dw_run, pitch, 8) \
+    F(fs_cm4_dw_run, groups, 12) F(fs_cm4_dw_run, out, 16) F(fs_cm4_dw_run, ostep, 20) \
+    F(fs_cm4_dw_run, bias, 24) F(fs_cm4_dw_run, m, 28) F(fs_cm4_dw_run, k, 32) \
     F(fs_cm4_dw_run, r, 36)
 // clang-format on
 
