@@ -202,38 +202,16 @@ def _input_bytes(model: bytes) -> int:
 
 
 def tflm_arena_bytes(model: bytes) -> int:
-    """TFLite Micro's arena for `model`: the "Arena allocation total" (head + tail, i.e. its
-    planned activations and scratch plus its persistent allocations) that the tflite_micro
-    Python interpreter's print_allocations() reports after loading it (x86-64, reference
-    kernels; this version of the package has no arena_used_bytes()). It prints from C++, so
-    the text is taken from file descriptors 1 and 2."""
-    import re
-    import sys
-    import tempfile
+    """TFLite Micro's arena for `model`: the "Arena allocation total" (head + tail: its planned
+    activations and scratch plus its persistent allocations) of the tflite_micro Python
+    interpreter's print_allocations() after loading it (x86-64, reference kernels; this version
+    of the package has no arena_used_bytes()): export.tflm.arena_bytes."""
+    from export.tflm import ModelError, arena_bytes
 
-    from tflite_micro.python.tflite_micro import runtime
-
-    ip = runtime.Interpreter.from_bytes(model)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = {fd: os.dup(fd) for fd in (1, 2)}
-    with tempfile.TemporaryFile() as tmp:
-        try:
-            for fd in saved:
-                os.dup2(tmp.fileno(), fd)
-            ip.print_allocations()
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            for fd, keep in saved.items():
-                os.dup2(keep, fd)
-                os.close(keep)
-        tmp.seek(0)
-        text = tmp.read().decode(errors="replace")
-    found = re.search(r"Arena allocation total (\d+) bytes", text)
-    if not found:
-        raise SystemExit("tflite_micro's print_allocations() printed no arena total: " + text[:200])
-    return int(found.group(1))
+    try:
+        return arena_bytes(model)
+    except ModelError as e:
+        raise SystemExit(f"perf: TFLite Micro's arena: {e}") from None
 
 
 def add_tflm_arena(entry: dict, model: bytes) -> None:

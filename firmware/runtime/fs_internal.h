@@ -35,6 +35,14 @@ typedef struct fs_op {
 #define FS_INPLACE_OK 1u
 #define FS_INPLACE_CHOSEN 2u
 
+/* Prepare's offer to run in place with `temp` bytes of temp; none when the temp does not fit
+ * inplace_bytes. */
+static inline void fs_offer_inplace(fs_op *op, uint32_t temp) {
+    if (temp > 0xffffu) return;
+    op->inplace = FS_INPLACE_OK;
+    op->inplace_bytes = (uint16_t)temp;
+}
+
 /* The in-place temp's bytes in the scratch of an op whose planner chose in-place. */
 static inline uint32_t fs_inplace_temp_bytes(const fs_op *op) {
     return ((uint32_t)op->inplace_bytes + 15u) & ~15u;

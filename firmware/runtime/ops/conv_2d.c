@@ -112,10 +112,7 @@ fs_status fs_conv_2d_prepare(fs_prep *p) {
         const int64_t pixels = fs_shape_count(&in->shape) / in_c;
         const int32_t block = fs_conv_inplace_block(in_c);
         const int64_t bytes = (int64_t)(pixels < block ? pixels : block) * in_c;
-        if (bytes <= 0xffff) {
-            p->op->inplace = FS_INPLACE_OK;
-            p->op->inplace_bytes = (uint16_t)bytes;
-        }
+        if (bytes <= 0xffff) fs_offer_inplace(p->op, (uint32_t)bytes);
     }
     return FS_OK;
 }

@@ -113,10 +113,7 @@ fs_status fs_depthwise_conv_2d_prepare(fs_prep *p) {
     const uint32_t bytes = fs_dw_inplace_bytes(in->shape.dims[1] * in->shape.dims[2],
                                                f->shape.dims[1] * f->shape.dims[2],
                                                out->shape.dims[1] * out->shape.dims[2]);
-    if (q->depth_multiplier == 1 && in->shape.dims[0] == 1 && bytes <= 0xffffu) {
-        p->op->inplace = FS_INPLACE_OK;
-        p->op->inplace_bytes = (uint16_t)bytes;
-    }
+    if (q->depth_multiplier == 1 && in->shape.dims[0] == 1) fs_offer_inplace(p->op, bytes);
     return FS_OK;
 }
 

@@ -103,7 +103,7 @@ fs_status fs_depthwise_conv_2d_cm4_prepare(fs_prep *p) {
     if (fs_cm4_dw_plan_make(q, &in->shape, &f->shape, &out->shape, &plan)) {
         q->kernel = FS_KERNEL_CM4_PLANE; /* its eval computes the multipliers 4 at a time */
         p->op->scratch_bytes = fs_cm4_dw_scratch_bytes(&plan);
-        if (plan.band == plan.v.out && in->shape.dims[0] == 1) p->op->inplace = FS_INPLACE_OK;
+        if (plan.band == plan.v.out && in->shape.dims[0] == 1) fs_offer_inplace(p->op, 0);
         return FS_OK;
     }
     q->kernel = FS_KERNEL_CM4;
