@@ -80,15 +80,17 @@ def joint_domain_thresholds(train_scores: np.ndarray, domains: np.ndarray,
     keep the false-alarm rate of each TRUE domain nearest the design rate 1 - level: the pair
     minimising the sum over true domains of (held-out rate - design rate)^2, each rate that
     domain's share of held-out clips flagged, whichever threshold the discriminant gives them.
-    With a discriminant that never errs, each threshold is its domain's empirical quantile;
+    With a discriminant that never errs, each threshold is its domain's conformal quantile;
     when it errs, the target clips it puts in the source domain count against the source
     threshold too. Ties go to the pair nearest `domain_thresholds`.
 
-    The empirical share k / n, not the conformal (k + 1) / (n + 1), was chosen on the
-    development types (3 seeds; docs/results.md): a held-out target clip is scored against the
-    other nine target clips and a test clip against all ten, so held-out target scores are
-    already on the high side, and the conformal estimate then left 5.2 / 5.6 % false alarms
-    (source / target) against 7.0 / 7.5 %. Falls back to `domain_thresholds` when a true
+    Each rate is the conformal share (k + 1) / (n + 1) of k flagged among n held-out clips,
+    the chance that a new exchangeable clip scores above the threshold: for ten target clips
+    and a discriminant that never errs, the threshold flags none of them (a new clip's chance
+    1/11 = 9.1 %), not one (2/11, which flagged 19 % of the evaluation types' target normals).
+    Adopted with FOLDS = 20 in train/stats.py, which brings held-out scores nearer a test
+    clip's; docs/results.md ("Conformal shares and 20 folds") has the measurements and which
+    data they were taken on. Falls back to `domain_thresholds` when a true
     domain has too few clips for its conformal quantile (fewer than 9 at 90 %)."""
     s, d = np.asarray(train_scores, np.float64), np.asarray(domains, int)
     t = np.asarray(is_target, bool)
@@ -102,7 +104,8 @@ def joint_domain_thresholds(train_scores: np.ndarray, domains: np.ndarray,
     for t0 in cand[0]:
         # flags of every clip for each candidate target threshold: (clips, candidates)
         flags = np.where((d == 1)[:, None], s[:, None] > cand[1][None, :], (s > t0)[:, None])
-        cost = sum((flags[t == side].mean(axis=0) - rate) ** 2 for side in (False, True))
+        cost = sum(((flags[t == side].sum(axis=0) + 1) / (np.sum(t == side) + 1) - rate) ** 2
+                   for side in (False, True))
         near = np.abs(np.log(np.maximum(t0, 1e-30) / max(b[0], 1e-30))) + \
             np.abs(np.log(np.maximum(cand[1], 1e-30) / max(b[1], 1e-30)))
         i = int(np.lexsort((near, np.round(cost, 12)))[0])

@@ -56,23 +56,24 @@ def test_a_domain_with_too_few_clips_gets_at_least_the_pooled_threshold(n_target
 
 def test_joint_thresholds_with_a_discriminant_that_never_errs_are_the_domains_quantiles():
     # 200 source scores 1..200, 10 target scores 1001..1010, each clip in its true domain:
-    # flagging 20 of 200 and 1 of 10 keeps both rates at 10 %, i.e. the thresholds are the
-    # 180th source score and the 9th target score
+    # the conformal share (k + 1) / (n + 1) nearest 10 % flags 19 of 200 (20/201) and none of
+    # the 10 (1/11, against 2/11 for one), i.e. the thresholds are the 181st source score and
+    # the largest target score
     src, tgt = np.arange(1.0, 201.0), np.arange(1001.0, 1011.0)
     true = np.r_[np.zeros(200), np.ones(10)].astype(bool)
     t = joint_domain_thresholds(np.r_[src, tgt], true.astype(int), true, 0.9)
     assert t["method"] == "conformal-joint"
-    assert (t["threshold"], t["threshold_target"]) == (180.0, 1009.0)
-    assert t["held_out_false_alarm"] == [0.1, 0.1]
+    assert (t["threshold"], t["threshold_target"]) == (181.0, 1010.0)
+    assert t["held_out_false_alarm"] == [0.095, 0.0]
 
 
 def test_target_clips_the_discriminant_puts_in_the_source_domain_raise_its_threshold():
     # source scores 1..200; 10 target clips scoring 301..310, which the discriminant puts in
     # the SOURCE domain (its target domain holds five source clips, scores 1..5). The
     # per-assigned-domain quantile (about 182) flags all ten target clips. The joint fit keeps
-    # the target domain's rate at 10 % (source threshold 309: 9 of them below), which flags no
-    # source clip of the source domain; the lowest target threshold (1) then flags four of the
-    # five source clips there, 2 %, nearer 10 % than none: cost (0.02-0.1)^2 + 0
+    # the target domain's conformal rate nearest 10 % (source threshold 310: none flagged,
+    # 1/11), which flags no source clip of the source domain; the lowest target threshold (1)
+    # then flags four of the five source clips there, (4 + 1) / 201, nearer 10 % than none
     src, tgt = np.arange(1.0, 201.0), np.arange(301.0, 311.0)
     scores = np.r_[src, tgt]
     true = np.r_[np.zeros(200), np.ones(10)].astype(bool)
@@ -81,8 +82,8 @@ def test_target_clips_the_discriminant_puts_in_the_source_domain_raise_its_thres
     per = domain_thresholds(scores, assigned, 0.9)
     assert np.sum(tgt > per["threshold"]) == 10
     t = joint_domain_thresholds(scores, assigned, true, 0.9)
-    assert (t["threshold"], t["threshold_target"]) == (309.0, 1.0)
-    assert t["held_out_false_alarm"] == [0.02, 0.1]
+    assert (t["threshold"], t["threshold_target"]) == (310.0, 1.0)
+    assert t["held_out_false_alarm"] == [0.02, 0.0]
     assert t["per_domain_thresholds"] == [per["threshold"], per["threshold_target"]]
 
 

@@ -150,6 +150,10 @@ def test_same_seed_same_scores(runs, tiny_root, tmp_path, model):
     again = train_cli(tiny_root, cache_dir, tmp_path / "again", model)
     name = "anomaly_score_fan_section_00_test.csv"
     assert read_csv(again / name) == read_csv(runs[model] / name)
+    if model == "stats":
+        # its seed only draws the cross-fitting folds, and the tiny set has fewer training
+        # clips than train.stats.FOLDS: leave-one-out, the same for every seed
+        return
     other = train_cli(tiny_root, cache_dir, tmp_path / "other", model, seed=1)
     assert read_csv(other / name) != read_csv(runs[model] / name)
 
