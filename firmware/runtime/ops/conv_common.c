@@ -322,17 +322,20 @@ void fs_conv_requant_fill_fast(const fs_conv_requant *r, uint32_t c0, uint32_t n
     const int32_t e0 = 53 + 11 + r->exp - 150;
     const uint32_t step = r->per_tensor ? 0u : 4u;
     const uint8_t *p = r->base + step * c0;
-    for (uint32_t i = 0; i < n; ++i, p += step) {
+    for (const int32_t *end = mult + n; mult != end; ++mult, ++shift, p += step) {
         uint32_t uw;
         memcpy(&uw, p, sizeof uw); /* little-endian */
-        const uint32_t mw = (uw & 0x7fffffu) | 0x800000u;
-        const uint64_t t = (((uint64_t)mw * rh) << 8) + (((uint64_t)mw * rl) >> 24);
+        /* The 24-bit significand times r, shifted right by 24 and truncated: with the
+         * significand moved to the top of a word (m8 = it << 8, bit 31 the implicit 1) that is
+         * m8 * rh plus the high word of m8 * rl: the same bits, five instructions fewer. */
+        const uint32_t m8 = (uw << 8) | 0x80000000u;
+        const uint64_t t = (uint64_t)m8 * rh + (((uint64_t)m8 * rl) >> 32);
         const uint32_t th = (uint32_t)(t >> 32), tl = (uint32_t)t;
         const int z = __builtin_clz(th); /* 1 .. 3 */
         const uint32_t hi = (th << z) | (tl >> (32 - z)), lo = tl << z;
         int32_t e = e0 - z + (int32_t)((uw >> 23) & 0xffu);
         if (((hi & 1u) ? lo < 0x1000u : lo >= 0xfffff000u) || e > 30) {
-            fs_rq_slow(r, uw, &mult[i], &shift[i]);
+            fs_rq_slow(r, uw, mult, shift);
             continue;
         }
         uint32_t q = (hi >> 1) + (hi & 1u);
@@ -344,8 +347,8 @@ void fs_conv_requant_fill_fast(const fs_conv_requant *r, uint32_t c0, uint32_t n
             q = 0;
             e = 0;
         }
-        mult[i] = (int32_t)q;
-        shift[i] = e;
+        *mult = (int32_t)q;
+        *shift = e;
     }
 }
 
