@@ -86,9 +86,9 @@ fs_status fs_fully_connected_eval(const fs_model *m, const fs_op *op, const fs_k
 }
 
 /* Whether the model's per-channel FULLY_CONNECTED ops compute their multipliers at each eval
- * instead of keeping them (8 bytes per unit for the model's lifetime). That costs about 50
+ * instead of keeping them (8 bytes per unit for the model's lifetime). That costs about 45
  * instructions per unit and inference on the Cortex-M4 (fs_conv_requant_fill_fast and the
- * blocks' calls; Polisher: 26,412 -> 32,750 per inference), which pays or not with how often
+ * blocks' calls; Polisher: 26,412 -> 32,145 per inference), which pays or not with how often
  * the model runs -- which the runtime does not know. So the rule bounds the cost per
  * inference: yes if the model's per-channel FC weights have at most FS_FC_RQ_SMALL_UNITS rows
  * in all (~6,400 instructions, 0.05 ms at 120 MHz: a small model, such as the stats model run
