@@ -26,7 +26,30 @@ typedef struct fs_op {
     uint8_t n_in, n_out;
     uint8_t inplace;        /* FS_INPLACE_* below */
     uint16_t inplace_bytes; /* temp the eval needs to write output 0 over input 0 */
+    uint8_t fused;          /* FS_FUSE_*: part of a residual block run by rows (fs_fuse.c) */
 } fs_op;
+
+/* fs_op.fused: the block runs at its first op (HEAD); the others (MEMBER) are skipped. */
+#define FS_FUSE_HEAD 1u
+#define FS_FUSE_MEMBER 2u
+
+/* A residual block run row by row (fs_fuse.c): CONV_2D a (x -> h), CONV_2D b (h -> g), the
+ * optional projection CONV_2D p (x -> s; -1: none, the skip is x), ADD (g, skip) -> y, y in x's
+ * buffer. Op indices; the head op's scratch holds h's window, g's and s's rows at the offsets
+ * below, then the ops' own scratch (their prepared sizes, a, b, p, ADD). */
+typedef struct fs_fuse_block {
+    int16_t a, b, p, add, first; /* first: the lowest op index of the block (its head) */
+    uint8_t g_input;             /* which ADD input is g */
+    uint32_t g_row_off, s_row_off, kernel_off;
+    uint32_t scratch[4];
+} fs_fuse_block;
+
+/* Find the blocks (after every prepare, before planning) and set their ops' scratch. */
+fs_status fs_fuse_find(fs_model *m);
+/* The block whose head is op `op`. */
+const fs_fuse_block *fs_fuse_at(const fs_model *m, uint32_t op);
+/* Run one block: k is its head op's scratch. */
+fs_status fs_fuse_eval(fs_model *m, const fs_fuse_block *f, const fs_kctx *k);
 
 /* fs_op.inplace: prepare sets FS_INPLACE_OK when its eval can write output 0 over input 0
  * (given inplace_bytes of temp); the planner adds FS_INPLACE_CHOSEN when it made them share

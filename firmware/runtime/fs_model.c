@@ -293,6 +293,7 @@ static fs_status fs_load(fs_model *m) {
             return fs_fail(m, FS_ERR_GRAPH, "output %u (tensor %d) is never written", i,
                            m->outputs[i]);
     }
+    if ((s = fs_fuse_find(m)) != FS_OK) return s;
     return fs_plan_model(m);
 }
 
@@ -332,10 +333,15 @@ fs_status fs_model_invoke_profiled(fs_model *m, fs_cycle_fn cycles, void *user, 
     if (!m->loaded) return fs_fail(m, FS_ERR_NOT_LOADED, NULL);
     for (uint32_t i = 0; i < m->n_ops; ++i) {
         const fs_op *op = &m->ops[i];
+        if (op->fused == FS_FUSE_MEMBER) { /* run by its block's head */
+            if (cycles && op_cycles && i < op_cycles_len) op_cycles[i] = 0;
+            continue;
+        }
         const fs_kctx k = {op->scratch_bytes ? m->base + op->scratch_offset : NULL,
                            op->scratch_bytes};
         const uint32_t t0 = cycles ? cycles(user) : 0;
-        const fs_status s = fs_op_kinds[op->kind].eval(m, op, &k);
+        const fs_status s = op->fused == FS_FUSE_HEAD ? fs_fuse_eval(m, fs_fuse_at(m, i), &k)
+                                                      : fs_op_kinds[op->kind].eval(m, op, &k);
         if (cycles && op_cycles && i < op_cycles_len) op_cycles[i] = cycles(user) - t0;
         if (s != FS_OK) return fs_fail(m, s, "op %u %s", i, fs_op_kinds[op->kind].name);
     }

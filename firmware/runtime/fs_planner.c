@@ -96,6 +96,22 @@ static void fs_plan_inplace(fs_model *m, fs_plan_tensor *pt) {
     }
 }
 
+/* Residual blocks run by rows (fs_fuse.c): h, g and s exist only in the head op's scratch, so
+ * they get no buffer; y is written over x's rows, so it joins x's buffer (sized for the larger). */
+static void fs_plan_fused(const fs_model *m, fs_plan_tensor *pt) {
+    for (uint32_t i = 0; i < m->n_fuse; ++i) {
+        const fs_fuse_block *f = &m->fuse[i];
+        const fs_op *a = &m->ops[f->a], *add = &m->ops[f->add];
+        const int16_t inner[3] = {a->io[a->n_in], m->ops[f->b].io[m->ops[f->b].n_in],
+                                  f->p >= 0 ? m->ops[f->p].io[m->ops[f->p].n_in] : -1};
+        for (unsigned j = 0; j < 3; ++j)
+            if (inner[j] >= 0) pt[inner[j]].first = pt[inner[j]].last = -1;
+        const int16_t x = fs_root(pt, a->io[0]), y = add->io[add->n_in];
+        pt[y].root = x;
+        if (pt[y].last > pt[x].last) pt[x].last = pt[y].last;
+    }
+}
+
 fs_status fs_plan_model(fs_model *m) {
     const int32_t last_op = (int32_t)m->n_ops - 1;
     const size_t room = (size_t)(m->tail - m->base);
@@ -139,6 +155,7 @@ fs_status fs_plan_model(fs_model *m) {
             if (!(m->tensors[r].flags & FS_TENSOR_CONST)) fs_touch(&pt[r], (int32_t)i);
         }
     }
+    fs_plan_fused(m, pt);
     fs_plan_inplace(m, pt);
     /* 3. One planner buffer per live root and per scratch request. */
     uint32_t n = 0;

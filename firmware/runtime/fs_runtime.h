@@ -99,6 +99,8 @@ typedef struct fs_model {
     int16_t *inputs;
     int16_t *outputs;
     uint32_t n_tensors, n_ops, n_inputs, n_outputs;
+    struct fs_fuse_block *fuse; /* residual blocks run row by row (fs_fuse.c) */
+    uint32_t n_fuse;
     uint32_t fb_tensors; /* flatbuffer position of the subgraph's tensor vector */
     uint32_t fb_n_tensors;
     fs_status status;
