@@ -21,6 +21,7 @@
 #include "ops/fs_ops.h"
 
 #define FS_FUSE_ALIGN 16u
+#define FS_FUSE_MAX_DELAY 4 /* y rows held back before they go over x (fs_overwrite_safe) */
 
 static uint32_t fs_fuse_align(uint32_t n) {
     return (n + FS_FUSE_ALIGN - 1u) & ~(FS_FUSE_ALIGN - 1u);
@@ -93,16 +94,17 @@ static int fs_made_by_alias(const fs_model *m, int16_t t) {
 static int16_t fs_in(const fs_model *m, int32_t op, unsigned i) { return m->ops[op].io[i]; }
 static int16_t fs_out(const fs_model *m, int32_t op) { return m->ops[op].io[m->ops[op].n_in]; }
 
-/* y's rows 0..r are written over x's storage: may x's rows still be read afterwards? Rows
- * a reads for h rows not computed yet, the rows p reads for later s rows, and, without p,
- * the later rows ADD reads as its skip input. */
-static int fs_overwrite_safe(const fs_model *m, const fs_fuse_block *f) {
+/* With y's rows written `delay` rows late (0: as computed), may y's rows 0..r - delay go over
+ * x's storage at the end of step r? Not while x's rows are still to be read: the rows a reads
+ * for h rows not computed yet, the rows p reads for later s rows, and, without p, the later
+ * rows ADD reads as its skip input. */
+static int fs_overwrite_safe(const fs_model *m, const fs_fuse_block *f, int32_t delay) {
     const fs_rows ra = fs_conv_rows(m, f->a), rb = fs_conv_rows(m, f->b);
     const fs_tensor *x = &m->tensors[fs_in(m, f->a, 0)], *y = &m->tensors[fs_out(m, f->add)];
     const int32_t y_h = y->shape.dims[1];
     const uint64_t rx = fs_row_bytes(x), ry = fs_row_bytes(y);
     const int32_t h_h = m->tensors[fs_out(m, f->a)].shape.dims[1];
-    for (int32_t r = 0; r + 1 < y_h; ++r) {
+    for (int32_t r = delay; r + 1 < y_h; ++r) {
         /* The first x row a reads for the next h row it computes (none left: x's end). */
         const int32_t h_next = fs_rows_hi(&rb, r);
         int32_t need = h_next < h_h ? h_next * ra.stride - ra.pad : x->shape.dims[1];
@@ -114,7 +116,7 @@ static int fs_overwrite_safe(const fs_model *m, const fs_fuse_block *f) {
             need = r + 1;
         }
         if (need < 0) need = 0;
-        if ((uint64_t)(r + 1) * ry > (uint64_t)need * rx) return 0;
+        if ((uint64_t)(r + 1 - delay) * ry > (uint64_t)need * rx) return 0;
     }
     return 1;
 }
@@ -155,20 +157,26 @@ static int fs_match(const fs_model *m, int32_t add, fs_fuse_block *f) {
         f->add = (int16_t)add;
         f->first = (int16_t)first;
         f->g_input = (uint8_t)gi;
-        if (fs_overwrite_safe(m, f)) return 1;
+        /* The smallest delay that makes writing y over x safe (taller filters need more). */
+        for (int32_t d = 0; d <= FS_FUSE_MAX_DELAY; ++d) {
+            f->delay = (uint8_t)d;
+            if (fs_overwrite_safe(m, f, d)) return 1;
+        }
     }
     return 0;
 }
 
-/* Scratch layout of a block: h's window, g's row, s's row, then the ops' own scratch (one at a
- * time, so they share it). */
+/* Scratch layout of a block: h's window, g's row, s's row, the ring of y rows held back (delay
+ * > 0), then the ops' own scratch (one at a time, so they share it). */
 static void fs_fuse_layout(fs_model *m, fs_fuse_block *f) {
     const fs_tensor *h = &m->tensors[fs_out(m, f->a)], *y = &m->tensors[fs_out(m, f->add)];
     const fs_rows rb = fs_conv_rows(m, f->b);
     const uint32_t window = (uint32_t)rb.kh * fs_row_bytes(h);
     f->g_row_off = fs_fuse_align(window);
     f->s_row_off = f->g_row_off + fs_fuse_align(fs_row_bytes(y));
-    f->kernel_off = f->s_row_off + (f->p >= 0 ? fs_fuse_align(fs_row_bytes(y)) : 0u);
+    f->y_rows_off = f->s_row_off + (f->p >= 0 ? fs_fuse_align(fs_row_bytes(y)) : 0u);
+    f->kernel_off =
+        f->y_rows_off + (f->delay ? fs_fuse_align((f->delay + 1u) * fs_row_bytes(y)) : 0u);
     const int16_t ops[4] = {f->a, f->b, f->p, f->add};
     uint32_t own = 0;
     for (unsigned i = 0; i < 4; ++i) {
@@ -280,36 +288,64 @@ const fs_fuse_block *fs_fuse_at(const fs_model *m, uint32_t op) {
     return NULL;
 }
 
+/* h's window: rows [first, first + count) of h, contiguous at `rows`. */
+typedef struct fs_window {
+    uint8_t *rows;
+    uint32_t row_bytes;
+    int32_t first, count;
+} fs_window;
+
+/* Slides the window to h rows [lo, hi), computing the rows it lacks with a (from x). */
+static fs_status fs_window_slide(fs_model *m, const fs_fuse_block *f, fs_window *w, int32_t lo,
+                                 int32_t hi, const uint8_t *x, const fs_kctx *ka) {
+    const int32_t drop = lo - w->first < w->count ? lo - w->first : w->count;
+    if (drop > 0) {
+        memmove(w->rows, w->rows + (size_t)drop * w->row_bytes,
+                (size_t)(w->count - drop) * w->row_bytes);
+        w->first += drop;
+        w->count -= drop;
+    }
+    if (!w->count) w->first = lo;
+    fs_status s = FS_OK;
+    for (; w->first + w->count < hi && s == FS_OK; ++w->count)
+        s = fs_conv_row(m, f->a, x, 0, w->rows + (size_t)w->count * w->row_bytes,
+                        w->first + w->count, ka);
+    return s;
+}
+
+/* y row r, held back in the ring of delay + 1 rows, goes over x. */
+static void fs_put_row(const fs_fuse_block *f, uint8_t *x, const uint8_t *ring, int32_t r,
+                       uint32_t ry) {
+    memcpy(x + (size_t)r * ry, ring + (size_t)(r % (f->delay + 1)) * ry, ry);
+}
+
 fs_status fs_fuse_eval(fs_model *m, const fs_fuse_block *f, const fs_kctx *k) {
     uint8_t *scratch = k->scratch;
     uint8_t *x = m->tensors[fs_in(m, f->a, 0)].data; /* y's buffer too */
-    const fs_tensor *h = &m->tensors[fs_out(m, f->a)], *y = &m->tensors[fs_out(m, f->add)];
-    const uint32_t rh = fs_row_bytes(h), ry = fs_row_bytes(y);
-    const uint32_t rx = fs_row_bytes(&m->tensors[fs_in(m, f->a, 0)]);
+    const fs_tensor *y = &m->tensors[fs_out(m, f->add)];
+    const int32_t y_h = y->shape.dims[1];
+    const uint32_t ry = fs_row_bytes(y), rx = fs_row_bytes(&m->tensors[fs_in(m, f->a, 0)]);
     const fs_rows rb = fs_conv_rows(m, f->b);
-    uint8_t *window = scratch, *g_row = scratch + f->g_row_off, *s_row = scratch + f->s_row_off;
+    uint8_t *g_row = scratch + f->g_row_off, *s_row = scratch + f->s_row_off;
+    uint8_t *ring = scratch + f->y_rows_off;
+    fs_window w = {scratch, fs_row_bytes(&m->tensors[fs_out(m, f->a)]), 0, 0};
     const fs_kctx ka = fs_fuse_kctx(f, k, 0), kb = fs_fuse_kctx(f, k, 1),
                   kp = fs_fuse_kctx(f, k, 2), kadd = fs_fuse_kctx(f, k, 3);
-    int32_t first = 0, count = 0; /* h rows [first, first + count) are in the window */
     fs_status s = FS_OK;
-    for (int32_t r = 0; r < y->shape.dims[1] && s == FS_OK; ++r) {
-        const int32_t lo = fs_rows_lo(&rb, r), hi = fs_rows_hi(&rb, r);
-        const int32_t drop = lo - first < count ? lo - first : count;
-        if (drop > 0) {
-            memmove(window, window + (size_t)drop * rh, (size_t)(count - drop) * rh);
-            first += drop;
-            count -= drop;
-        }
-        if (!count) first = lo;
-        for (; first + count < hi && s == FS_OK; ++count)
-            s = fs_conv_row(m, f->a, x, 0, window + (size_t)count * rh, first + count, &ka);
-        if (s == FS_OK) s = fs_conv_row(m, f->b, window, first, g_row, r, &kb);
+    for (int32_t r = 0; r < y_h && s == FS_OK; ++r) {
+        s = fs_window_slide(m, f, &w, fs_rows_lo(&rb, r), fs_rows_hi(&rb, r), x, &ka);
+        if (s == FS_OK) s = fs_conv_row(m, f->b, w.rows, w.first, g_row, r, &kb);
         uint8_t *skip = x + (size_t)r * rx;
         if (s == FS_OK && f->p >= 0) {
             s = fs_conv_row(m, f->p, x, 0, s_row, r, &kp);
             skip = s_row;
         }
-        if (s == FS_OK) s = fs_add_row(m, f, g_row, skip, x + (size_t)r * ry, &kadd);
+        uint8_t *y_row = f->delay ? ring + (size_t)(r % (f->delay + 1)) * ry : x + (size_t)r * ry;
+        if (s == FS_OK) s = fs_add_row(m, f, g_row, skip, y_row, &kadd);
+        if (f->delay && r >= f->delay) fs_put_row(f, x, ring, r - f->delay, ry); /* now safe */
     }
+    if (f->delay && s == FS_OK) /* the rows still held back: nothing reads x any more */
+        for (int32_t r = y_h > f->delay ? y_h - f->delay : 0; r < y_h; ++r)
+            fs_put_row(f, x, ring, r, ry);
     return s;
 }
