@@ -327,7 +327,8 @@ def _arena_lines(data: dict) -> list[str]:
     every = {**data["models"], **data["runtime_only"]}
     L = ["", "## Arena against TFLite Micro", "",
          "Ours: `fs_model_arena_used()` on the Cortex-M4 build (activations, the kernels' "
-         "scratch, the in-place operators' temps, persistent records and parameters). TFLite "
+         "scratch, the in-place operators' temps, residual blocks' row buffers (docs/firmware.md, "
+         "\"Residual blocks run row by row\"), persistent records and parameters). TFLite "
          "Micro's: the \"Arena allocation total\" (head + tail) that the `tflite_micro` Python "
          "interpreter's `print_allocations()` reports after loading the same .tflite (x86-64, "
          "its reference kernels; `host/perf.py` `tflm_arena_bytes`), measured by each `make "

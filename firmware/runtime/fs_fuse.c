@@ -166,8 +166,16 @@ static int fs_match(const fs_model *m, int32_t add, fs_fuse_block *f) {
     return 0;
 }
 
+/* Bytes of a convolution's lazily made per-channel multipliers and shifts (conv_common.c,
+ * FS_REQUANT_IN_SCRATCH): 0 when its prepare kept them persistent. */
+static uint32_t fs_lazy_requant_bytes(const fs_model *m, int32_t op) {
+    const fs_conv_params *q = m->ops[op].data;
+    return q->requant_lazy ? 8u * (uint32_t)fs_op_out(m, &m->ops[op], 0)->shape.dims[3] : 0u;
+}
+
 /* Scratch layout of a block: h's window, g's row, s's row, the ring of y rows held back (delay
- * > 0), then the ops' own scratch (one at a time, so they share it). */
+ * > 0), the convolutions' lazy multipliers (made once per run, not once per row), then the ops'
+ * own scratch (one at a time, so they share it). */
 static void fs_fuse_layout(fs_model *m, fs_fuse_block *f) {
     const fs_tensor *h = &m->tensors[fs_out(m, f->a)], *y = &m->tensors[fs_out(m, f->add)];
     const fs_rows rb = fs_conv_rows(m, f->b);
@@ -175,15 +183,19 @@ static void fs_fuse_layout(fs_model *m, fs_fuse_block *f) {
     f->g_row_off = fs_fuse_align(window);
     f->s_row_off = f->g_row_off + fs_fuse_align(fs_row_bytes(y));
     f->y_rows_off = f->s_row_off + (f->p >= 0 ? fs_fuse_align(fs_row_bytes(y)) : 0u);
-    f->kernel_off =
+    uint32_t at =
         f->y_rows_off + (f->delay ? fs_fuse_align((f->delay + 1u) * fs_row_bytes(y)) : 0u);
     const int16_t ops[4] = {f->a, f->b, f->p, f->add};
     uint32_t own = 0;
     for (unsigned i = 0; i < 4; ++i) {
         if (ops[i] < 0) continue;
-        f->scratch[i] = m->ops[ops[i]].scratch_bytes;
+        const uint32_t lazy = i < 3 ? fs_lazy_requant_bytes(m, ops[i]) : 0u;
+        f->mult_off[i] = lazy ? at : 0u;
+        at += lazy;
+        f->scratch[i] = m->ops[ops[i]].scratch_bytes - lazy; /* the multipliers were its tail */
         if (f->scratch[i] > own) own = f->scratch[i];
     }
+    f->kernel_off = fs_fuse_align(at);
     const uint32_t last = (uint32_t)f->add;
     for (uint32_t i = (uint32_t)f->first; i <= last; ++i) {
         m->ops[i].fused = i == (uint32_t)f->first ? FS_FUSE_HEAD : FS_FUSE_MEMBER;
@@ -319,6 +331,26 @@ static void fs_put_row(const fs_fuse_block *f, uint8_t *x, const uint8_t *ring, 
     memcpy(x + (size_t)r * ry, ring + (size_t)(r % (f->delay + 1)) * ry, ry);
 }
 
+/* Before the rows (on = 1): each convolution with lazy multipliers gets them made at its place
+ * in the block's scratch and runs as if they were persistent; after them (on = 0) it is lazy
+ * again. */
+static void fs_fuse_requant(fs_model *m, const fs_fuse_block *f, uint8_t *scratch, int on) {
+    const int16_t ops[3] = {f->a, f->b, f->p};
+    for (unsigned i = 0; i < 3; ++i) {
+        if (ops[i] < 0 || !f->mult_off[i]) continue;
+        const fs_op *o = &m->ops[ops[i]];
+        fs_conv_params *q = o->data;
+        q->requant_lazy = (uint8_t)!on;
+        if (!on) continue;
+        const uint32_t c = (uint32_t)fs_op_out(m, o, 0)->shape.dims[3];
+        int32_t *mult = (int32_t *)(void *)(scratch + f->mult_off[i]);
+        const fs_conv_requant r = fs_conv_requant_start(m, o);
+        fs_conv_requant_fill(&r, 0, c, mult, mult + c);
+        q->pc_multiplier = mult;
+        q->pc_shift = mult + c;
+    }
+}
+
 fs_status fs_fuse_eval(fs_model *m, const fs_fuse_block *f, const fs_kctx *k) {
     uint8_t *scratch = k->scratch;
     uint8_t *x = m->tensors[fs_in(m, f->a, 0)].data; /* y's buffer too */
@@ -332,6 +364,7 @@ fs_status fs_fuse_eval(fs_model *m, const fs_fuse_block *f, const fs_kctx *k) {
     const fs_kctx ka = fs_fuse_kctx(f, k, 0), kb = fs_fuse_kctx(f, k, 1),
                   kp = fs_fuse_kctx(f, k, 2), kadd = fs_fuse_kctx(f, k, 3);
     fs_status s = FS_OK;
+    fs_fuse_requant(m, f, scratch, 1);
     for (int32_t r = 0; r < y_h && s == FS_OK; ++r) {
         s = fs_window_slide(m, f, &w, fs_rows_lo(&rb, r), fs_rows_hi(&rb, r), x, &ka);
         if (s == FS_OK) s = fs_conv_row(m, f->b, w.rows, w.first, g_row, r, &kb);
@@ -347,5 +380,6 @@ fs_status fs_fuse_eval(fs_model *m, const fs_fuse_block *f, const fs_kctx *k) {
     if (f->delay && s == FS_OK) /* the rows still held back: nothing reads x any more */
         for (int32_t r = y_h > f->delay ? y_h - f->delay : 0; r < y_h; ++r)
             fs_put_row(f, x, ring, r, ry);
+    fs_fuse_requant(m, f, scratch, 0);
     return s;
 }

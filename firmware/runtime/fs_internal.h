@@ -36,13 +36,14 @@ typedef struct fs_op {
 /* A residual block run row by row (fs_fuse.c): CONV_2D a (x -> h), CONV_2D b (h -> g), the
  * optional projection CONV_2D p (x -> s; -1: none, the skip is x), ADD (g, skip) -> y, y in x's
  * buffer. Op indices; the head op's scratch holds h's window, g's and s's rows, the y rows held
- * back at the offsets below, then the ops' own scratch (their prepared sizes, a, b, p, ADD). */
+ * back and the lazy multipliers at the offsets below, then the ops' own scratch. */
 typedef struct fs_fuse_block {
     int16_t a, b, p, add, first; /* first: the lowest op index of the block (its head) */
     uint8_t g_input;             /* which ADD input is g */
     uint8_t delay;               /* y rows held back in the scratch before they go over x */
     uint32_t g_row_off, s_row_off, y_rows_off, kernel_off;
-    uint32_t scratch[4];
+    uint32_t mult_off[4]; /* a, b, p: their lazy multipliers in the scratch (0: none) */
+    uint32_t scratch[4];  /* a, b, p, ADD: their own scratch (without those multipliers) */
 } fs_fuse_block;
 
 /* Find the blocks (after every prepare, before planning) and set their ops' scratch. */
