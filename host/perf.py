@@ -37,8 +37,8 @@ from host.perf_cycles_report import ad01_comparison, ad01_rows, estimate_table, 
 from host.perf_monitor import BOARD_HZ, measure_monitor
 from host.perf_monitor import markdown_lines as monitor_lines
 from host.protocol import ClipMode
-from host.qemu import (Job, QemuBoard, run_models, section_sizes,
-                       stack_high_water)
+from host.qemu import (Job, QemuBoard, run_models, section_sizes, stack_high_water,
+                       static_symbols)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -183,6 +183,7 @@ def measure_app(build: Path, machine: str, model_dir: Path, kernels: str, clip: 
         "arena_reserved_bytes": arena_reserved,
         "stack_high_water_bytes": stack,
         "static_ram_bytes": static_ram,
+        "static_ram_symbols": {n: b for n, b in static_symbols(elf).items() if n != "arena"},
         "frames": res.frames,
         "inferences": res.inferences,
         "ops": ops_by_kind(names, per_op_macs, counts),
@@ -345,6 +346,23 @@ def _arena_lines(data: dict) -> list[str]:
     return L
 
 
+def _static_ram_lines(models: dict) -> list[str]:
+    """The app image's largest RAM symbols (KERNELS=cm4), the arena's reserved array aside."""
+    L = ["", "## Static RAM", "",
+         "The app firmware's RAM symbols of 512 bytes or more (`arm-none-eabi-nm -S` of the "
+         "KERNELS=cm4 image; the arena's reserved array is counted as arena above). "
+         "docs/firmware.md, \"Static RAM\", says what each holds and why it is that size.", "",
+         "| model | static RAM | symbols |", "|---|---:|---|"]
+    for name, m in models.items():
+        d = m["kernels"]["cm4"]
+        syms = d.get("static_ram_symbols")
+        if syms is None:
+            continue
+        L.append(f"| {name} | {d['static_ram_bytes']:,} | "
+                 + ", ".join(f"`{n}` {b:,}" for n, b in syms.items()) + " |")
+    return L
+
+
 def write_markdown(path: Path, data: dict) -> None:
     L = []
     a = data["ad01"]
@@ -417,6 +435,7 @@ def write_markdown(path: Path, data: dict) -> None:
                      f"{d['instructions_per_mac']} | {d['arena_bytes']:,} | "
                      f"{m.get('tflm_arena_bytes', '')} |")
     L += _arena_lines(data)
+    L += _static_ram_lines(data["models"])
     L += ["", "## Per operator kind", "",
           "Instructions per MAC of each operator kind (last inference, PROFILE), reference -> "
           "DSP kernels, and the estimated cycles per MAC (the traced inferences' mean of the "

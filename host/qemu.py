@@ -183,6 +183,18 @@ def section_sizes(elf: Path) -> dict[str, int]:
             "stack": sec.get(".stack", 0)}
 
 
+def static_symbols(elf: Path, at_least: int = 512) -> dict[str, int]:
+    """The image's RAM symbols (.data, .bss) of at least `at_least` bytes, largest first."""
+    out = subprocess.run(["arm-none-eabi-nm", "-S", "--size-sort", "-t", "d", str(elf)],
+                         capture_output=True, text=True, check=True).stdout
+    syms = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[2] in "bBdD" and int(parts[1]) >= at_least:
+            syms[parts[3]] = int(parts[1])
+    return dict(sorted(syms.items(), key=lambda kv: -kv[1]))
+
+
 # ---- the runtime-only harness ------------------------------------------------------------------
 
 @dataclass
