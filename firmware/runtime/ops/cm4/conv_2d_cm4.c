@@ -83,6 +83,14 @@ fs_status fs_conv_2d_cm4_prepare(fs_prep *p) {
     q->fast_requant = (uint8_t)fs_cm4_rq_ok(q->pc_shift, 0, (uint32_t)f->shape.dims[0], bias, kk);
     p->op->scratch_bytes = fs_conv_2d_cm4_scratch_bytes(kk, (uint32_t)f->shape.dims[3]);
     const fs_tensor *in = fs_op_in(p->m, p->op, 0), *out = fs_op_out(p->m, p->op, 0);
+    const uint32_t out_c = (uint32_t)out->shape.dims[3];
+    if (fs_conv_tile_ok(q, &in->shape, &f->shape, bias, out_c)) {
+        /* Its scratch holds the (m, S) table where the lazy multipliers would go. */
+        q->kernel = FS_KERNEL_CM4_TILE;
+        p->op->scratch_bytes = fs_conv_tile_scratch_bytes(kk, out_c);
+        p->op->inplace_bytes = 0; /* four columns are gathered before their outputs are written */
+        return FS_OK;
+    }
     fs_cm4_dw_plan plan;
     if (fs_cm4_dw_plan_stem(q, &in->shape, &f->shape, &out->shape, &plan)) {
         q->kernel = FS_KERNEL_CM4_PLANE; /* one input channel: the planar depthwise kernel */
@@ -128,6 +136,10 @@ static fs_status eval_plane(const fs_model *m, const fs_op *op, const fs_kctx *k
 
 fs_status fs_conv_2d_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *kctx) {
     const fs_conv_params *p = op->data;
+    if (p->kernel == FS_KERNEL_CM4_TILE && kctx->scratch) {
+        fs_conv_tile_eval(m, op, kctx);
+        return FS_OK;
+    }
     const fs_kctx rest = fs_conv_requant_eval(m, op, kctx), *k = &rest;
     if (p->kernel == FS_KERNEL_CM4_PLANE) return eval_plane(m, op, k);
     return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_conv_2d_run(m, op, k);

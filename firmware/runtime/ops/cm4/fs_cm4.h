@@ -64,4 +64,20 @@ void fs_cm4_requant_pc(const int32_t *acc, const uint8_t *bias, uint32_t n, cons
                        const int32_t *shift, int32_t out_offset, int32_t act_min, int32_t act_max,
                        int8_t *out);
 
+/* CONV_2D's pixel-tile kernels (conv_tile_cm4.c), chosen by conv_2d_cm4.c's prepare as
+ * FS_KERNEL_CM4_TILE: the conditions (the short requantization with every right shift >= 2, a
+ * bias, one group, kk = kh * kw * in_c a multiple of 4), the scratch (the columns of four pixels,
+ * 8 * kk bytes, then the 8-byte (m, S) of each output channel) and the eval. */
+#define FS_KERNEL_CM4_TILE 3
+struct fs_conv_params;
+struct fs_shape;
+struct fs_tensor;
+struct fs_model;
+struct fs_op;
+struct fs_kctx;
+int fs_conv_tile_ok(const struct fs_conv_params *p, const struct fs_shape *in,
+                    const struct fs_shape *f, const struct fs_tensor *bias, uint32_t out_c);
+uint32_t fs_conv_tile_scratch_bytes(uint32_t kk, uint32_t out_c);
+void fs_conv_tile_eval(const struct fs_model *m, const struct fs_op *op, const struct fs_kctx *k);
+
 #endif /* FS_CM4_H */
