@@ -85,10 +85,11 @@ fs_status fs_conv_2d_cm4_prepare(fs_prep *p) {
     const fs_tensor *in = fs_op_in(p->m, p->op, 0), *out = fs_op_out(p->m, p->op, 0);
     const uint32_t out_c = (uint32_t)out->shape.dims[3];
     if (fs_conv_tile_ok(q, &in->shape, &f->shape, bias, out_c)) {
-        /* Its scratch holds the (m, S) table where the lazy multipliers would go. */
         q->kernel = FS_KERNEL_CM4_TILE;
-        p->op->scratch_bytes = fs_conv_tile_scratch_bytes(kk, out_c);
-        p->op->inplace_bytes = 0; /* four columns are gathered before their outputs are written */
+        p->op->scratch_bytes = fs_conv_tile_scratch_bytes(kk);
+        /* In place as below: a group's columns are all gathered before its outputs are written. */
+        p->op->inplace_bytes = 0;
+        fs_conv_requant_reserve(p);
         return FS_OK;
     }
     fs_cm4_dw_plan plan;
@@ -136,10 +137,7 @@ static fs_status eval_plane(const fs_model *m, const fs_op *op, const fs_kctx *k
 
 fs_status fs_conv_2d_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *kctx) {
     const fs_conv_params *p = op->data;
-    if (p->kernel == FS_KERNEL_CM4_TILE && kctx->scratch) {
-        fs_conv_tile_eval(m, op, kctx);
-        return FS_OK;
-    }
+    if (p->kernel == FS_KERNEL_CM4_TILE) return fs_conv_tile_eval(m, op, kctx);
     const fs_kctx rest = fs_conv_requant_eval(m, op, kctx), *k = &rest;
     if (p->kernel == FS_KERNEL_CM4_PLANE) return eval_plane(m, op, k);
     return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_conv_2d_run(m, op, k);

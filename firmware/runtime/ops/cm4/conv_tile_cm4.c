@@ -23,12 +23,16 @@
  * 2^r) = 0. S must be a positive int32: r >= 2 (prepare checks every channel's shift). Then SSAT
  * #8 is the whole clamp: these kernels take operators whose activation range is all of int8 (no
  * activation, or ReLU / ReLU6 whose output range starts at 0, as TFLite's converter makes them);
- * others keep conv_2d_cm4.c's kernel. Three instructions and SSAT per output, against about 20
- * in fs_cm4_requant_fast.
+ * others keep conv_2d_cm4.c's kernel. Three instructions and SSAT per output, against about 35
+ * in fs_cm4_requant_fast's per-channel loop.
  *
- * Per channel the asm reads (m, S) from a table in scratch (8 bytes per output channel, the
- * space the lazy multipliers take anyway) and the bias from the model. The loop over the kk / 4
- * steps is unrolled 8 times and entered part-way (Duff's device) for the remainder. */
+ * Per channel the asm reads m and the shift from the operator's multiplier arrays (the lazy ones,
+ * made at the end of the scratch as fs_conv_requant_eval makes them, or persistent ones), makes S
+ * = 2^31 >> (r - 1) with MVN, MOV, LSR, and reads the bias from the model. The loop over the
+ * kk / 4 steps is unrolled 8 times and entered part-way (Duff's device) for the remainder.
+ *
+ * Scratch: the columns of four pixels, 8 * kk bytes (fs_conv_2d_cm4_s8's column is 2 * kk, plus
+ * kk when gathered), then the lazy multipliers (8 per output channel, as before). */
 #include "../fs_ops.h"
 #include "fs_cm4.h"
 #include "fs_cm4_asm.h"
@@ -36,8 +40,8 @@
 /* ---- the asm ------------------------------------------------------------------------------- */
 
 /* Registers in the loop: r0-r3 the slots' sums, r4 the columns, r5 the iterations left, r6-r9
- * column words, r10 the filter row, r11/r12 the weight word split, lr the table. The macros are
- * kept out of clang-format, which folds asm strings unreadably. */
+ * column words, r10 the filter row, r11/r12 the weight word split, lr the multipliers. The macros
+ * are kept out of clang-format, which folds asm strings unreadably. */
 #define AT(field) FS_CM4_AT("sp", fs_cm4_conv_run, field)
 // clang-format off
 
@@ -75,7 +79,7 @@
 #define TILE_STORE1 "strb    r0, [r4]\n\t"
 #define TILE_BIAS1 ""
 
-/* The kernel: for every output channel (table entry) the slots' sums start at the doubled bias,
+/* The kernel: for every output channel (multiplier) the slots' sums start at the doubled bias,
  * take STEP `steps` times, are requantized (RQ) and stored (STORE) at out + step_j; then out moves
  * on by one byte and the filter row pointer is at the next row. The frame: the run's fields from
  * out to entry (40 bytes, read and written through AT()) and 4 bytes that keep sp 8-aligned. */
@@ -83,10 +87,10 @@
     FS_CM4_CONV_RUN_LAYOUT(FS_CM4_ASM_EQU) \
     "push    {r4-r11, lr}\n\t" \
     "sub     sp, sp, #44\n\t" \
-    "ldmia   r0!, {r1, r2, r3, r4, r5, r6, r7, r8}\n\t" /* out .. x */ \
-    "stmia   sp, {r1, r2, r3, r4, r5, r6, r7, r8}\n\t" \
-    "add     r0, r0, #8\n\t"                             /* past loops, entry */ \
-    "ldmia   r0, {r10, r11, r12}\n\t"                    /* w, table, steps */ \
+    "ldmia   r0!, {r1, r2, r3, r4, r5, r6, r7, r8, r9}\n\t" /* out .. x */ \
+    "stmia   sp, {r1, r2, r3, r4, r5, r6, r7, r8, r9}\n\t" \
+    "add     r0, r0, #8\n\t"                                 /* past loops, entry */ \
+    "ldmia   r0, {r10, r11, r12}\n\t"                        /* w, mult, steps */ \
     "mov     lr, r11\n\t" \
     "add     r2, r12, #7\n\t" \
     "lsr     r2, r2, #3\n\t" \
@@ -109,12 +113,16 @@
     ".endif\n\t" \
     "subs    r5, r5, #1\n\t" \
     "bne     1b\n\t" \
-    "ldmia   sp, {r4, r5, r6, r7, r8}\n\t"          /* out, step1-3, out_offset */ \
-    "ldrd    r9, r11, [lr], #8\n\t"                 /* m, S */ \
+    "ldmia   sp, {r4, r5, r6, r7, r8, r9}\n\t"      /* out, step1-3, out_offset, shift_off */ \
+    "ldr     r11, [lr, r9]\n\t"                     /* shift = -r */ \
+    "ldr     r9, [lr], #4\n\t"                      /* m */ \
+    "mvn     r11, r11\n\t"                          /* r - 1 */ \
+    "mov     r12, #0x80000000\n\t" \
+    "lsr     r11, r12, r11\n\t"                     /* S = 2^(32 - r) */ \
     RQ STORE \
     "add     r4, r4, #1\n\t" \
     "str     r4, " AT(out) "\n\t" \
-    "ldrd    r5, r6, " AT(bias) "\n\t"              /* bias, table_end */ \
+    "ldrd    r5, r6, " AT(bias) "\n\t"              /* bias, mult_end */ \
     "cmp     lr, r6\n\t" \
     "beq     9f\n\t" \
     "4:\n\t" \
@@ -205,9 +213,7 @@ static void put_column(int16_t *x, uint32_t slots, uint32_t slot, const tile_geo
 
 /* ---- the operator -------------------------------------------------------------------------- */
 
-uint32_t fs_conv_tile_scratch_bytes(uint32_t kk, uint32_t out_c) {
-    return ((2u * TILE_SLOTS * kk + 15u) & ~15u) + 8u * out_c;
-}
+uint32_t fs_conv_tile_scratch_bytes(uint32_t kk) { return (2u * TILE_SLOTS * kk + 15u) & ~15u; }
 
 int fs_conv_tile_ok(const fs_conv_params *p, const fs_shape *in, const fs_shape *f,
                     const fs_tensor *bias, uint32_t out_c) {
@@ -219,50 +225,50 @@ int fs_conv_tile_ok(const fs_conv_params *p, const fs_shape *in, const fs_shape 
     return 1;
 }
 
-/* The (m, S) table of every output channel, from the lazy multipliers (computed here, a block at
- * a time on the stack) or the persistent ones. */
-static void fill_table(const fs_model *m, const fs_op *op, uint32_t out_c, int32_t *table) {
-    const fs_conv_params *p = op->data;
-    int32_t mult[16], shift[16];
-    fs_conv_requant rq;
-    if (p->requant_lazy) rq = fs_conv_requant_start(m, op);
-    for (uint32_t c0 = 0; c0 < out_c; c0 += 16u) {
-        const uint32_t n = out_c - c0 < 16u ? out_c - c0 : 16u;
-        const int32_t *mu = p->pc_multiplier + c0, *sh = p->pc_shift + c0;
-        if (p->requant_lazy) {
-            fs_conv_requant_fill_fast(&rq, c0, n, mult, shift);
-            mu = mult;
-            sh = shift;
-        }
-        for (uint32_t i = 0; i < n; ++i) {
-            table[2u * (c0 + i)] = mu[i];
-            table[2u * (c0 + i) + 1u] = (int32_t)(1u << (32 + sh[i]));
-        }
-    }
+/* fs_conv_requant_eval with fs_conv_requant_fill_fast (the same numbers, a third of the
+ * instructions): the lazy multipliers and shifts into the end of the scratch. Ops that have them
+ * already (persistent, or made by a residual block's run) are left as they are. */
+static fs_kctx tile_requant(const fs_model *m, const fs_op *op, const fs_kctx *k, uint32_t out_c) {
+    fs_conv_params *q = op->data;
+    if (!q->requant_lazy) return *k;
+    int32_t *mult = (int32_t *)(void *)((uint8_t *)k->scratch + k->scratch_bytes - 8u * out_c);
+    const fs_conv_requant r = fs_conv_requant_start(m, op);
+    fs_conv_requant_fill_fast(&r, 0, out_c, mult, mult + out_c);
+    q->pc_multiplier = mult;
+    q->pc_shift = mult + out_c;
+    const fs_kctx rest = {k->scratch, k->scratch_bytes - 8u * out_c};
+    return rest;
 }
 
-void fs_conv_tile_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
+fs_status fs_conv_tile_eval(const fs_model *m, const fs_op *op, const fs_kctx *kctx) {
     const fs_conv_params *p = op->data;
     const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
     fs_tensor *out = fs_op_out(m, op, 0);
     const int32_t batches = in->shape.dims[0], out_h = out->shape.dims[1];
     const int32_t out_w = out->shape.dims[2], out_c = out->shape.dims[3];
     const uint32_t kk = (uint32_t)(f->shape.dims[1] * f->shape.dims[2] * f->shape.dims[3]);
-    int16_t *x = k->scratch;
-    int32_t *table = (int32_t *)(void *)((uint8_t *)k->scratch + k->scratch_bytes - 8u * out_c);
-    fill_table(m, op, (uint32_t)out_c, table);
+    const uint32_t lazy = p->requant_lazy ? 8u * (uint32_t)out_c : 0u;
+    if (!kctx->scratch || kctx->scratch_bytes < fs_conv_tile_scratch_bytes(kk) + lazy) {
+        const fs_kctx rest = fs_conv_requant_eval(m, op, kctx); /* a guard, not the selection */
+        return fs_conv_2d_run(m, op, &rest);
+    }
+    const fs_kctx k = tile_requant(m, op, kctx, (uint32_t)out_c);
+    int16_t *x = k.scratch;
+    const int32_t shift_off =
+        (int32_t)((const uint8_t *)p->pc_shift - (const uint8_t *)p->pc_multiplier);
     fs_cm4_conv_run run = {NULL,
                            0,
                            0,
                            0,
                            p->output_offset,
+                           shift_off,
                            NULL,
-                           table + 2 * out_c,
+                           p->pc_multiplier + out_c,
                            x,
                            0,
                            0,
                            (const int8_t *)f->data,
-                           table,
+                           p->pc_multiplier,
                            kk >> 2};
     tile_geom t = {NULL,
                    in->shape.dims[1],
@@ -292,4 +298,5 @@ void fs_conv_tile_eval(const fs_model *m, const fs_op *op, const fs_kctx *k) {
             q += (int32_t)slots;
         }
     }
+    return FS_OK;
 }

@@ -29,6 +29,7 @@
 
 #include <stdint.h>
 
+#include "../fs_ops.h"
 #include "fs_cm4_intrin.h"
 #include "fs_cm4_rq.h"
 
@@ -65,19 +66,14 @@ void fs_cm4_requant_pc(const int32_t *acc, const uint8_t *bias, uint32_t n, cons
                        int8_t *out);
 
 /* CONV_2D's pixel-tile kernels (conv_tile_cm4.c), chosen by conv_2d_cm4.c's prepare as
- * FS_KERNEL_CM4_TILE: the conditions (the short requantization with every right shift >= 2, a
- * bias, one group, kk = kh * kw * in_c a multiple of 4), the scratch (the columns of four pixels,
- * 8 * kk bytes, then the 8-byte (m, S) of each output channel) and the eval. */
+ * FS_KERNEL_CM4_TILE: the conditions (the short requantization with every right shift >= 2, the
+ * activation range all of int8, a bias, one group, kk = kh * kw * in_c a multiple of 4), the
+ * scratch (the columns of four pixels, 8 * kk bytes; the lazy multipliers come after it,
+ * fs_conv_requant_reserve) and the eval (the whole of it: the multipliers too). */
 #define FS_KERNEL_CM4_TILE 3
-struct fs_conv_params;
-struct fs_shape;
-struct fs_tensor;
-struct fs_model;
-struct fs_op;
-struct fs_kctx;
-int fs_conv_tile_ok(const struct fs_conv_params *p, const struct fs_shape *in,
-                    const struct fs_shape *f, const struct fs_tensor *bias, uint32_t out_c);
-uint32_t fs_conv_tile_scratch_bytes(uint32_t kk, uint32_t out_c);
-void fs_conv_tile_eval(const struct fs_model *m, const struct fs_op *op, const struct fs_kctx *k);
+int fs_conv_tile_ok(const fs_conv_params *p, const fs_shape *in, const fs_shape *f,
+                    const fs_tensor *bias, uint32_t out_c);
+uint32_t fs_conv_tile_scratch_bytes(uint32_t kk);
+fs_status fs_conv_tile_eval(const fs_model *m, const fs_op *op, const fs_kctx *k);
 
 #endif /* FS_CM4_H */
