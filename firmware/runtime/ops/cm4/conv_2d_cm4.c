@@ -86,7 +86,7 @@ fs_status fs_conv_2d_cm4_prepare(fs_prep *p) {
     const uint32_t out_c = (uint32_t)out->shape.dims[3];
     if (fs_conv_tile_ok(q, &in->shape, &f->shape, bias, out_c)) {
         q->kernel = FS_KERNEL_CM4_TILE;
-        p->op->scratch_bytes = fs_conv_tile_scratch_bytes(kk);
+        p->op->scratch_bytes = fs_conv_tile_scratch_bytes(kk, (uint32_t)f->shape.dims[3]);
         /* In place as below: a group's columns are all gathered before its outputs are written. */
         p->op->inplace_bytes = 0;
         fs_conv_requant_reserve(p);

@@ -58,6 +58,8 @@
 #define TILE_STEP4 \
     "ldmia.w r4!, {r6, r7, r8, r9}\n\t" TILE_W TILE_MAC("r0", "r6", "r7") TILE_MAC("r1", "r8", "r9") \
     "ldmia.w r4!, {r6, r7, r8, r9}\n\t" TILE_MAC("r2", "r6", "r7") TILE_MAC("r3", "r8", "r9")
+/* Two slots: 8 instructions, 32 bytes. */
+#define TILE_STEP2 "ldmia.w r4!, {r6, r7, r8, r9}\n\t" TILE_W TILE_MAC("r0", "r6", "r7") TILE_MAC("r1", "r8", "r9")
 /* One slot: 6 instructions, 24 bytes. */
 #define TILE_STEP1 "ldrd    r6, r7, [r4], #8\n\t" TILE_W TILE_MAC("r0", "r6", "r7")
 
@@ -75,6 +77,9 @@
     "strb    r2, [r4, r6]\n\t" \
     "strb    r3, [r4, r7]\n\t"
 #define TILE_BIAS4 "mov     r1, r0\n\t" "mov     r2, r0\n\t" "mov     r3, r0\n\t"
+#define TILE_RQ2 TILE_RQ("r0") TILE_RQ("r1")
+#define TILE_STORE2 "strb    r0, [r4]\n\t" "strb    r1, [r4, r5]\n\t"
+#define TILE_BIAS2 "mov     r1, r0\n\t"
 #define TILE_RQ1 TILE_RQ("r0")
 #define TILE_STORE1 "strb    r0, [r4]\n\t"
 #define TILE_BIAS1 ""
@@ -142,6 +147,12 @@ __attribute__((naked, noinline)) static void fs_cm4_conv_tile4(const fs_cm4_conv
     __asm volatile(TILE_KERNEL(TILE_STEP4, 52, TILE_RQ4, TILE_STORE4, TILE_BIAS4));
 }
 
+/* Two output pixels at out, out + step1. */
+__attribute__((naked, noinline)) static void fs_cm4_conv_tile2(const fs_cm4_conv_run *run) {
+    (void)run;
+    __asm volatile(TILE_KERNEL(TILE_STEP2, 32, TILE_RQ2, TILE_STORE2, TILE_BIAS2));
+}
+
 /* One output pixel at out (the steps unused). */
 __attribute__((naked, noinline)) static void fs_cm4_conv_tile1(const fs_cm4_conv_run *run) {
     (void)run;
@@ -151,8 +162,10 @@ __attribute__((naked, noinline)) static void fs_cm4_conv_tile1(const fs_cm4_conv
 
 /* ---- the columns --------------------------------------------------------------------------- */
 
-/* Most slots per call, and the words of one block of four inputs across them. */
-#define TILE_SLOTS 4u
+/* The column bytes a tile may take without asking: more slots are fewer instructions, but the
+ * columns are the kernel's scratch, arena that a residual block's run (fs_fuse.c) or the planner
+ * may have to add. Above this, no more than the 2 * kk (+ kk gathered) of fs_conv_2d_cm4_s8. */
+#define TILE_BUDGET 1024u
 
 /* 2 * (x + offset) for the four int8 at src, into the block's two words of one slot. */
 static inline void put_block(uint32_t *d, const int8_t *src, uint32_t off2) {
@@ -213,14 +226,28 @@ static void put_column(int16_t *x, uint32_t slots, uint32_t slot, const tile_geo
 
 /* ---- the operator -------------------------------------------------------------------------- */
 
-uint32_t fs_conv_tile_scratch_bytes(uint32_t kk) { return (2u * TILE_SLOTS * kk + 15u) & ~15u; }
+/* Slots per call (4 or 2) within the budget, or 0: fs_conv_2d_cm4_s8 is as good. */
+static uint32_t tile_slots(uint32_t kk, uint32_t f_c) {
+    const uint32_t today = 2u * kk + ((f_c & 3u) ? kk : 0u);
+    const uint32_t budget = today > TILE_BUDGET ? today : TILE_BUDGET;
+    return 8u * kk <= budget ? 4u : 4u * kk <= budget ? 2u : 0u;
+}
+
+static uint32_t tile_columns_bytes(uint32_t kk, uint32_t slots) {
+    return (2u * slots * kk + 15u) & ~15u;
+}
+
+uint32_t fs_conv_tile_scratch_bytes(uint32_t kk, uint32_t f_c) {
+    return tile_columns_bytes(kk, tile_slots(kk, f_c));
+}
 
 int fs_conv_tile_ok(const fs_conv_params *p, const fs_shape *in, const fs_shape *f,
                     const fs_tensor *bias, uint32_t out_c) {
     const uint32_t kk = (uint32_t)(f->dims[1] * f->dims[2] * f->dims[3]);
     if (!p->fast_requant || !bias || f->dims[3] != in->dims[3] || kk == 0 || (kk & 3u)) return 0;
     if (p->act_min != -128 || p->act_max != 127) return 0; /* SSAT is the whole clamp */
-    for (uint32_t i = 0; i < out_c; ++i)                   /* S = 2^(32 + shift) a positive int32 */
+    if (!tile_slots(kk, (uint32_t)f->dims[3])) return 0;
+    for (uint32_t i = 0; i < out_c; ++i) /* S = 2^(32 + shift) a positive int32 */
         if (p->pc_shift[i] > -2) return 0;
     return 1;
 }
@@ -248,7 +275,8 @@ fs_status fs_conv_tile_eval(const fs_model *m, const fs_op *op, const fs_kctx *k
     const int32_t out_w = out->shape.dims[2], out_c = out->shape.dims[3];
     const uint32_t kk = (uint32_t)(f->shape.dims[1] * f->shape.dims[2] * f->shape.dims[3]);
     const uint32_t lazy = p->requant_lazy ? 8u * (uint32_t)out_c : 0u;
-    if (!kctx->scratch || kctx->scratch_bytes < fs_conv_tile_scratch_bytes(kk) + lazy) {
+    const uint32_t most = tile_slots(kk, (uint32_t)f->shape.dims[3]);
+    if (!kctx->scratch || kctx->scratch_bytes < tile_columns_bytes(kk, most) + lazy) {
         const fs_kctx rest = fs_conv_requant_eval(m, op, kctx); /* a guard, not the selection */
         return fs_conv_2d_run(m, op, &rest);
     }
@@ -283,7 +311,8 @@ fs_status fs_conv_tile_eval(const fs_model *m, const fs_op *op, const fs_kctx *k
         t.img = (const int8_t *)in->data + (size_t)b * t.in_h * t.in_w * t.in_c;
         int8_t *o = (int8_t *)out->data + (size_t)b * pixels * out_c;
         for (int32_t q = 0; q < pixels;) {
-            const uint32_t slots = pixels - q >= (int32_t)TILE_SLOTS ? TILE_SLOTS : 1u;
+            const uint32_t left = (uint32_t)(pixels - q);
+            const uint32_t slots = left >= most ? most : left >= 2u ? 2u : 1u;
             for (uint32_t j = 0; j < slots; ++j)
                 put_column(x, slots, j, &t, (q + (int32_t)j) / out_w, (q + (int32_t)j) % out_w);
             run.out = o + (size_t)q * out_c;
@@ -291,8 +320,10 @@ fs_status fs_conv_tile_eval(const fs_model *m, const fs_op *op, const fs_kctx *k
             run.step2 = 2 * out_c;
             run.step3 = 3 * out_c;
             run.bias = bias->data;
-            if (slots == TILE_SLOTS)
+            if (slots == 4u)
                 fs_cm4_conv_tile4(&run);
+            else if (slots == 2u)
+                fs_cm4_conv_tile2(&run);
             else
                 fs_cm4_conv_tile1(&run);
             q += (int32_t)slots;
