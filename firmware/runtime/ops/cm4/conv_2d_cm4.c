@@ -83,10 +83,10 @@ fs_status fs_conv_2d_cm4_prepare(fs_prep *p) {
     q->fast_requant = (uint8_t)fs_cm4_rq_ok(q->pc_shift, 0, (uint32_t)f->shape.dims[0], bias, kk);
     p->op->scratch_bytes = fs_conv_2d_cm4_scratch_bytes(kk, (uint32_t)f->shape.dims[3]);
     const fs_tensor *in = fs_op_in(p->m, p->op, 0), *out = fs_op_out(p->m, p->op, 0);
-    const uint32_t out_c = (uint32_t)out->shape.dims[3];
-    if (fs_conv_tile_ok(q, &in->shape, &f->shape, bias, out_c)) {
+    const uint32_t slots = fs_conv_tile_slots(q, &in->shape, &f->shape, &out->shape, bias);
+    if (slots) {
         q->kernel = FS_KERNEL_CM4_TILE;
-        p->op->scratch_bytes = fs_conv_tile_scratch_bytes(kk, (uint32_t)f->shape.dims[3]);
+        p->op->scratch_bytes = fs_conv_tile_scratch_bytes(&f->shape, slots);
         /* In place as below: a group's columns are all gathered before its outputs are written. */
         p->op->inplace_bytes = 0;
         fs_conv_requant_reserve(p);

@@ -162,10 +162,14 @@ __attribute__((naked, noinline)) static void fs_cm4_conv_tile1(const fs_cm4_conv
 
 /* ---- the columns --------------------------------------------------------------------------- */
 
-/* The column bytes a tile may take without asking: more slots are fewer instructions, but the
- * columns are the kernel's scratch, arena that a residual block's run (fs_fuse.c) or the planner
- * may have to add. Above this, no more than the 2 * kk (+ kk gathered) of fs_conv_2d_cm4_s8. */
+/* The column bytes of a tile: more slots are fewer instructions, but the columns are the
+ * kernel's scratch, arena where the operator is the model's peak (or in a residual block's run,
+ * fs_fuse.c, where the block's scratch adds to x). Four or two slots may take 1 KB, or 1/16 of
+ * the operator's input and output bytes, or what fs_conv_2d_cm4_s8's column takes (2 * kk, + kk
+ * gathered), whichever is most; above that the old kernel runs. The planar depthwise kernel
+ * allows a quarter of the tensors (fs_cm4_dw.h). */
 #define TILE_BUDGET 1024u
+#define TILE_BUDGET_SHARE 16u
 
 /* 2 * (x + offset) for the four int8 at src, into the block's two words of one slot. */
 static inline void put_block(uint32_t *d, const int8_t *src, uint32_t off2) {
@@ -226,30 +230,40 @@ static void put_column(int16_t *x, uint32_t slots, uint32_t slot, const tile_geo
 
 /* ---- the operator -------------------------------------------------------------------------- */
 
-/* Slots per call (4 or 2) within the budget, or 0: fs_conv_2d_cm4_s8 is as good. */
-static uint32_t tile_slots(uint32_t kk, uint32_t f_c) {
-    const uint32_t today = 2u * kk + ((f_c & 3u) ? kk : 0u);
-    const uint32_t budget = today > TILE_BUDGET ? today : TILE_BUDGET;
-    return 8u * kk <= budget ? 4u : 4u * kk <= budget ? 2u : 0u;
-}
-
 static uint32_t tile_columns_bytes(uint32_t kk, uint32_t slots) {
     return (2u * slots * kk + 15u) & ~15u;
 }
 
-uint32_t fs_conv_tile_scratch_bytes(uint32_t kk, uint32_t f_c) {
-    return tile_columns_bytes(kk, tile_slots(kk, f_c));
+/* Slots per call (4 or 2) within the budget, or 0: fs_conv_2d_cm4_s8 is as good. */
+static uint32_t tile_slots(uint32_t kk, uint32_t f_c, uint32_t tensor_bytes) {
+    const uint32_t today = 2u * kk + ((f_c & 3u) ? kk : 0u),
+                   share = tensor_bytes / TILE_BUDGET_SHARE;
+    uint32_t budget = today > TILE_BUDGET ? today : TILE_BUDGET;
+    if (share > budget) budget = share;
+    return tile_columns_bytes(kk, 4u) <= budget   ? 4u
+           : tile_columns_bytes(kk, 2u) <= budget ? 2u
+                                                  : 0u;
 }
 
-int fs_conv_tile_ok(const fs_conv_params *p, const fs_shape *in, const fs_shape *f,
-                    const fs_tensor *bias, uint32_t out_c) {
+static uint32_t shape_bytes(const fs_shape *s) {
+    uint32_t n = 1;
+    for (unsigned i = 0; i < s->ndim; ++i) n *= (uint32_t)s->dims[i];
+    return n;
+}
+
+uint32_t fs_conv_tile_slots(const fs_conv_params *p, const fs_shape *in, const fs_shape *f,
+                            const fs_shape *out, const fs_tensor *bias) {
     const uint32_t kk = (uint32_t)(f->dims[1] * f->dims[2] * f->dims[3]);
+    const uint32_t out_c = (uint32_t)out->dims[3];
     if (!p->fast_requant || !bias || f->dims[3] != in->dims[3] || kk == 0 || (kk & 3u)) return 0;
     if (p->act_min != -128 || p->act_max != 127) return 0; /* SSAT is the whole clamp */
-    if (!tile_slots(kk, (uint32_t)f->dims[3])) return 0;
-    for (uint32_t i = 0; i < out_c; ++i) /* S = 2^(32 + shift) a positive int32 */
+    for (uint32_t i = 0; i < out_c; ++i)                   /* S = 2^(32 + shift) a positive int32 */
         if (p->pc_shift[i] > -2) return 0;
-    return 1;
+    return tile_slots(kk, (uint32_t)f->dims[3], shape_bytes(in) + shape_bytes(out));
+}
+
+uint32_t fs_conv_tile_scratch_bytes(const fs_shape *f, uint32_t slots) {
+    return tile_columns_bytes((uint32_t)(f->dims[1] * f->dims[2] * f->dims[3]), slots);
 }
 
 /* fs_conv_requant_eval with fs_conv_requant_fill_fast (the same numbers, a third of the
@@ -275,8 +289,12 @@ fs_status fs_conv_tile_eval(const fs_model *m, const fs_op *op, const fs_kctx *k
     const int32_t out_w = out->shape.dims[2], out_c = out->shape.dims[3];
     const uint32_t kk = (uint32_t)(f->shape.dims[1] * f->shape.dims[2] * f->shape.dims[3]);
     const uint32_t lazy = p->requant_lazy ? 8u * (uint32_t)out_c : 0u;
-    const uint32_t most = tile_slots(kk, (uint32_t)f->shape.dims[3]);
-    if (!kctx->scratch || kctx->scratch_bytes < tile_columns_bytes(kk, most) + lazy) {
+    /* The slots prepare chose, from the scratch it asked for: the shapes may be views of a few
+     * rows here (fs_fuse.c), which would give another budget. */
+    const uint32_t avail =
+        kctx->scratch && kctx->scratch_bytes > lazy ? kctx->scratch_bytes - lazy : 0;
+    const uint32_t most = tile_columns_bytes(kk, 4u) <= avail ? 4u : 2u;
+    if (!kctx->scratch || avail < tile_columns_bytes(kk, most)) {
         const fs_kctx rest = fs_conv_requant_eval(m, op, kctx); /* a guard, not the selection */
         return fs_conv_2d_run(m, op, &rest);
     }
