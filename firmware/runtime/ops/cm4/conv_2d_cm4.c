@@ -8,7 +8,12 @@
  * against it two at a time with SMLAD (fs_cm4_matvec). Taps whose channel run is a multiple of 4
  * are expanded straight from the input (always for 1x1 filters with such channel counts: no
  * gathering at all); other shapes go through an int8 copy of the column first. The filter is read
- * in place. Scratch: 2 bytes per column element, plus 1 when the column is gathered. */
+ * in place. Scratch: 2 bytes per column element, plus 1 when the column is gathered.
+ *
+ * Most operators take the pixel-tile kernels instead (conv_tile_cm4.c: one filter row against
+ * four or two pixels' columns, requantization in four instructions); prepare chooses them when
+ * fs_conv_tile_slots says they serve the operator, and this kernel (or the planar one for one
+ * input channel) stays for the rest. */
 #include "../fs_ops.h"
 #include "fs_cm4.h"
 #include "fs_cm4_dw.h"

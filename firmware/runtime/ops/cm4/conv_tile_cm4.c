@@ -31,8 +31,10 @@
  * = 2^31 >> (r - 1) with MVN, MOV, LSR, and reads the bias from the model. The loop over the
  * kk / 4 steps is unrolled 8 times and entered part-way (Duff's device) for the remainder.
  *
- * Scratch: the columns of four pixels, 8 * kk bytes (fs_conv_2d_cm4_s8's column is 2 * kk, plus
- * kk when gathered), then the lazy multipliers (8 per output channel, as before). */
+ * Scratch: the columns of four pixels, 8 * kk bytes, or of two where that is over the budget
+ * (TILE_BUDGET below; fs_conv_2d_cm4_s8's column is 2 * kk, plus kk when gathered), then the lazy
+ * multipliers (8 bytes per output channel, as before). Two slots: 8 instructions per 8
+ * multiply-accumulates; one (the last pixel of an odd count): 6 per 4. */
 #include "../fs_ops.h"
 #include "fs_cm4.h"
 #include "fs_cm4_asm.h"
