@@ -327,14 +327,25 @@ fs_status fs_conv_tile_eval(const fs_model *m, const fs_op *op, const fs_kctx *k
                    &p->g,
                    p->input_offset};
     const int32_t pixels = out_h * out_w;
+    const fs_conv_geom *g = &p->g;
+    const int pointwise = t.k_h == 1 && t.k_w == 1 && g->stride_h == 1 && g->stride_w == 1 &&
+                          g->pad_h == 0 && g->pad_w == 0 && (t.in_c & 3) == 0 && out_h == t.in_h &&
+                          out_w == t.in_w;
+    const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
     for (int32_t b = 0; b < batches; ++b) {
         t.img = (const int8_t *)in->data + (size_t)b * t.in_h * t.in_w * t.in_c;
         int8_t *o = (int8_t *)out->data + (size_t)b * pixels * out_c;
         for (int32_t q = 0; q < pixels;) {
             const uint32_t left = (uint32_t)(pixels - q);
             const uint32_t slots = left >= most ? most : left >= 2u ? 2u : 1u;
-            for (uint32_t j = 0; j < slots; ++j)
-                put_column(x, slots, j, &t, (q + (int32_t)j) / out_w, (q + (int32_t)j) % out_w);
+            for (uint32_t j = 0; j < slots; ++j) {
+                const int32_t px = q + (int32_t)j;
+                if (pointwise) /* the column is the pixel's channels: no geometry */
+                    put_tap((uint32_t *)(void *)x + 2u * j, t.img + (size_t)px * t.in_c,
+                            (uint32_t)t.in_c >> 2, 2u * slots, off2);
+                else
+                    put_column(x, slots, j, &t, px / out_w, px % out_w);
+            }
             run.out = o + (size_t)q * out_c;
             run.step1 = out_c;
             run.step2 = 2 * out_c;
