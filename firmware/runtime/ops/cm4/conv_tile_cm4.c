@@ -212,9 +212,22 @@ static void put_column(int16_t *x, uint32_t slots, uint32_t slot, const tile_geo
     const int32_t iy0 = oy * g->stride_h - g->pad_h, ix0 = ox * g->stride_w - g->pad_w;
     const uint32_t c = (uint32_t)t->in_c, stride = 2u * slots;
     const uint32_t off2 = ((uint32_t)t->offset & 0xFFFFu) * 0x10001u;
+    /* A filter row whose taps are contiguous in the input and fill whole blocks (k_w * c a
+     * multiple of 4, so it starts on a block too) is one run of blocks where it lies inside. */
+    const uint32_t run = (uint32_t)t->k_w * c;
+    const int row_runs =
+        g->dilation_w == 1 && (run & 3u) == 0 && ix0 >= 0 && ix0 + t->k_w <= t->in_w;
     uint32_t pos = 0; /* the tap's first element */
     for (int32_t ky = 0; ky < t->k_h; ++ky) {
         const int32_t iy = iy0 + g->dilation_h * ky;
+        if (row_runs) {
+            const int8_t *src =
+                iy >= 0 && iy < t->in_h ? t->img + ((size_t)iy * t->in_w + ix0) * c : NULL;
+            put_tap((uint32_t *)(void *)x + (pos >> 2) * stride + 2u * slot, src, run >> 2, stride,
+                    off2);
+            pos += run;
+            continue;
+        }
         for (int32_t kx = 0; kx < t->k_w; ++kx, pos += c) {
             const int32_t ix = ix0 + g->dilation_w * kx;
             const int inside = iy >= 0 && iy < t->in_h && ix >= 0 && ix < t->in_w;
