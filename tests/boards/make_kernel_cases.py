@@ -82,6 +82,20 @@ CASES = {
                            value=0.0)),
     "pad_every_dim": ("pad", dict(range=[-2.0, 3.0], shape=[2, 3, 4, 5], pads=[[1, 0], [0, 2], [1, 0], [2, 1]],
                                   value=1.5)),
+    # CONV_2D's pixel-tile kernels (ops/cm4/conv_tile_cm4.c; last, so that the seeds above keep
+    # their indices): four pixels and one-pixel tails, row lengths of 3, 9 and 17 steps of four
+    # inputs (the unrolled loop entered part-way, one and more passes), odd output channels, padded
+    # 3x3 taps, channel runs that are not multiples of 4 (kk is), dilation, a pointwise conv with
+    # no more output than input channels (in place)
+    "conv_tile_1x1_c12_odd": ("conv_2d", _conv(5, 7, 1, 1, 12, 7, padding="valid")),
+    "conv_tile_1x1_c36_s9": ("conv_2d", _conv(3, 5, 1, 1, 36, 9, act=None)),
+    "conv_tile_1x1_c68_s17": ("conv_2d", _conv(4, 4, 1, 1, 68, 6)),
+    "conv_tile_3x3_c4_s2": ("conv_2d", _conv(9, 7, 3, 3, 4, 5, s=2)),
+    "conv_tile_4x2_c1_s2": ("conv_2d", _conv(11, 6, 4, 2, 1, 3, s=2)),
+    "conv_tile_1x2_c6_d2": ("conv_2d", _conv(6, 7, 1, 2, 6, 4, d=2, act="relu6")),
+    "conv_tile_1x1_c20_to_16": ("conv_2d", _conv(6, 6, 1, 1, 20, 16)),
+    # kk = 144: four columns would pass the 1 KB budget, so two-pixel tiles and a one-pixel tail
+    "conv_tile_3x3_c16_pairs": ("conv_2d", _conv(5, 7, 3, 3, 16, 5)),
 }
 
 

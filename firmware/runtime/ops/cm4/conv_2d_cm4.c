@@ -8,7 +8,12 @@
  * against it two at a time with SMLAD (fs_cm4_matvec). Taps whose channel run is a multiple of 4
  * are expanded straight from the input (always for 1x1 filters with such channel counts: no
  * gathering at all); other shapes go through an int8 copy of the column first. The filter is read
- * in place. Scratch: 2 bytes per column element, plus 1 when the column is gathered. */
+ * in place. Scratch: 2 bytes per column element, plus 1 when the column is gathered.
+ *
+ * Most operators take the pixel-tile kernels instead (conv_tile_cm4.c: one filter row against
+ * four or two pixels' columns, requantization in four instructions); prepare chooses them when
+ * fs_conv_tile_slots says they serve the operator, and this kernel (or the planar one for one
+ * input channel) stays for the rest. */
 #include "../fs_ops.h"
 #include "fs_cm4.h"
 #include "fs_cm4_dw.h"
@@ -83,6 +88,15 @@ fs_status fs_conv_2d_cm4_prepare(fs_prep *p) {
     q->fast_requant = (uint8_t)fs_cm4_rq_ok(q->pc_shift, 0, (uint32_t)f->shape.dims[0], bias, kk);
     p->op->scratch_bytes = fs_conv_2d_cm4_scratch_bytes(kk, (uint32_t)f->shape.dims[3]);
     const fs_tensor *in = fs_op_in(p->m, p->op, 0), *out = fs_op_out(p->m, p->op, 0);
+    const uint32_t slots = fs_conv_tile_slots(q, &in->shape, &f->shape, &out->shape, bias);
+    if (slots) {
+        q->kernel = FS_KERNEL_CM4_TILE;
+        p->op->scratch_bytes = fs_conv_tile_scratch_bytes(&f->shape, slots);
+        /* In place as below: a group's columns are all gathered before its outputs are written. */
+        p->op->inplace_bytes = 0;
+        fs_conv_requant_reserve(p);
+        return FS_OK;
+    }
     fs_cm4_dw_plan plan;
     if (fs_cm4_dw_plan_stem(q, &in->shape, &f->shape, &out->shape, &plan)) {
         q->kernel = FS_KERNEL_CM4_PLANE; /* one input channel: the planar depthwise kernel */
@@ -128,6 +142,7 @@ static fs_status eval_plane(const fs_model *m, const fs_op *op, const fs_kctx *k
 
 fs_status fs_conv_2d_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *kctx) {
     const fs_conv_params *p = op->data;
+    if (p->kernel == FS_KERNEL_CM4_TILE) return fs_conv_tile_eval(m, op, kctx);
     const fs_kctx rest = fs_conv_requant_eval(m, op, kctx), *k = &rest;
     if (p->kernel == FS_KERNEL_CM4_PLANE) return eval_plane(m, op, k);
     return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_conv_2d_run(m, op, k);

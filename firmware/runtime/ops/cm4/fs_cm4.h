@@ -29,6 +29,7 @@
 
 #include <stdint.h>
 
+#include "../fs_ops.h"
 #include "fs_cm4_intrin.h"
 #include "fs_cm4_rq.h"
 
@@ -63,5 +64,17 @@ void fs_cm4_matvec(const fs_cm4_out *q, const int8_t *w, const int16_t *x, uint3
 void fs_cm4_requant_pc(const int32_t *acc, const uint8_t *bias, uint32_t n, const int32_t *mult,
                        const int32_t *shift, int32_t out_offset, int32_t act_min, int32_t act_max,
                        int8_t *out);
+
+/* CONV_2D's pixel-tile kernels (conv_tile_cm4.c), chosen by conv_2d_cm4.c's prepare as
+ * FS_KERNEL_CM4_TILE. fs_conv_tile_slots: the pixels per call (4 or 2) if they serve the operator
+ * (the short requantization with every right shift >= 2, the activation range all of int8, a
+ * bias, one group, kk = kh * kw * in_c a multiple of 4, the columns within the budget), else 0;
+ * fs_conv_tile_scratch_bytes: those columns (2 * kk bytes per pixel; the lazy multipliers come
+ * after them, fs_conv_requant_reserve); the eval is the whole of it, multipliers too. */
+#define FS_KERNEL_CM4_TILE 3
+uint32_t fs_conv_tile_slots(const fs_conv_params *p, const fs_shape *in, const fs_shape *f,
+                            const fs_shape *out, const fs_tensor *bias);
+uint32_t fs_conv_tile_scratch_bytes(const fs_shape *f, uint32_t slots);
+fs_status fs_conv_tile_eval(const fs_model *m, const fs_op *op, const fs_kctx *k);
 
 #endif /* FS_CM4_H */

@@ -1,5 +1,6 @@
 /* The structs that the naked assembly functions of the Cortex-M4 kernels read through a pointer
- * (fs_cm4_dot_pairs in fs_cm4.c, fs_cm4_dw_run_s1/_s2 in dw_plane_asm_cm4.c), and where their
+ * (fs_cm4_dot_pairs in fs_cm4.c, fs_cm4_dw_run_s1/_s2 in dw_plane_asm_cm4.c, the pixel-tile
+ * kernels of conv_tile_cm4.c), and where their
  * fields are. A naked function may hold basic asm only, so it cannot take offsetof() as an
  * operand: each layout is written once below as (type, field, byte offset), and that one list
  * both checks the offsets against the compiler's struct (FS_CM4_ASM_CHECK, at the end of this
@@ -26,6 +27,24 @@ typedef struct fs_cm4_pairs {
     uint32_t has4;    /* depth & 4 */
 } fs_cm4_pairs;
 
+/* One call of a pixel-tile CONV_2D kernel (conv_tile_cm4.c says what it computes). The asm copies
+ * the fields from `out` to `entry` into its stack frame and keeps its loop state there; `loops`
+ * and `entry` are its own (computed from `steps`; their values on the way in are ignored). */
+typedef struct fs_cm4_conv_run {
+    int8_t *out;             /* channel 0's output of slot 0 */
+    int32_t step1, step2;    /* bytes from slot 0's outputs to slot 1's, slot 2's */
+    int32_t step3;           /* ... and slot 3's (unused with one slot) */
+    int32_t out_offset;      /* output zero point */
+    int32_t shift_off;       /* bytes from a channel's multiplier to its shift */
+    const uint8_t *bias;     /* int32 per output channel, any alignment */
+    const int32_t *mult_end; /* end of the multipliers */
+    const int16_t *x;        /* the slots' expanded columns (conv_tile_cm4.c) */
+    uint32_t loops, entry;   /* the asm's: unrolled iterations per channel, first step's address */
+    const int8_t *w;         /* filter rows, [out_c][kk], read in place */
+    const int32_t *mult;     /* per output channel (its shift at + shift_off bytes) */
+    uint32_t steps;          /* kk / 4, > 0 */
+} fs_cm4_conv_run;
+
 /* Kept out of clang-format: it refolds these lists differently on every pass. */
 // clang-format off
 #define FS_CM4_PAIRS_LAYOUT(F) \
@@ -39,6 +58,16 @@ typedef struct fs_cm4_pairs {
     F(fs_cm4_dw_run, groups, 12) F(fs_cm4_dw_run, out, 16) F(fs_cm4_dw_run, ostep, 20) \
     F(fs_cm4_dw_run, bias, 24) F(fs_cm4_dw_run, m, 28) F(fs_cm4_dw_run, k, 32) \
     F(fs_cm4_dw_run, r, 36)
+
+/* The asm copies out .. x with one LDM/STM and reads w, mult, steps with another LDM; LDM also
+ * reads out .. shift_off, LDRD bias and mult_end, x and loops together. */
+#define FS_CM4_CONV_RUN_LAYOUT(F) \
+    F(fs_cm4_conv_run, out, 0) F(fs_cm4_conv_run, step1, 4) F(fs_cm4_conv_run, step2, 8) \
+    F(fs_cm4_conv_run, step3, 12) F(fs_cm4_conv_run, out_offset, 16) \
+    F(fs_cm4_conv_run, shift_off, 20) F(fs_cm4_conv_run, bias, 24) \
+    F(fs_cm4_conv_run, mult_end, 28) F(fs_cm4_conv_run, x, 32) F(fs_cm4_conv_run, loops, 36) \
+    F(fs_cm4_conv_run, entry, 40) F(fs_cm4_conv_run, w, 44) F(fs_cm4_conv_run, mult, 48) \
+    F(fs_cm4_conv_run, steps, 52)
 // clang-format on
 
 #define FS_CM4_ASM_CHECK(type, field, offset)         \
@@ -52,5 +81,6 @@ typedef struct fs_cm4_pairs {
 
 FS_CM4_PAIRS_LAYOUT(FS_CM4_ASM_CHECK)
 FS_CM4_DW_RUN_LAYOUT(FS_CM4_ASM_CHECK)
+FS_CM4_CONV_RUN_LAYOUT(FS_CM4_ASM_CHECK)
 
 #endif /* FS_CM4_ASM_H */
