@@ -100,6 +100,11 @@ fs_status fs_depthwise_conv_2d_cm4_prepare(fs_prep *p) {
      * not used here, and the pixel-major kernel reads every channel of a pixel. */
     p->op->inplace = 0;
     p->op->inplace_bytes = 0;
+    if (fs_cm4_dw_global_ok(q, &in->shape, &f->shape, &out->shape)) {
+        q->kernel = FS_KERNEL_CM4_DW_GLOBAL; /* no scratch: multipliers 4 at a time, as below */
+        p->op->scratch_bytes = 0;
+        return FS_OK;
+    }
     if (fs_cm4_dw_plan_make(q, &in->shape, &f->shape, &out->shape, &plan)) {
         q->kernel = FS_KERNEL_CM4_PLANE; /* its eval computes the multipliers 4 at a time */
         p->op->scratch_bytes = fs_cm4_dw_scratch_bytes(&plan);
@@ -150,7 +155,7 @@ static fs_status eval_plane(const fs_model *m, const fs_op *op, const fs_kctx *k
         for (int32_t c0 = 0; c0 < ch; c0 += 4) {
             const int32_t n = ch - c0 < 4 ? ch - c0 : 4;
             if (p->requant_lazy) {
-                fs_conv_requant_fill(&rq, (uint32_t)c0, (uint32_t)n, mult, shift);
+                fs_conv_requant_fill_fast(&rq, (uint32_t)c0, (uint32_t)n, mult, shift);
                 one.pc_multiplier = mult;
                 one.pc_shift = shift;
             } else {
@@ -166,9 +171,36 @@ static fs_status eval_plane(const fs_model *m, const fs_op *op, const fs_kctx *k
     return FS_OK;
 }
 
+/* The global kernel's eval (fs_cm4_dw.h), four channels per call, with their multipliers and
+ * shifts computed here when they are not persistent (as eval_plane). */
+static fs_status eval_global(const fs_model *m, const fs_op *op) {
+    const fs_conv_params *p = op->data;
+    const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
+    fs_tensor *out = fs_op_out(m, op, 0);
+    const int32_t ch = in->shape.dims[3];
+    int32_t mult[4], shift[4];
+    fs_conv_requant rq;
+    if (p->requant_lazy) rq = fs_conv_requant_start(m, op);
+    for (int32_t c0 = 0; c0 < ch; c0 += 4) {
+        const int32_t n = ch - c0 < 4 ? ch - c0 : 4;
+        const int32_t *pm = mult, *ps = shift;
+        if (p->requant_lazy) {
+            fs_conv_requant_fill_fast(&rq, (uint32_t)c0, (uint32_t)n, mult, shift);
+        } else {
+            pm = p->pc_multiplier + c0;
+            ps = p->pc_shift + c0;
+        }
+        fs_cm4_dw_global(p, &in->shape, (const int8_t *)in->data, &f->shape,
+                         (const int8_t *)f->data, bias ? bias->data : NULL, pm, ps, c0, n,
+                         &out->shape, (int8_t *)out->data);
+    }
+    return FS_OK;
+}
+
 fs_status fs_depthwise_conv_2d_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *kctx) {
     const fs_conv_params *p = op->data;
     if (p->kernel == FS_KERNEL_CM4_PLANE) return eval_plane(m, op, kctx);
+    if (p->kernel == FS_KERNEL_CM4_DW_GLOBAL) return eval_global(m, op);
     const fs_kctx rest = fs_conv_requant_eval(m, op, kctx), *k = &rest;
     return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_depthwise_conv_2d_run(m, op, k);
 }

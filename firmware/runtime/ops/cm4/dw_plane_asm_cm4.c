@@ -1,21 +1,67 @@
-/* The inner loops of the planar depthwise kernel (fs_cm4_dw.h) for its common case: three filter
- * rows (kws's and the cls model's 3x3) and the full int8 output range (act_min -128, act_max 127:
- * no activation, or ReLU / ReLU6 with the zero point at -128, as calibrated models have), so that
- * SSAT #8 is the clamp. Four outputs of one channel per iteration; all of r0-r12 and lr hold
- * sums, input words, weights and pointers, so the rest lives in fs_cm4_dw_run (its address at
- * [sp]). Per four outputs: 3 x 8 multiply instructions, 6 (stride 1) or 3 x 1 (stride 2) LDMs
- * and LDRDs, 6 per requantized output, 33 of bookkeeping: 79 (stride 1) per 36 MACs. */
-#include "fs_cm4_asm.h" /* fs_cm4_dw_run's offsets (FS_CM4_DW_RUN_LAYOUT), checked there */
+/* The inner loops of the planar depthwise kernel (fs_cm4_dw.h) for its common case, three
+ * filter rows (kws's and the cls model's 3x3): every output row of one channel in the band.
+ * Four outputs of one channel per group; all of r0-r12 and lr hold sums, input words, weights
+ * and pointers, so the run is copied onto the stack and read there, sp-relative, with no
+ * pointer register. Per group of four outputs (36 MACs): 24 multiply instructions, 6 loads of
+ * input and weight words (LDM, LDRD), 2 of the bias, 1 of the requantization constants with
+ * the output pointer, step and row end (one LDM), 16 of requantization (4 per output), 7 of
+ * stores, 3 to step and loop: 62 (stride 1), 63 (stride 2), against 79 before. A row ends
+ * with a last group of 1-3 outputs (the plane rows are wide enough for its reads, or it reads
+ * into the weights behind the planes: fs_cm4_dw.h), then 20 instructions step to the next. */
+#include <stddef.h>
 
-#define AT(reg, field) FS_CM4_AT(reg, fs_cm4_dw_run, field)
+#include "fs_cm4_asm.h" /* FS_CM4_ASM_CHECK / _EQU / _OFF */
+#include "fs_cm4_dw.h"
 
-/* Sums start at the bias (lr = the run). */
-#define INIT \
-    "ldr    lr, [sp]\n\t"                       \
-  "ldr    r0, " AT("lr", bias) "\n\t"         \
-  "mov    r1, r0\n\t"                         \
-  "mov    r2, r0\n\t"                         \
-  "mov    r3, r0\n\t"
+/* Kept out of clang-format: it refolds these lists differently on every pass. */
+// clang-format off
+/* m, k, r, out, ostep and end are read with one LDM from sp: their order is part of it. */
+#define FS_CM4_DW_RUN_LAYOUT(F) \
+    F(fs_cm4_dw_run, m, 0) F(fs_cm4_dw_run, k, 4) F(fs_cm4_dw_run, r, 8) \
+    F(fs_cm4_dw_run, out, 12) F(fs_cm4_dw_run, ostep, 16) F(fs_cm4_dw_run, end, 20) \
+    F(fs_cm4_dw_run, bias, 24) F(fs_cm4_dw_run, w, 40) F(fs_cm4_dw_run, row, 44) \
+    F(fs_cm4_dw_run, pitch, 48) F(fs_cm4_dw_run, groups, 52) F(fs_cm4_dw_run, tail, 56) \
+    F(fs_cm4_dw_run, rows, 60) F(fs_cm4_dw_run, row_step, 64) F(fs_cm4_dw_run, out_row, 68) \
+    F(fs_cm4_dw_run, out_row_step, 72)
+// clang-format on
+FS_CM4_DW_RUN_LAYOUT(FS_CM4_ASM_CHECK)
+_Static_assert(sizeof(fs_cm4_dw_run) == 76, "fs_cm4_dw_run: the asm copies 19 words");
+
+/* [sp, #field] of the copy. */
+#define SP(field) "[sp, " FS_CM4_OFF(fs_cm4_dw_run, field) "]"
+
+/* Push, copy the run (r0) onto the stack (10 + 9 words), r11 = pitch, r12 = weights. */
+#define PROLOGUE                         \
+    FS_CM4_DW_RUN_LAYOUT(FS_CM4_ASM_EQU) \
+    "push   {r4-r11, lr}\n\t"                   \
+    "sub    sp, sp, #80\n\t"                    \
+    "ldmia  r0!, {r1-r10}\n\t"                  \
+    "stmia  sp, {r1-r10}\n\t"                   \
+    "ldmia  r0, {r1-r9}\n\t"                    \
+    "add    r10, sp, #40\n\t"                   \
+    "stmia  r10, {r1-r9}\n\t"                   \
+    "ldr    r11, " SP(pitch) "\n\t"             \
+    "ldr    r12, " SP(w) "\n\t"
+
+#define EPILOGUE             \
+    "add    sp, sp, #80\n\t" \
+    "pop    {r4-r11, pc}\n\t"
+
+/* Row start: r10 = the row's plane pointer, out = out_row, end = r10 + groups * bytes per group
+ * (log2: `shift`); flags: r10 == end (no whole group). */
+#define ROW_START(shift) \
+    "ldr    r10, " SP(row) "\n\t"               \
+    "ldr    r0, " SP(out_row) "\n\t"            \
+    "str    r0, " SP(out) "\n\t"                \
+    "ldr    r1, " SP(groups) "\n\t"             \
+    "add    r1, r10, r1, lsl #" shift "\n\t"    \
+    "str    r1, " SP(end) "\n\t"                \
+    "cmp    r10, r1\n\t"
+
+/* Sums start at the doubled bias. */
+#define BIAS \
+    "ldrd   r0, r1, " SP(bias) "\n\t"           \
+    "ldrd   r2, r3, [sp, #32]\n\t"
 
 /* Stride 1, one filter row: r4-r6 = I0, I2, I4; r7 = A, r8 = C, r9 = B. */
 #define MAC_S1                  \
@@ -28,6 +74,17 @@
     "smlad  r3, r9, r6, r3\n\t" \
     "smlatt r3, r8, r5, r3\n\t"
 
+/* Four outputs from the group at r10 (lr: the plane row of filter rows 1 and 2). */
+#define GROUP_S1                                \
+    BIAS "ldmia  r10, {r4, r5, r6}\n\t"         \
+         "ldmia  r12!, {r7, r8, r9}\n\t" MAC_S1 \
+         "add    lr, r10, r11\n\t"              \
+         "ldmia  lr, {r4, r5, r6}\n\t"          \
+         "ldmia  r12!, {r7, r8, r9}\n\t" MAC_S1 \
+         "add    lr, lr, r11\n\t"               \
+         "ldmia  lr, {r4, r5, r6}\n\t"          \
+         "ldmia  r12!, {r7, r8, r9}\n\t" MAC_S1 "sub    r12, r12, #36\n\t"
+
 /* Stride 2, one filter row: r4-r8 = I0..I8 (words); r9 = A, lr = C. */
 #define MAC_S2                  \
     "smlad  r0, r9, r4, r0\n\t" \
@@ -39,80 +96,95 @@
     "smlad  r3, r9, r7, r3\n\t" \
     "smlabb r3, lr, r8, r3\n\t"
 
-/* fs_cm4_rq_apply and SSAT #8 on sum `a` with r4 = m, r5 = k, r6 = r (r7 scratch). */
-#define RQ(a)               \
-    "lsl    r7, " a         \
-    ", #1\n\t"              \
-    "smmulr r7, r7, r4\n\t" \
-    "add    " a             \
-    ", r7, r5\n\t"          \
-    "add    " a ", " a      \
-    ", r7, asr #31\n\t"     \
-    "asr    " a ", " a      \
-    ", r6\n\t"              \
+/* A and C of each filter row with one post-indexed LDRD (B, the third word, is skipped). */
+#define GROUP_S2                                \
+    BIAS "ldmia  r10, {r4, r5, r6, r7, r8}\n\t" \
+         "ldrd   r9, lr, [r12], #12\n\t" MAC_S2 \
+         "add    r10, r10, r11\n\t"             \
+         "ldmia  r10, {r4, r5, r6, r7, r8}\n\t" \
+         "ldrd   r9, lr, [r12], #12\n\t" MAC_S2 \
+         "add    r10, r10, r11\n\t"             \
+         "ldmia  r10, {r4, r5, r6, r7, r8}\n\t" \
+         "ldrd   r9, lr, [r12], #12\n\t" MAC_S2 \
+         "sub    r10, r10, r11, lsl #1\n\t"     \
+         "sub    r12, r12, #36\n\t"
+
+/* fs_cm4_rq_apply of the doubled sum `a` (r4 = m, r5 = k, r6 = r; lr scratch) and SSAT #8. */
+#define RQ(a)              \
+    "smmlar lr, " a        \
+    ", r4, r5\n\t"         \
+    "add    " a ", lr, " a \
+    ", asr #31\n\t"        \
+    "asr    " a ", " a     \
+    ", r6\n\t"             \
     "ssat   " a ", #8, " a "\n\t"
 
-/* Requantize r0-r3, store them ostep apart, count the group down (lr = the run). */
-#define STORE_AND_COUNT \
-    "ldr    lr, [sp]\n\t"                       \
-  "add    r7, lr, " FS_CM4_OFF(fs_cm4_dw_run, m) "\n\t" \
-  "ldmia  r7, {r4, r5, r6}\n\t"               \
-  RQ("r0") RQ("r1") RQ("r2") RQ("r3")         \
-  "ldrd   r7, r8, " AT("lr", out) "\n\t"      \
-  "strb   r0, [r7]\n\t"                       \
-  "strb   r1, [r7, r8]\n\t"                   \
-  "add    r7, r7, r8, lsl #1\n\t"             \
-  "strb   r2, [r7]\n\t"                       \
-  "strb   r3, [r7, r8]\n\t"                   \
-  "add    r7, r7, r8, lsl #1\n\t"             \
-  "str    r7, " AT("lr", out) "\n\t"          \
-  "ldr    r9, " AT("lr", groups) "\n\t"       \
-  "subs   r9, r9, #1\n\t"                     \
-  "str    r9, " AT("lr", groups) "\n\t"
+/* r4-r9 = m, k, r, out, ostep, end; r0-r3 requantized. */
+#define RQ4 "ldmia  sp, {r4, r5, r6, r7, r8, r9}\n\t" RQ("r0") RQ("r1") RQ("r2") RQ("r3")
 
-#define PROLOGUE                         \
-    FS_CM4_DW_RUN_LAYOUT(FS_CM4_ASM_EQU) \
-    "push   {r4-r11, lr}\n\t"                   \
-  "sub    sp, sp, #8\n\t"                     \
-  "str    r0, [sp]\n\t"                       \
-  "ldr    r10, " AT("r0", row) "\n\t"         \
-  "ldr    r11, " AT("r0", pitch) "\n\t"       \
-  "ldr    r12, " AT("r0", w) "\n\t"
+/* Four outputs ostep apart; out advanced. */
+#define STORE4                      \
+    "strb   r0, [r7]\n\t"           \
+    "strb   r1, [r7, r8]\n\t"       \
+    "add    r7, r7, r8, lsl #1\n\t" \
+    "strb   r2, [r7]\n\t"           \
+    "strb   r3, [r7, r8]\n\t"       \
+    "add    r7, r7, r8, lsl #1\n\t" \
+    "str    r7, " SP(out) "\n\t"
 
-#define EPILOGUE \
-    "str    r10, " AT("lr", row) "\n\t"         \
-  "add    sp, sp, #8\n\t"                     \
-  "pop    {r4-r11, pc}\n\t"
+/* The last group's 1-3 outputs (tail in r9). */
+#define STORE_TAIL \
+    "ldr    r9, " SP(tail) "\n\t"               \
+    "strb   r0, [r7]\n\t"                       \
+    "cmp    r9, #2\n\t"                         \
+    "blt    2f\n\t"                             \
+    "strb   r1, [r7, r8]\n\t"                   \
+    "beq    2f\n\t"                             \
+    "strb   r2, [r7, r8, lsl #1]\n\t"           \
+    "2:\n\t"
 
-__attribute__((naked, noinline)) void fs_cm4_dw_run_s1(fs_cm4_dw_run *run) {
+/* The next output row, or out. */
+#define NEXT_ROW \
+    "ldr    r0, " SP(row) "\n\t"                \
+    "ldr    r1, " SP(row_step) "\n\t"           \
+    "add    r0, r0, r1\n\t"                     \
+    "str    r0, " SP(row) "\n\t"                \
+    "ldr    r0, " SP(out_row) "\n\t"            \
+    "ldr    r1, " SP(out_row_step) "\n\t"       \
+    "add    r0, r0, r1\n\t"                     \
+    "str    r0, " SP(out_row) "\n\t"            \
+    "ldr    r0, " SP(rows) "\n\t"               \
+    "subs   r0, r0, #1\n\t"                     \
+    "str    r0, " SP(rows) "\n\t"               \
+    "bne    0b\n\t"
+
+/* One function per stride: the group (GROUP), its bytes of plane row (log2 SHIFT, and as the
+ * immediate STEP). */
+#define ROWS(GROUP, SHIFT, STEP) \
+    PROLOGUE                     \
+    "0:\n\t"                                    \
+    ROW_START(SHIFT)                            \
+    "beq    3f\n\t"                             \
+    "1:\n\t"                                    \
+    GROUP RQ4 STORE4                            \
+    "add    r10, r10, #" STEP "\n\t"            \
+    "cmp    r10, r9\n\t"                        \
+    "bne    1b\n\t"                             \
+    "3:\n\t"                                    \
+    "ldr    r0, " SP(tail) "\n\t"               \
+    "cmp    r0, #0\n\t"                         \
+    "beq    4f\n\t"                             \
+    GROUP RQ4 STORE_TAIL                        \
+    "4:\n\t"                                    \
+    NEXT_ROW                                    \
+    EPILOGUE
+
+__attribute__((naked, noinline)) void fs_cm4_dw_rows_s1(const fs_cm4_dw_run *run) {
     (void)run;
-    __asm volatile(PROLOGUE "0:\n\t" INIT
-                            "ldmia  r10, {r4, r5, r6}\n\t"
-                            "ldmia  r12, {r7, r8, r9}\n\t" MAC_S1
-                            "add    lr, r10, r11\n\t"
-                            "ldmia  lr, {r4, r5, r6}\n\t"
-                            "ldrd   r7, r8, [r12, #12]\n\t"
-                            "ldr    r9, [r12, #20]\n\t" MAC_S1
-                            "add    lr, lr, r11\n\t"
-                            "ldmia  lr, {r4, r5, r6}\n\t"
-                            "ldrd   r7, r8, [r12, #24]\n\t"
-                            "ldr    r9, [r12, #32]\n\t" MAC_S1 STORE_AND_COUNT
-                            "add    r10, r10, #8\n\t"
-                            "bne    0b\n\t" EPILOGUE);
+    __asm volatile(ROWS(GROUP_S1, "3", "8"));
 }
 
-__attribute__((naked, noinline)) void fs_cm4_dw_run_s2(fs_cm4_dw_run *run) {
+__attribute__((naked, noinline)) void fs_cm4_dw_rows_s2(const fs_cm4_dw_run *run) {
     (void)run;
-    __asm volatile(PROLOGUE "0:\n\t" INIT
-                            "ldmia  r10, {r4, r5, r6, r7, r8}\n\t"
-                            "ldrd   r9, lr, [r12]\n\t" MAC_S2
-                            "add    r10, r10, r11\n\t"
-                            "ldmia  r10, {r4, r5, r6, r7, r8}\n\t"
-                            "ldrd   r9, lr, [r12, #12]\n\t" MAC_S2
-                            "add    r10, r10, r11\n\t"
-                            "ldmia  r10, {r4, r5, r6, r7, r8}\n\t"
-                            "ldrd   r9, lr, [r12, #24]\n\t" MAC_S2
-                            "sub    r10, r10, r11, lsl #1\n\t" STORE_AND_COUNT
-                            "add    r10, r10, #16\n\t"
-                            "bne    0b\n\t" EPILOGUE);
+    __asm volatile(ROWS(GROUP_S2, "4", "16"));
 }

@@ -1,0 +1,93 @@
+/* The 'global' DEPTHWISE_CONV_2D of the Cortex-M4 boards (fs_cm4_dw.h): one filter row that
+ * spans the input row, so that every output row is one pixel (the cls model's 1x16 over
+ * 4x16x128 -> 4x1x128). Each output is the dot product of one channel's `taps` inputs, which
+ * lie ch bytes apart in one input row: four channels at a time, one word of input per tap,
+ * SXTAB16 adds the input offset while it sign-extends (channels 0 and 2, then with ROR #8
+ * 1 and 3), and SMLABB / SMLATT accumulate against weights sign-extended once per four
+ * channels (two words per tap, on the stack) and used for every output row: 8 instructions
+ * per 4 MACs. The pixel-major kernel paid a requantization loop per output pixel and the
+ * weights' extension per tap and row (9.5 instructions per MAC on the cls model's). Needs no
+ * scratch. */
+#include "../fs_ops.h"
+#include "fs_cm4.h"
+#include "fs_cm4_dw.h"
+#include "fs_cm4_rq.h"
+
+int fs_cm4_dw_global_ok(const fs_conv_params *p, const fs_shape *in, const fs_shape *f,
+                        const fs_shape *out) {
+    const fs_conv_geom *g = &p->g;
+    const int32_t taps = f->dims[2];
+    return p->depth_multiplier == 1 && p->fast_requant && f->dims[1] == 1 && out->dims[2] == 1 &&
+           g->pad_w == 0 && g->pad_h == 0 && taps <= FS_CM4_DW_GLOBAL_MAX_TAPS &&
+           (taps - 1) * g->dilation_w < in->dims[2] && out->dims[3] == in->dims[3];
+}
+
+/* The weights of four channels at tap t, sign-extended: (w0, w2) and (w1, w3). */
+static void expand_weights(uint32_t *wx, const int8_t *f, int32_t taps, int32_t ch) {
+    for (int32_t t = 0; t < taps; ++t, f += ch) {
+        const uint32_t w = fs_cm4_ld32(f);
+        wx[2 * t] = __sxtb16(w);
+        wx[2 * t + 1] = fs_cm4_sxtb16_odd(w);
+    }
+}
+
+/* acc[0..3] += the four channels' dot products over the taps (x: channel 0 of tap 0). */
+static void dot4(int32_t acc[4], const int8_t *x, int32_t step, const uint32_t *wx, int32_t taps,
+                 uint32_t off2) {
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (const uint32_t *end = wx + 2 * taps; wx != end; wx += 2, x += step) {
+        const uint32_t v = fs_cm4_ld32(x);
+        const uint32_t x02 = __sxtab16(off2, v), x13 = fs_cm4_sxtab16_odd(off2, v);
+        a0 = __smlabb(wx[0], x02, a0);
+        a2 = __smlatt(wx[0], x02, a2);
+        a1 = __smlabb(wx[1], x13, a1);
+        a3 = __smlatt(wx[1], x13, a3);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* One channel's dot product, for the last 1-3 channels. */
+static int32_t dot1(const int8_t *x, int32_t step, const int8_t *f, int32_t taps, int32_t ch,
+                    int32_t offset) {
+    int32_t a = 0;
+    for (int32_t t = 0; t < taps; ++t, x += step, f += ch) a += *f * (*x + offset);
+    return a;
+}
+
+void fs_cm4_dw_global(const fs_conv_params *p, const fs_shape *in_shape, const int8_t *in,
+                      const fs_shape *f_shape, const int8_t *f, const uint8_t *bias,
+                      const int32_t *mult, const int32_t *shift, int32_t c0, int32_t n,
+                      const fs_shape *out_shape, int8_t *out) {
+    const int32_t ch = in_shape->dims[3], in_w = in_shape->dims[2];
+    const int32_t rows = in_shape->dims[0] * out_shape->dims[1], taps = f_shape->dims[2];
+    const int32_t in_rows = in_shape->dims[1], out_rows = out_shape->dims[1];
+    const int32_t step = p->g.dilation_w * ch;
+    const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
+    uint32_t wx[2 * FS_CM4_DW_GLOBAL_MAX_TAPS];
+    fs_cm4_rq q[4];
+    int32_t b[4] = {0, 0, 0, 0};
+    for (int32_t k = 0; k < n; ++k) {
+        q[k] = fs_cm4_rq_make(mult[k], shift[k], p->output_offset);
+        b[k] = bias ? (int32_t)fs_cm4_ld32(bias + 4u * (uint32_t)(c0 + k)) : 0;
+    }
+    if (n == 4) expand_weights(wx, f + c0, taps, ch);
+    for (int32_t r = 0; r < rows; ++r) {
+        /* Output row r (batch r / out_rows) reads input row (r % out_rows) * stride_h. */
+        const int32_t batch = r / out_rows, oy = r % out_rows;
+        const int8_t *x = in + ((size_t)(batch * in_rows + oy * p->g.stride_h) * in_w) * ch + c0;
+        int32_t acc[4] = {b[0], b[1], b[2], b[3]};
+        if (n == 4) {
+            dot4(acc, x, step, wx, taps, off2);
+        } else {
+            for (int32_t k = 0; k < n; ++k)
+                acc[k] += dot1(x + k, step, f + c0 + k, taps, ch, p->input_offset);
+        }
+        int8_t *o = out + (size_t)r * ch + c0;
+        for (int32_t k = 0; k < n; ++k)
+            o[k] = fs_cm4_clamp8(fs_cm4_rq_apply(acc[k], q[k].m, q[k].r, q[k].k), p->act_min,
+                                 p->act_max);
+    }
+}
