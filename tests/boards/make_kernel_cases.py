@@ -82,6 +82,16 @@ CASES = {
                            value=0.0)),
     "pad_every_dim": ("pad", dict(range=[-2.0, 3.0], shape=[2, 3, 4, 5], pads=[[1, 0], [0, 2], [1, 0], [2, 1]],
                                   value=1.5)),
+    # the depthwise asm rows (fs_cm4_dw_rows_s1/_s2): last groups of 3 outputs, rows of fewer
+    # than four outputs (no whole group), 4 + 2 channels, stride 2 with SAME padding; the global
+    # depthwise kernel (dw_global_cm4.c): 4 + 2 channels, stride 2 between rows, an odd tap
+    # count, 4 + 4 + 1 channels, no bias
+    "dw_3x3_c8_tail3": ("depthwise_conv_2d", _dw(5, 7, 3, 3, 8)),
+    "dw_3x3_c4_s2_tail3": ("depthwise_conv_2d", _dw(6, 13, 3, 3, 4, s=2)),
+    "dw_3x3_c6_narrow": ("depthwise_conv_2d", _dw(3, 3, 3, 3, 6, act=None)),
+    "dw_3x3_c6_s2_narrow": ("depthwise_conv_2d", _dw(5, 6, 3, 3, 6, s=2, padding="valid")),
+    "dw_1x12_c6_s2_global": ("depthwise_conv_2d", _dw(5, 12, 1, 12, 6, s=2, padding="valid", act=None)),
+    "dw_1x7_c9_global_nobias": ("depthwise_conv_2d", _dw(3, 7, 1, 7, 9, padding="valid", bias=False)),
 }
 
 
