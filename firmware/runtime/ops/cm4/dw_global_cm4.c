@@ -91,15 +91,32 @@ static int32_t dot1(const int8_t *x, int32_t step, const int8_t *f, int32_t taps
     return a;
 }
 
+/* The n channels' requantized outputs (the operator passed fs_cm4_rq_ok); with the full int8
+ * range (full: lo -128, hi 127) SSAT is the clamp. */
+static void store4(int8_t *o, const int32_t acc[4], const fs_cm4_rq q[4], int32_t n, int full,
+                   int32_t lo, int32_t hi) {
+    if (full && n == 4) {
+        for (int32_t k = 0; k < 4; ++k)
+            o[k] = (int8_t)__ssat(fs_cm4_rq_apply(acc[k], q[k].m, q[k].r, q[k].k), 8);
+        return;
+    }
+    for (int32_t k = 0; k < n; ++k)
+        o[k] = fs_cm4_clamp8(fs_cm4_rq_apply(acc[k], q[k].m, q[k].r, q[k].k), lo, hi);
+}
+
 void fs_cm4_dw_global(const fs_conv_params *p, const fs_shape *in_shape, const int8_t *in,
                       const fs_shape *f_shape, const int8_t *f, const uint8_t *bias,
                       const int32_t *mult, const int32_t *shift, int32_t c0, int32_t n,
                       const fs_shape *out_shape, int8_t *out) {
-    const int32_t ch = in_shape->dims[3], in_w = in_shape->dims[2];
-    const int32_t rows = in_shape->dims[0] * out_shape->dims[1], taps = f_shape->dims[2];
-    const int32_t in_rows = in_shape->dims[1], out_rows = out_shape->dims[1];
+    const int32_t ch = in_shape->dims[3], taps = f_shape->dims[2];
     const int32_t step = p->g.dilation_w * ch;
+    /* Output rows follow each other ch bytes apart (one pixel each), across batches too; their
+     * input rows stride_h rows apart within a batch, the next batch's first row after. */
+    const size_t in_row = (size_t)in_shape->dims[2] * (size_t)ch;
+    const size_t row_step = (size_t)p->g.stride_h * in_row;
+    const size_t in_image = (size_t)in_shape->dims[1] * in_row;
     const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
+    const int full = p->act_min == -128 && p->act_max == 127;
     uint32_t wx[2 * FS_CM4_DW_GLOBAL_MAX_TAPS];
     fs_cm4_rq q[4];
     int32_t b[4] = {0, 0, 0, 0};
@@ -108,20 +125,18 @@ void fs_cm4_dw_global(const fs_conv_params *p, const fs_shape *in_shape, const i
         b[k] = bias ? (int32_t)fs_cm4_ld32(bias + 4u * (uint32_t)(c0 + k)) : 0;
     }
     if (n == 4) expand_weights(wx, f + c0, taps, ch);
-    for (int32_t r = 0; r < rows; ++r) {
-        /* Output row r (batch r / out_rows) reads input row (r % out_rows) * stride_h. */
-        const int32_t batch = r / out_rows, oy = r % out_rows;
-        const int8_t *x = in + ((size_t)(batch * in_rows + oy * p->g.stride_h) * in_w) * ch + c0;
-        int32_t acc[4] = {b[0], b[1], b[2], b[3]};
-        if (n == 4) {
-            dot4(acc, x, step, wx, taps, off2);
-        } else {
-            for (int32_t k = 0; k < n; ++k)
-                acc[k] += dot1(x + k, step, f + c0 + k, taps, ch, p->input_offset);
+    int8_t *o = out + c0;
+    for (int32_t batch = 0; batch < in_shape->dims[0]; ++batch) {
+        const int8_t *x = in + (size_t)batch * in_image + c0;
+        for (int32_t oy = 0; oy < out_shape->dims[1]; ++oy, x += row_step, o += ch) {
+            int32_t acc[4] = {b[0], b[1], b[2], b[3]};
+            if (n == 4) {
+                dot4(acc, x, step, wx, taps, off2);
+            } else {
+                for (int32_t k = 0; k < n; ++k)
+                    acc[k] += dot1(x + k, step, f + c0 + k, taps, ch, p->input_offset);
+            }
+            store4(o, acc, q, n, full, p->act_min, p->act_max);
         }
-        int8_t *o = out + (size_t)r * ch + c0;
-        for (int32_t k = 0; k < n; ++k)
-            o[k] = fs_cm4_clamp8(fs_cm4_rq_apply(acc[k], q[k].m, q[k].r, q[k].k), p->act_min,
-                                 p->act_max);
     }
 }

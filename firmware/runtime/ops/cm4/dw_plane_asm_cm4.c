@@ -15,55 +15,67 @@
 
 /* Kept out of clang-format: it refolds these lists differently on every pass. */
 // clang-format off
-/* m, k, r, out, ostep and end are read with one LDM from sp: their order is part of it. */
+/* m, k, r, out, ostep and end are read with one LDM from sp, out_row, row, out_row_step and
+ * row_step with another: their order is part of it. */
 #define FS_CM4_DW_RUN_LAYOUT(F) \
     F(fs_cm4_dw_run, m, 0) F(fs_cm4_dw_run, k, 4) F(fs_cm4_dw_run, r, 8) \
     F(fs_cm4_dw_run, out, 12) F(fs_cm4_dw_run, ostep, 16) F(fs_cm4_dw_run, end, 20) \
-    F(fs_cm4_dw_run, bias, 24) F(fs_cm4_dw_run, w, 40) F(fs_cm4_dw_run, row, 44) \
-    F(fs_cm4_dw_run, pitch, 48) F(fs_cm4_dw_run, groups, 52) F(fs_cm4_dw_run, tail, 56) \
-    F(fs_cm4_dw_run, rows, 60) F(fs_cm4_dw_run, row_step, 64) F(fs_cm4_dw_run, out_row, 68) \
-    F(fs_cm4_dw_run, out_row_step, 72)
+    F(fs_cm4_dw_run, bias, 24) F(fs_cm4_dw_run, w, 28) F(fs_cm4_dw_run, pitch, 32) \
+    F(fs_cm4_dw_run, groups, 36) F(fs_cm4_dw_run, tail, 40) F(fs_cm4_dw_run, rows, 44) \
+    F(fs_cm4_dw_run, out_row, 48) F(fs_cm4_dw_run, row, 52) F(fs_cm4_dw_run, out_row_step, 56) \
+    F(fs_cm4_dw_run, row_step, 60)
 // clang-format on
 FS_CM4_DW_RUN_LAYOUT(FS_CM4_ASM_CHECK)
-_Static_assert(sizeof(fs_cm4_dw_run) == 76, "fs_cm4_dw_run: the asm copies 19 words");
+_Static_assert(sizeof(fs_cm4_dw_run) == 64, "fs_cm4_dw_run: the asm copies 16 words");
 
 /* [sp, #field] of the copy. */
 #define SP(field) "[sp, " FS_CM4_OFF(fs_cm4_dw_run, field) "]"
 
-/* Push, copy the run (r0) onto the stack (10 + 9 words), r11 = pitch, r12 = weights. */
+/* r9 = the address of out_row in the copy (out_row, row, out_row_step, row_step follow). */
+#define AT_OUT_ROW "add    r9, sp, " FS_CM4_OFF(fs_cm4_dw_run, out_row) "\n\t"
+
+/* Push, copy the run (r0) onto the stack (8 + 8 words), r11 = pitch, r12 = weights, r0 and
+ * r1 = out_row and row (ROW_START's). */
 #define PROLOGUE                         \
     FS_CM4_DW_RUN_LAYOUT(FS_CM4_ASM_EQU) \
     "push   {r4-r11, lr}\n\t"                   \
-    "sub    sp, sp, #80\n\t"                    \
-    "ldmia  r0!, {r1-r10}\n\t"                  \
-    "stmia  sp, {r1-r10}\n\t"                   \
-    "ldmia  r0, {r1-r9}\n\t"                    \
-    "add    r10, sp, #40\n\t"                   \
-    "stmia  r10, {r1-r9}\n\t"                   \
+    "sub    sp, sp, #64\n\t"                    \
+    "ldmia  r0!, {r1-r8}\n\t"                   \
+    "stmia  sp, {r1-r8}\n\t"                    \
+    "ldmia  r0, {r1-r8}\n\t"                    \
+    "add    r9, sp, #32\n\t"                    \
+    "stmia  r9, {r1-r8}\n\t"                    \
     "ldr    r11, " SP(pitch) "\n\t"             \
-    "ldr    r12, " SP(w) "\n\t"
+    "ldr    r12, " SP(w) "\n\t"                 \
+    AT_OUT_ROW                                  \
+    "ldmia  r9, {r0, r1}\n\t"
 
 #define EPILOGUE             \
-    "add    sp, sp, #80\n\t" \
+    "add    sp, sp, #64\n\t" \
     "pop    {r4-r11, pc}\n\t"
 
-/* Row start: r10 = the row's plane pointer, out = out_row, end = r10 + groups * bytes per group
- * (log2: `shift`); flags: r10 == end (no whole group). */
+/* Row start (r0 = out_row, r1 = row): r10 = row, out = out_row, end = r10 + groups * bytes per
+ * group (log2: `shift`); flags: r10 == end (no whole group). */
 #define ROW_START(shift) \
-    "ldr    r10, " SP(row) "\n\t"               \
-    "ldr    r0, " SP(out_row) "\n\t"            \
+    "mov    r10, r1\n\t"                        \
     "str    r0, " SP(out) "\n\t"                \
     "ldr    r1, " SP(groups) "\n\t"             \
     "add    r1, r10, r1, lsl #" shift "\n\t"    \
     "str    r1, " SP(end) "\n\t"                \
     "cmp    r10, r1\n\t"
 
-/* Sums start at the doubled bias. */
-#define BIAS \
-    "ldrd   r0, r1, " SP(bias) "\n\t"           \
-    "ldrd   r2, r3, [sp, #32]\n\t"
+/* Stride 1, one filter row: r4-r6 = I0, I2, I4; r7 = A, r8 = C, r9 = B. The first row's
+ * SMLADs start r1-r3 and then r0 from the bias in r0 (one load instead of four). */
+#define MAC_S1_FIRST            \
+    "smlad  r1, r9, r5, r0\n\t" \
+    "smlad  r2, r7, r5, r0\n\t" \
+    "smlad  r3, r9, r6, r0\n\t" \
+    "smlad  r0, r7, r4, r0\n\t" \
+    "smlabb r0, r8, r5, r0\n\t" \
+    "smlatt r1, r8, r4, r1\n\t" \
+    "smlabb r2, r8, r6, r2\n\t" \
+    "smlatt r3, r8, r5, r3\n\t"
 
-/* Stride 1, one filter row: r4-r6 = I0, I2, I4; r7 = A, r8 = C, r9 = B. */
 #define MAC_S1                  \
     "smlad  r0, r7, r4, r0\n\t" \
     "smlabb r0, r8, r5, r0\n\t" \
@@ -75,17 +87,32 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 76, "fs_cm4_dw_run: the asm copies 19 wo
     "smlatt r3, r8, r5, r3\n\t"
 
 /* Four outputs from the group at r10 (lr: the plane row of filter rows 1 and 2). */
-#define GROUP_S1                                \
-    BIAS "ldmia  r10, {r4, r5, r6}\n\t"         \
-         "ldmia  r12!, {r7, r8, r9}\n\t" MAC_S1 \
-         "add    lr, r10, r11\n\t"              \
-         "ldmia  lr, {r4, r5, r6}\n\t"          \
-         "ldmia  r12!, {r7, r8, r9}\n\t" MAC_S1 \
-         "add    lr, lr, r11\n\t"               \
-         "ldmia  lr, {r4, r5, r6}\n\t"          \
-         "ldmia  r12!, {r7, r8, r9}\n\t" MAC_S1 "sub    r12, r12, #36\n\t"
+#define GROUP_S1 \
+    "ldr    r0, " SP(bias) "\n\t"               \
+    "ldmia  r10, {r4, r5, r6}\n\t"              \
+    "ldmia  r12!, {r7, r8, r9}\n\t"             \
+    MAC_S1_FIRST                                \
+    "add    lr, r10, r11\n\t"                   \
+    "ldmia  lr, {r4, r5, r6}\n\t"               \
+    "ldmia  r12!, {r7, r8, r9}\n\t"             \
+    MAC_S1                                      \
+    "add    lr, lr, r11\n\t"                    \
+    "ldmia  lr, {r4, r5, r6}\n\t"               \
+    "ldmia  r12!, {r7, r8, r9}\n\t"             \
+    MAC_S1                                      \
+    "sub    r12, r12, #36\n\t"
 
 /* Stride 2, one filter row: r4-r8 = I0..I8 (words); r9 = A, lr = C. */
+#define MAC_S2_FIRST            \
+    "smlad  r1, r9, r5, r0\n\t" \
+    "smlad  r2, r9, r6, r0\n\t" \
+    "smlad  r3, r9, r7, r0\n\t" \
+    "smlad  r0, r9, r4, r0\n\t" \
+    "smlabb r0, lr, r5, r0\n\t" \
+    "smlabb r1, lr, r6, r1\n\t" \
+    "smlabb r2, lr, r7, r2\n\t" \
+    "smlabb r3, lr, r8, r3\n\t"
+
 #define MAC_S2                  \
     "smlad  r0, r9, r4, r0\n\t" \
     "smlabb r0, lr, r5, r0\n\t" \
@@ -97,17 +124,21 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 76, "fs_cm4_dw_run: the asm copies 19 wo
     "smlabb r3, lr, r8, r3\n\t"
 
 /* A and C of each filter row with one post-indexed LDRD (B, the third word, is skipped). */
-#define GROUP_S2                                \
-    BIAS "ldmia  r10, {r4, r5, r6, r7, r8}\n\t" \
-         "ldrd   r9, lr, [r12], #12\n\t" MAC_S2 \
-         "add    r10, r10, r11\n\t"             \
-         "ldmia  r10, {r4, r5, r6, r7, r8}\n\t" \
-         "ldrd   r9, lr, [r12], #12\n\t" MAC_S2 \
-         "add    r10, r10, r11\n\t"             \
-         "ldmia  r10, {r4, r5, r6, r7, r8}\n\t" \
-         "ldrd   r9, lr, [r12], #12\n\t" MAC_S2 \
-         "sub    r10, r10, r11, lsl #1\n\t"     \
-         "sub    r12, r12, #36\n\t"
+#define GROUP_S2 \
+    "ldr    r0, " SP(bias) "\n\t"               \
+    "ldmia  r10, {r4, r5, r6, r7, r8}\n\t"      \
+    "ldrd   r9, lr, [r12], #12\n\t"             \
+    MAC_S2_FIRST                                \
+    "add    r10, r10, r11\n\t"                  \
+    "ldmia  r10, {r4, r5, r6, r7, r8}\n\t"      \
+    "ldrd   r9, lr, [r12], #12\n\t"             \
+    MAC_S2                                      \
+    "add    r10, r10, r11\n\t"                  \
+    "ldmia  r10, {r4, r5, r6, r7, r8}\n\t"      \
+    "ldrd   r9, lr, [r12], #12\n\t"             \
+    MAC_S2                                      \
+    "sub    r10, r10, r11, lsl #1\n\t"          \
+    "sub    r12, r12, #36\n\t"
 
 /* fs_cm4_rq_apply of the doubled sum `a` (r4 = m, r5 = k, r6 = r; lr scratch) and SSAT #8. */
 #define RQ(a)              \
@@ -143,19 +174,16 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 76, "fs_cm4_dw_run: the asm copies 19 wo
     "strb   r2, [r7, r8, lsl #1]\n\t"           \
     "2:\n\t"
 
-/* The next output row, or out. */
+/* The next output row (r0, r1 = out_row, row, stepped), or out. */
 #define NEXT_ROW \
-    "ldr    r0, " SP(row) "\n\t"                \
-    "ldr    r1, " SP(row_step) "\n\t"           \
-    "add    r0, r0, r1\n\t"                     \
-    "str    r0, " SP(row) "\n\t"                \
-    "ldr    r0, " SP(out_row) "\n\t"            \
-    "ldr    r1, " SP(out_row_step) "\n\t"       \
-    "add    r0, r0, r1\n\t"                     \
-    "str    r0, " SP(out_row) "\n\t"            \
-    "ldr    r0, " SP(rows) "\n\t"               \
-    "subs   r0, r0, #1\n\t"                     \
-    "str    r0, " SP(rows) "\n\t"               \
+    AT_OUT_ROW   \
+    "ldmia  r9, {r0, r1, r2, r3}\n\t"           \
+    "add    r0, r0, r2\n\t"                     \
+    "add    r1, r1, r3\n\t"                     \
+    "stmia  r9, {r0, r1}\n\t"                   \
+    "ldr    r2, " SP(rows) "\n\t"               \
+    "subs   r2, r2, #1\n\t"                     \
+    "str    r2, " SP(rows) "\n\t"               \
     "bne    0b\n\t"
 
 /* One function per stride: the group (GROUP), its bytes of plane row (log2 SHIFT, and as the
@@ -171,8 +199,8 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 76, "fs_cm4_dw_run: the asm copies 19 wo
     "cmp    r10, r9\n\t"                        \
     "bne    1b\n\t"                             \
     "3:\n\t"                                    \
-    "ldr    r0, " SP(tail) "\n\t"               \
-    "cmp    r0, #0\n\t"                         \
+    "ldr    r2, " SP(tail) "\n\t"               \
+    "cmp    r2, #0\n\t"                         \
     "beq    4f\n\t"                             \
     GROUP RQ4 STORE_TAIL                        \
     "4:\n\t"                                    \

@@ -107,12 +107,17 @@ static void put1(const dw_planes4 *pl, int32_t u, const int8_t *src, uint32_t of
     put_half(pl, u, 3, (int32_t)b >> 16);
 }
 
-/* Zeros in plane columns [u0, u1) of the four planes: 0-3 columns, which gcc would otherwise
- * turn into four memset calls. */
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) static void zeros4(
-    const dw_planes4 *pl, int32_t u0, int32_t u1) {
-    for (int32_t u = u0; u < u1; ++u)
-        for (int32_t k = 0; k < 4; ++k) put_half(pl, u, k, 0);
+/* Zeros in plane words [w0, w1) of the four planes. A loop of its own (no memset: gcc turns
+ * each plane's run of words into a call, which costs more than these few stores). */
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) static void zero_words4(
+    const dw_planes4 *pl, int32_t w0, int32_t w1) {
+    const int32_t g = pl->gap;
+    for (uint8_t *w = pl->p + 4 * w0, *const end = pl->p + 4 * w1; w != end; w += 4) {
+        *(uint32_t *)(void *)w = 0;
+        *(uint32_t *)(void *)(w + g) = 0;
+        *(uint32_t *)(void *)(w + 2 * g) = 0;
+        *(uint32_t *)(void *)(w + 3 * g) = 0;
+    }
 }
 
 /* Plane words [u / 2, u / 2 + words) (u even) of four channels from 2 * words pixels at src,
@@ -133,20 +138,21 @@ static void pairs4(const dw_planes4 *pl, int32_t u, int32_t words, const int8_t 
 }
 
 /* Plane row of four channels from the input row src (its pixel at u = pad first): zeros
- * before pad and after the input, the pixels between, pairs of them a word at a time. */
+ * before pad and after the input (whole words, written first: a pixel in half of such a word
+ * is stored over it), the pixels between, pairs of them a word at a time. */
 static void row4(const dw_planes4 *pl, const fs_cm4_dw_axis *ua, int32_t pitch, const int8_t *src,
                  uint32_t off2) {
     const int32_t lo = ua->pad < pitch ? ua->pad : pitch;
     const int32_t hi = ua->pad + ua->in < pitch ? ua->pad + ua->in : pitch;
     const int32_t step = ua->in_step;
-    zeros4(pl, 0, lo);
+    zero_words4(pl, 0, (lo + 1) / 2);
+    zero_words4(pl, hi / 2, pitch / 2);
     int32_t u = lo;
     if ((u & 1) && u < hi) put1(pl, u, src + (u - lo) * step, off2), ++u;
     const int32_t words = (hi - u) / 2;
     pairs4(pl, u, words, src + (u - lo) * step, step, off2);
     u += 2 * words;
-    if (u < hi) put1(pl, u, src + (u - lo) * step, off2), ++u;
-    zeros4(pl, u, pitch);
+    if (u < hi) put1(pl, u, src + (u - lo) * step, off2);
 }
 
 /* Plane row of n < 4 channels, one byte at a time (no read past the pixel's last channel). */
@@ -160,21 +166,13 @@ static void row_n(const dw_planes4 *pl, int32_t n, const fs_cm4_dw_axis *ua, int
     }
 }
 
-/* A plane row of zeros (padding along v) in n planes, a word of each at a time (pitch is
- * even): cheaper than a memset per plane for rows of a few dozen bytes. */
+/* A plane row of zeros (padding along v) in n planes (pitch is even). */
 static void zero_row(const dw_planes4 *pl, int32_t n, int32_t pitch) {
-    const int32_t g = pl->gap;
-    uint8_t *w = pl->p;
     if (n == 4) {
-        for (uint8_t *const end = w + 2 * pitch; w != end; w += 4) {
-            *(uint32_t *)(void *)w = 0;
-            *(uint32_t *)(void *)(w + g) = 0;
-            *(uint32_t *)(void *)(w + 2 * g) = 0;
-            *(uint32_t *)(void *)(w + 3 * g) = 0;
-        }
+        zero_words4(pl, 0, pitch / 2);
         return;
     }
-    for (int32_t k = 0; k < n; ++k) memset(w + k * g, 0, 2u * (uint32_t)pitch);
+    for (int32_t k = 0; k < n; ++k) memset(pl->p + k * pl->gap, 0, 2u * (uint32_t)pitch);
 }
 
 /* Plane rows 0..rows of n channels from padded input rows first.. (source row first - pad).
@@ -213,7 +211,7 @@ static void rows_c(const fs_cm4_dw_plan *plan, const fs_cm4_dw_run *run, const f
             (const uint32_t *)(const void *)((const uint8_t *)run->row + ov * run->row_step);
         int8_t *o = run->out_row + ov * run->out_row_step;
         for (int32_t x = 0; x < n; ++x, o += run->ostep) {
-            int32_t a = run->bias[0];
+            int32_t a = run->bias;
             const uint32_t *w = run->w;
             if (plan->u.stride == 2) {
                 for (const uint32_t *r = row + x; w < run->w + 3 * plan->v.taps; w += 3, r += pw)
@@ -256,7 +254,9 @@ void fs_cm4_dw_plane(void *scratch, const fs_cm4_dw_plan *plan, const fs_conv_pa
     const int32_t out_image = plan->u.out * plan->v.out * channels * plan->mult;
     /* The asm's SSAT #8 is the clamp when the activation leaves the full int8 range. */
     const int use_asm = plan->v.taps == 3 && p->act_min == -128 && p->act_max == 127;
-    fs_cm4_dw_run run = {0};
+    fs_cm4_dw_run run; /* every field set here, but out and end (the asm's, set per row) */
+    run.out = NULL;
+    run.end = NULL;
     run.w = wt;
     run.ostep = plan->u.out_step;
     run.pitch = 2 * plan->pitch;
@@ -282,7 +282,7 @@ void fs_cm4_dw_plane(void *scratch, const fs_cm4_dw_plan *plan, const fs_conv_pa
                     run.m = q.m;
                     run.k = q.k;
                     run.r = q.r;
-                    run.bias[0] = run.bias[1] = run.bias[2] = run.bias[3] = b2;
+                    run.bias = b2;
                     run.row = (const uint32_t *)(const void *)(planes + k * size);
                     run.out_row = out + b * out_image + c + v0 * plan->v.out_step;
                     if (!use_asm)
