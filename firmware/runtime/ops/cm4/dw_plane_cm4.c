@@ -98,7 +98,7 @@ static inline void put_half(const dw_planes4 *pl, int32_t u, int32_t k, int32_t 
 }
 
 /* Plane column u of four channels from one pixel (4 bytes at src). */
-static void put1(const dw_planes4 *pl, int32_t u, const int8_t *src, uint32_t off2) {
+static inline void put1(const dw_planes4 *pl, int32_t u, const int8_t *src, uint32_t off2) {
     const uint32_t x = fs_cm4_ld32(src);
     const uint32_t a = __sxtab16(off2, x), b = fs_cm4_sxtab16_odd(off2, x);
     put_half(pl, u, 0, (int32_t)a);
@@ -107,12 +107,13 @@ static void put1(const dw_planes4 *pl, int32_t u, const int8_t *src, uint32_t of
     put_half(pl, u, 3, (int32_t)b >> 16);
 }
 
-/* Zeros in plane words [w0, w1) of the four planes. A loop of its own (no memset: gcc turns
- * each plane's run of words into a call, which costs more than these few stores). */
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) static void zero_words4(
-    const dw_planes4 *pl, int32_t w0, int32_t w1) {
+/* Zeros in plane words [w0, w1) of the four planes. The empty asm hides the pointer's steps
+ * from gcc, which would otherwise turn each plane's run of words into a memset call: more
+ * instructions than these few stores. */
+static inline void zero_words4(const dw_planes4 *pl, int32_t w0, int32_t w1) {
     const int32_t g = pl->gap;
     for (uint8_t *w = pl->p + 4 * w0, *const end = pl->p + 4 * w1; w != end; w += 4) {
+        __asm("" : "+r"(w));
         *(uint32_t *)(void *)w = 0;
         *(uint32_t *)(void *)(w + g) = 0;
         *(uint32_t *)(void *)(w + 2 * g) = 0;
@@ -120,21 +121,25 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) static void zero_w
     }
 }
 
+/* One plane word of each of the four planes at w from the pixels at x and x + step. */
+static inline void pair4(uint8_t *w, int32_t g, const int8_t *x, int32_t step, uint32_t off2) {
+    const uint32_t p0 = fs_cm4_ld32(x), p1 = fs_cm4_ld32(x + step);
+    const uint32_t a = __sxtab16(off2, p0), b = fs_cm4_sxtab16_odd(off2, p0);
+    const uint32_t c = __sxtab16(off2, p1), d = fs_cm4_sxtab16_odd(off2, p1);
+    *(uint32_t *)(void *)w = pkhbt16(a, c);
+    *(uint32_t *)(void *)(w + g) = pkhbt16(b, d);
+    *(uint32_t *)(void *)(w + 2 * g) = pkhtb16(c, a);
+    *(uint32_t *)(void *)(w + 3 * g) = pkhtb16(d, b);
+}
+
 /* Plane words [u / 2, u / 2 + words) (u even) of four channels from 2 * words pixels at src,
- * step bytes apart: per two pixels two loads, four SXTAB16, four PKHBT / PKHTB, four stores. */
+ * step bytes apart: per two pixels two loads, four SXTAB16, four PKHBT / PKHTB, four stores
+ * (unrolled further, gcc runs out of registers and spills in the loop). */
 static void pairs4(const dw_planes4 *pl, int32_t u, int32_t words, const int8_t *src, int32_t step,
                    uint32_t off2) {
     uint8_t *w = pl->p + 2 * u;
-    const int32_t g = pl->gap;
-    for (uint8_t *const end = w + 4 * words; w != end; w += 4, src += 2 * step) {
-        const uint32_t x = fs_cm4_ld32(src), y = fs_cm4_ld32(src + step);
-        const uint32_t a = __sxtab16(off2, x), b = fs_cm4_sxtab16_odd(off2, x);
-        const uint32_t c = __sxtab16(off2, y), d = fs_cm4_sxtab16_odd(off2, y);
-        *(uint32_t *)(void *)w = pkhbt16(a, c);
-        *(uint32_t *)(void *)(w + g) = pkhbt16(b, d);
-        *(uint32_t *)(void *)(w + 2 * g) = pkhtb16(c, a);
-        *(uint32_t *)(void *)(w + 3 * g) = pkhtb16(d, b);
-    }
+    for (uint8_t *const end = w + 4 * words; w != end; w += 4, src += 2 * step)
+        pair4(w, pl->gap, src, step, off2);
 }
 
 /* Plane row of four channels from the input row src (its pixel at u = pad first): zeros
