@@ -54,12 +54,13 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 64, "fs_cm4_dw_run: the asm copies 16 wo
     "add    sp, sp, #64\n\t" \
     "pop    {r4-r11, pc}\n\t"
 
-/* Row start (r0 = out_row, r1 = row): r10 = row, out = out_row, end = r10 + groups * bytes per
- * group (log2: `shift`); flags: r10 == end (no whole group). */
+/* Row start (r0 = out_row, r1 = row): r10 = row, out = out_row, end = r10 + (groups & ~1) *
+ * bytes per group (log2: `shift`): the end of the pairs; flags: r10 == end (no pair). */
 #define ROW_START(shift) \
     "mov    r10, r1\n\t"                        \
     "str    r0, " SP(out) "\n\t"                \
     "ldr    r1, " SP(groups) "\n\t"             \
+    "bic    r1, r1, #1\n\t"                     \
     "add    r1, r10, r1, lsl #" shift "\n\t"    \
     "str    r1, " SP(end) "\n\t"                \
     "cmp    r10, r1\n\t"
@@ -86,8 +87,12 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 64, "fs_cm4_dw_run: the asm copies 16 wo
     "smlad  r3, r9, r6, r3\n\t" \
     "smlatt r3, r8, r5, r3\n\t"
 
-/* Four outputs from the group at r10 (lr: the plane row of filter rows 1 and 2). */
-#define GROUP_S1 \
+/* Four outputs from the group at r10 (lr: the plane row of filter rows 1 and 2). Groups come
+ * in pairs that walk the weights both ways, so that r12 needs no reset: the forward group (F)
+ * takes filter rows 0, 1, 2 (r12 from row 0's words to row 2's), the backward one (B) rows
+ * 2, 1, 0 (r12 back to row 0's). A group that is not part of a pair is an F and then resets
+ * r12 (RESET_W). */
+#define GROUP_S1_F \
     "ldr    r0, " SP(bias) "\n\t"               \
     "ldmia  r10, {r4, r5, r6}\n\t"              \
     "ldmia  r12!, {r7, r8, r9}\n\t"             \
@@ -98,9 +103,24 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 64, "fs_cm4_dw_run: the asm copies 16 wo
     MAC_S1                                      \
     "add    lr, lr, r11\n\t"                    \
     "ldmia  lr, {r4, r5, r6}\n\t"               \
-    "ldmia  r12!, {r7, r8, r9}\n\t"             \
+    "ldmia  r12, {r7, r8, r9}\n\t"              \
+    MAC_S1
+
+#define GROUP_S1_B \
+    "ldr    r0, " SP(bias) "\n\t"               \
+    "add    lr, r10, r11, lsl #1\n\t"           \
+    "ldmia  lr, {r4, r5, r6}\n\t"               \
+    "ldmia  r12, {r7, r8, r9}\n\t"              \
+    MAC_S1_FIRST                                \
+    "sub    lr, lr, r11\n\t"                    \
+    "ldmia  lr, {r4, r5, r6}\n\t"               \
+    "ldmdb  r12!, {r7, r8, r9}\n\t"             \
     MAC_S1                                      \
-    "sub    r12, r12, #36\n\t"
+    "ldmia  r10, {r4, r5, r6}\n\t"              \
+    "ldmdb  r12!, {r7, r8, r9}\n\t"             \
+    MAC_S1
+
+#define RESET_W "sub    r12, r12, #24\n\t"
 
 /* Stride 2, one filter row: r4-r8 = I0..I8 (words); r9 = A, lr = C. */
 #define MAC_S2_FIRST            \
@@ -123,8 +143,9 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 64, "fs_cm4_dw_run: the asm copies 16 wo
     "smlad  r3, r9, r7, r3\n\t" \
     "smlabb r3, lr, r8, r3\n\t"
 
-/* A and C of each filter row with one post-indexed LDRD (B, the third word, is skipped). */
-#define GROUP_S2 \
+/* A and C of each filter row with one LDRD (B, the third word, is skipped); F and B as for
+ * stride 1, r10 back at row 0 after each. */
+#define GROUP_S2_F \
     "ldr    r0, " SP(bias) "\n\t"               \
     "ldmia  r10, {r4, r5, r6, r7, r8}\n\t"      \
     "ldrd   r9, lr, [r12], #12\n\t"             \
@@ -135,10 +156,24 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 64, "fs_cm4_dw_run: the asm copies 16 wo
     MAC_S2                                      \
     "add    r10, r10, r11\n\t"                  \
     "ldmia  r10, {r4, r5, r6, r7, r8}\n\t"      \
-    "ldrd   r9, lr, [r12], #12\n\t"             \
+    "ldrd   r9, lr, [r12]\n\t"                  \
     MAC_S2                                      \
-    "sub    r10, r10, r11, lsl #1\n\t"          \
-    "sub    r12, r12, #36\n\t"
+    "sub    r10, r10, r11, lsl #1\n\t"
+
+#define GROUP_S2_B \
+    "ldr    r0, " SP(bias) "\n\t"               \
+    "add    r10, r10, r11, lsl #1\n\t"          \
+    "ldmia  r10, {r4, r5, r6, r7, r8}\n\t"      \
+    "ldrd   r9, lr, [r12]\n\t"                  \
+    MAC_S2_FIRST                                \
+    "sub    r10, r10, r11\n\t"                  \
+    "ldmia  r10, {r4, r5, r6, r7, r8}\n\t"      \
+    "ldrd   r9, lr, [r12, #-12]!\n\t"           \
+    MAC_S2                                      \
+    "sub    r10, r10, r11\n\t"                  \
+    "ldmia  r10, {r4, r5, r6, r7, r8}\n\t"      \
+    "ldrd   r9, lr, [r12, #-12]!\n\t"           \
+    MAC_S2
 
 /* fs_cm4_rq_apply of the doubled sum `a` (r4 = m, r5 = k, r6 = r; lr scratch) and SSAT #8. */
 #define RQ(a)              \
@@ -186,33 +221,41 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 64, "fs_cm4_dw_run: the asm copies 16 wo
     "str    r2, " SP(rows) "\n\t"               \
     "bne    0b\n\t"
 
-/* One function per stride: the group (GROUP), its bytes of plane row (log2 SHIFT, and as the
- * immediate STEP). */
-#define ROWS(GROUP, SHIFT, STEP) \
-    PROLOGUE                     \
+/* One function per stride: its groups (F, B), their bytes of plane row (log2 SHIFT, and as
+ * the immediate STEP). Per row: the pairs, an unpaired group, the last 1-3 outputs. */
+#define ROWS(F, B, SHIFT, STEP) \
+    PROLOGUE                    \
     "0:\n\t"                                    \
     ROW_START(SHIFT)                            \
     "beq    3f\n\t"                             \
     "1:\n\t"                                    \
-    GROUP RQ4 STORE4                            \
+    F RQ4 STORE4                                \
+    "add    r10, r10, #" STEP "\n\t"            \
+    B RQ4 STORE4                                \
     "add    r10, r10, #" STEP "\n\t"            \
     "cmp    r10, r9\n\t"                        \
     "bne    1b\n\t"                             \
     "3:\n\t"                                    \
+    "ldr    r2, " SP(groups) "\n\t"             \
+    "tst    r2, #1\n\t"                         \
+    "beq    5f\n\t"                             \
+    F RESET_W RQ4 STORE4                        \
+    "add    r10, r10, #" STEP "\n\t"            \
+    "5:\n\t"                                    \
     "ldr    r2, " SP(tail) "\n\t"               \
     "cmp    r2, #0\n\t"                         \
     "beq    4f\n\t"                             \
-    GROUP RQ4 STORE_TAIL                        \
+    F RESET_W RQ4 STORE_TAIL                    \
     "4:\n\t"                                    \
     NEXT_ROW                                    \
     EPILOGUE
 
 __attribute__((naked, noinline)) void fs_cm4_dw_rows_s1(const fs_cm4_dw_run *run) {
     (void)run;
-    __asm volatile(ROWS(GROUP_S1, "3", "8"));
+    __asm volatile(ROWS(GROUP_S1_F, GROUP_S1_B, "3", "8"));
 }
 
 __attribute__((naked, noinline)) void fs_cm4_dw_rows_s2(const fs_cm4_dw_run *run) {
     (void)run;
-    __asm volatile(ROWS(GROUP_S2, "4", "16"));
+    __asm volatile(ROWS(GROUP_S2_F, GROUP_S2_B, "4", "16"));
 }
