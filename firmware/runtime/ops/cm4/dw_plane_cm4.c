@@ -97,16 +97,6 @@ static inline void put_half(const dw_planes4 *pl, int32_t u, int32_t k, int32_t 
     *(int16_t *)(void *)(pl->p + k * pl->gap + 2 * u) = (int16_t)v;
 }
 
-/* Plane column u of four channels from one pixel (4 bytes at src). */
-static inline void put1(const dw_planes4 *pl, int32_t u, const int8_t *src, uint32_t off2) {
-    const uint32_t x = fs_cm4_ld32(src);
-    const uint32_t a = __sxtab16(off2, x), b = fs_cm4_sxtab16_odd(off2, x);
-    put_half(pl, u, 0, (int32_t)a);
-    put_half(pl, u, 2, (int32_t)a >> 16);
-    put_half(pl, u, 1, (int32_t)b);
-    put_half(pl, u, 3, (int32_t)b >> 16);
-}
-
 /* Zeros in plane words [w0, w1) of the four planes. The empty asm hides the pointer's steps
  * from gcc, which would otherwise turn each plane's run of words into a memset call: more
  * instructions than these few stores. */
@@ -142,22 +132,54 @@ static void pairs4(const dw_planes4 *pl, int32_t u, int32_t words, const int8_t 
         pair4(w, pl->gap, src, step, off2);
 }
 
-/* Plane row of four channels from the input row src (its pixel at u = pad first): zeros
- * before pad and after the input (whole words, written first: a pixel in half of such a word
- * is stored over it), the pixels between, pairs of them a word at a time. */
-static void row4(const dw_planes4 *pl, const fs_cm4_dw_axis *ua, int32_t pitch, const int8_t *src,
-                 uint32_t off2) {
+/* Where a plane row's words come from, the same for every row of a fill: `lead` words of
+ * zeros, then (odd_first) a word of a zero and the first pixel, `pairs` words of two pixels,
+ * (odd_last) a word of the last pixel and a zero, zeros to the end of the pitch. */
+typedef struct dw_row_words {
+    int32_t lead, odd_first, pairs, odd_last, words;
+} dw_row_words;
+
+static dw_row_words row_words(const fs_cm4_dw_axis *ua, int32_t pitch) {
     const int32_t lo = ua->pad < pitch ? ua->pad : pitch;
     const int32_t hi = ua->pad + ua->in < pitch ? ua->pad + ua->in : pitch;
-    const int32_t step = ua->in_step;
-    zero_words4(pl, 0, (lo + 1) / 2);
-    zero_words4(pl, hi / 2, pitch / 2);
-    int32_t u = lo;
-    if ((u & 1) && u < hi) put1(pl, u, src + (u - lo) * step, off2), ++u;
-    const int32_t words = (hi - u) / 2;
-    pairs4(pl, u, words, src + (u - lo) * step, step, off2);
-    u += 2 * words;
-    if (u < hi) put1(pl, u, src + (u - lo) * step, off2);
+    dw_row_words r = {lo / 2, (lo & 1) && lo < hi, 0, 0, pitch / 2};
+    const int32_t u = lo + r.odd_first; /* even */
+    r.pairs = hi > u ? (hi - u) / 2 : 0;
+    r.odd_last = hi > u && ((hi - u) & 1);
+    return r;
+}
+
+/* Word j of the four planes. */
+static inline void put_word4(const dw_planes4 *pl, int32_t j, uint32_t w0, uint32_t w1, uint32_t w2,
+                             uint32_t w3) {
+    uint8_t *w = pl->p + 4 * j;
+    *(uint32_t *)(void *)w = w0;
+    *(uint32_t *)(void *)(w + pl->gap) = w1;
+    *(uint32_t *)(void *)(w + 2 * pl->gap) = w2;
+    *(uint32_t *)(void *)(w + 3 * pl->gap) = w3;
+}
+
+/* Plane row of four channels from the input row src (its pixel at u = pad first), laid out
+ * as rw says: whole words throughout, the odd pixels at either end packed with their zero. */
+static void row4(const dw_planes4 *pl, const dw_row_words *rw, int32_t step, const int8_t *src,
+                 uint32_t off2) {
+    zero_words4(pl, 0, rw->lead);
+    int32_t j = rw->lead;
+    if (rw->odd_first) {
+        const uint32_t x = fs_cm4_ld32(src);
+        const uint32_t a = __sxtab16(off2, x), b = fs_cm4_sxtab16_odd(off2, x);
+        put_word4(pl, j++, a << 16, b << 16, a & 0xFFFF0000u, b & 0xFFFF0000u);
+        src += step;
+    }
+    pairs4(pl, 2 * j, rw->pairs, src, step, off2);
+    j += rw->pairs;
+    src += 2 * rw->pairs * step;
+    if (rw->odd_last) {
+        const uint32_t x = fs_cm4_ld32(src);
+        const uint32_t a = __sxtab16(off2, x), b = fs_cm4_sxtab16_odd(off2, x);
+        put_word4(pl, j++, a & 0xFFFFu, b & 0xFFFFu, a >> 16, b >> 16);
+    }
+    zero_words4(pl, j, rw->words);
 }
 
 /* Plane row of n < 4 channels, one byte at a time (no read past the pixel's last channel). */
@@ -205,12 +227,13 @@ static void fill(int16_t *planes, const fs_cm4_dw_plan *plan, int32_t n, const i
                  int32_t offset, int32_t first, int32_t rows) {
     const uint32_t off2 = ((uint32_t)offset & 0xFFFFu) * 0x10001u;
     dw_planes4 pl = {(uint8_t *)planes, 2 * plan->rows * plan->pitch};
+    const dw_row_words rw = row_words(&plan->u, plan->pitch);
     for (int32_t v = 0; v < rows; ++v, pl.p += 2 * plan->pitch) {
         const int32_t iv = first + v - plan->v.pad;
         if (iv < 0 || iv >= plan->v.in)
             zero_row(&pl, n, plan->pitch);
         else if (n == 4)
-            row4(&pl, &plan->u, plan->pitch, src + iv * plan->v.in_step, off2);
+            row4(&pl, &rw, plan->u.in_step, src + iv * plan->v.in_step, off2);
         else
             row_n(&pl, n, &plan->u, plan->pitch, src + iv * plan->v.in_step, offset);
     }
