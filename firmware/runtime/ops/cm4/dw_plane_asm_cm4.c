@@ -15,18 +15,18 @@
 
 /* Kept out of clang-format: it refolds these lists differently on every pass. */
 // clang-format off
-/* m, k, r, out, ostep and end are read with one LDM from sp, out_row, row, out_row_step and
- * row_step with another: their order is part of it. */
+/* m, k, r, out, ostep and end are read with one LDM from sp, out_row, row, out_row_step,
+ * row_step and out_end with another: their order is part of it. The asm copies the first 17
+ * words (groups and rows are the C loop's). */
 #define FS_CM4_DW_RUN_LAYOUT(F) \
     F(fs_cm4_dw_run, m, 0) F(fs_cm4_dw_run, k, 4) F(fs_cm4_dw_run, r, 8) \
     F(fs_cm4_dw_run, out, 12) F(fs_cm4_dw_run, ostep, 16) F(fs_cm4_dw_run, end, 20) \
     F(fs_cm4_dw_run, bias, 24) F(fs_cm4_dw_run, w, 28) F(fs_cm4_dw_run, pitch, 32) \
-    F(fs_cm4_dw_run, groups, 36) F(fs_cm4_dw_run, tail, 40) F(fs_cm4_dw_run, rows, 44) \
+    F(fs_cm4_dw_run, pair_bytes, 36) F(fs_cm4_dw_run, tail, 40) F(fs_cm4_dw_run, rest, 44) \
     F(fs_cm4_dw_run, out_row, 48) F(fs_cm4_dw_run, row, 52) F(fs_cm4_dw_run, out_row_step, 56) \
-    F(fs_cm4_dw_run, row_step, 60)
+    F(fs_cm4_dw_run, row_step, 60) F(fs_cm4_dw_run, out_end, 64)
 // clang-format on
 FS_CM4_DW_RUN_LAYOUT(FS_CM4_ASM_CHECK)
-_Static_assert(sizeof(fs_cm4_dw_run) == 64, "fs_cm4_dw_run: the asm copies 16 words");
 
 /* [sp, #field] of the copy. */
 #define SP(field) "[sp, " FS_CM4_OFF(fs_cm4_dw_run, field) "]"
@@ -34,34 +34,35 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 64, "fs_cm4_dw_run: the asm copies 16 wo
 /* r9 = the address of out_row in the copy (out_row, row, out_row_step, row_step follow). */
 #define AT_OUT_ROW "add    r9, sp, " FS_CM4_OFF(fs_cm4_dw_run, out_row) "\n\t"
 
-/* Push, copy the run (r0) onto the stack (8 + 8 words), r11 = pitch, r12 = weights, r0 and
- * r1 = out_row and row (ROW_START's). */
+/* Push, copy the run (r0) onto the stack (8 + 8 + 1 words), r11 = pitch, r12 = weights, r0
+ * and r1 = out_row and row (ROW_START's). */
 #define PROLOGUE                         \
     FS_CM4_DW_RUN_LAYOUT(FS_CM4_ASM_EQU) \
     "push   {r4-r11, lr}\n\t"                   \
-    "sub    sp, sp, #64\n\t"                    \
+    "sub    sp, sp, #72\n\t"                    \
     "ldmia  r0!, {r1-r8}\n\t"                   \
     "stmia  sp, {r1-r8}\n\t"                    \
-    "ldmia  r0, {r1-r8}\n\t"                    \
+    "ldmia  r0!, {r1-r8}\n\t"                   \
     "add    r9, sp, #32\n\t"                    \
     "stmia  r9, {r1-r8}\n\t"                    \
+    "ldr    r1, [r0]\n\t"                       \
+    "str    r1, [sp, #64]\n\t"                  \
     "ldr    r11, " SP(pitch) "\n\t"             \
     "ldr    r12, " SP(w) "\n\t"                 \
     AT_OUT_ROW                                  \
     "ldmia  r9, {r0, r1}\n\t"
 
 #define EPILOGUE             \
-    "add    sp, sp, #64\n\t" \
+    "add    sp, sp, #72\n\t" \
     "pop    {r4-r11, pc}\n\t"
 
-/* Row start (r0 = out_row, r1 = row): r10 = row, out = out_row, end = r10 + (groups & ~1) *
- * bytes per group (log2: `shift`): the end of the pairs; flags: r10 == end (no pair). */
-#define ROW_START(shift) \
+/* Row start (r0 = out_row, r1 = row): r10 = row, out = out_row, end = r10 + pair_bytes: the
+ * end of the pairs; flags: r10 == end (no pair). */
+#define ROW_START \
     "mov    r10, r1\n\t"                        \
     "str    r0, " SP(out) "\n\t"                \
-    "ldr    r1, " SP(groups) "\n\t"             \
-    "bic    r1, r1, #1\n\t"                     \
-    "add    r1, r10, r1, lsl #" shift "\n\t"    \
+    "ldr    r1, " SP(pair_bytes) "\n\t"         \
+    "add    r1, r10, r1\n\t"                    \
     "str    r1, " SP(end) "\n\t"                \
     "cmp    r10, r1\n\t"
 
@@ -209,24 +210,22 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 64, "fs_cm4_dw_run: the asm copies 16 wo
     "strb   r2, [r7, r8, lsl #1]\n\t"           \
     "2:\n\t"
 
-/* The next output row (r0, r1 = out_row, row, stepped), or out. */
-#define NEXT_ROW \
-    AT_OUT_ROW   \
-    "ldmia  r9, {r0, r1, r2, r3}\n\t"           \
-    "add    r0, r0, r2\n\t"                     \
-    "add    r1, r1, r3\n\t"                     \
-    "stmia  r9, {r0, r1}\n\t"                   \
-    "ldr    r2, " SP(rows) "\n\t"               \
-    "subs   r2, r2, #1\n\t"                     \
-    "str    r2, " SP(rows) "\n\t"               \
+/* The next output row (r0, r1 = out_row, row, stepped), or out at out_end. */
+#define NEXT_ROW                          \
+    AT_OUT_ROW                            \
+    "ldmia  r9, {r0, r1, r2, r3, r4}\n\t" \
+    "add    r0, r0, r2\n\t"               \
+    "add    r1, r1, r3\n\t"               \
+    "stmia  r9, {r0, r1}\n\t"             \
+    "cmp    r0, r4\n\t"                   \
     "bne    0b\n\t"
 
-/* One function per stride: its groups (F, B), their bytes of plane row (log2 SHIFT, and as
- * the immediate STEP). Per row: the pairs, an unpaired group, the last 1-3 outputs. */
-#define ROWS(F, B, SHIFT, STEP) \
-    PROLOGUE                    \
+/* One function per stride: its groups (F, B) and their bytes of plane row (STEP). Per row:
+ * the pairs, then, if rest says so, an unpaired group and the last 1-3 outputs. */
+#define ROWS(F, B, STEP) \
+    PROLOGUE             \
     "0:\n\t"                                    \
-    ROW_START(SHIFT)                            \
+    ROW_START                                   \
     "beq    3f\n\t"                             \
     "1:\n\t"                                    \
     F RQ4 STORE4                                \
@@ -236,7 +235,9 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 64, "fs_cm4_dw_run: the asm copies 16 wo
     "cmp    r10, r9\n\t"                        \
     "bne    1b\n\t"                             \
     "3:\n\t"                                    \
-    "ldr    r2, " SP(groups) "\n\t"             \
+    "ldr    r2, " SP(rest) "\n\t"               \
+    "cmp    r2, #0\n\t"                         \
+    "beq    4f\n\t"                             \
     "tst    r2, #1\n\t"                         \
     "beq    5f\n\t"                             \
     F RESET_W RQ4 STORE4                        \
@@ -252,10 +253,10 @@ _Static_assert(sizeof(fs_cm4_dw_run) == 64, "fs_cm4_dw_run: the asm copies 16 wo
 
 __attribute__((naked, noinline)) void fs_cm4_dw_rows_s1(const fs_cm4_dw_run *run) {
     (void)run;
-    __asm volatile(ROWS(GROUP_S1_F, GROUP_S1_B, "3", "8"));
+    __asm volatile(ROWS(GROUP_S1_F, GROUP_S1_B, "8"));
 }
 
 __attribute__((naked, noinline)) void fs_cm4_dw_rows_s2(const fs_cm4_dw_run *run) {
     (void)run;
-    __asm volatile(ROWS(GROUP_S2_F, GROUP_S2_B, "4", "16"));
+    __asm volatile(ROWS(GROUP_S2_F, GROUP_S2_B, "16"));
 }

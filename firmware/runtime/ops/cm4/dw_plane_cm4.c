@@ -309,6 +309,8 @@ void fs_cm4_dw_plane(void *scratch, const fs_cm4_dw_plan *plan, const fs_conv_pa
     run.pitch = 2 * plan->pitch;
     run.groups = plan->u.out >> 2;
     run.tail = plan->u.out & 3;
+    run.pair_bytes = (run.groups & ~1) * 8 * plan->u.stride; /* a group: 8 bytes per stride */
+    run.rest = run.tail << 1 | (run.groups & 1);
     run.row_step = 2 * plan->v.stride * plan->pitch;
     run.out_row_step = plan->v.out_step;
     for (int32_t b = 0; b < batches; ++b) {
@@ -332,6 +334,7 @@ void fs_cm4_dw_plane(void *scratch, const fs_cm4_dw_plan *plan, const fs_conv_pa
                     run.bias = b2;
                     run.row = (const uint32_t *)(const void *)(planes + k * size);
                     run.out_row = out + b * out_image + c + v0 * plan->v.out_step;
+                    run.out_end = run.out_row + nb * plan->v.out_step;
                     if (!use_asm)
                         rows_c(plan, &run, &q, p->act_min, p->act_max);
                     else if (plan->u.stride == 1)

@@ -79,17 +79,20 @@ typedef struct fs_cm4_dw_run {
     int32_t m, k, r;      /* fs_cm4_rq of the channel */
     int8_t *out;          /* the asm's running output pointer (set per row) */
     int32_t ostep;        /* bytes between neighbouring outputs along the plane row */
-    const uint32_t *end;  /* the asm's end of the row's whole groups (set per row) */
+    const uint32_t *end;  /* the asm's end of the row's pairs of groups (set per row) */
     int32_t bias;         /* the doubled bias */
     const uint32_t *w;    /* 3 x (A, C, B), doubled */
     int32_t pitch;        /* bytes from one plane row to the next */
-    int32_t groups;       /* whole groups of four outputs per row (may be 0) */
-    int32_t tail;         /* outputs after them: 0..3 */
-    int32_t rows;         /* output rows, > 0 */
+    int32_t pair_bytes;   /* plane row bytes of the row's pairs of whole groups */
+    int32_t tail;         /* outputs after the whole groups: 0..3 */
+    int32_t rest;         /* tail << 1 | groups & 1: 0 if the pairs are the whole row */
     int8_t *out_row;      /* first output of the first row */
     const uint32_t *row;  /* plane row of the first filter row for the first output row */
     int32_t out_row_step; /* bytes from one output row to the next */
     int32_t row_step;     /* bytes from one output row's plane row to the next's */
+    int8_t *out_end;      /* out_row after the last row */
+    int32_t groups;       /* whole groups of four outputs per row (may be 0; the C loop's) */
+    int32_t rows;         /* output rows, > 0 (the C loop's) */
 } fs_cm4_dw_run;
 
 void fs_cm4_dw_rows_s1(const fs_cm4_dw_run *run);
