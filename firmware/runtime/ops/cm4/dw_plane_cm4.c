@@ -280,15 +280,25 @@ static void rows_c(const fs_cm4_dw_plan *plan, const fs_cm4_dw_run *run, const f
 /* The doubled weight words of channel c: per tap i along v, A = (w0, w1), C = (w2, w0),
  * B = (w1, w2), in that order (the stride-2 loop reads A and C with one LDRD). Doubled, the
  * sums are 2x, which the requantization wants (|2x| < 2^31 by fs_cm4_rq_ok's bound). */
+static inline void weights_row(uint32_t *wt, const int8_t *f, int32_t su) {
+    const uint32_t w0 = (uint32_t)(2 * f[0]), w1 = (uint32_t)(2 * f[su]),
+                   w2 = (uint32_t)(2 * f[2 * su]);
+    wt[0] = pkhbt16(w0, w1);
+    wt[1] = pkhbt16(w2, w0);
+    wt[2] = pkhbt16(w1, w2);
+}
+
+/* Three filter rows (the asm's case) unrolled: no loop for the 256 channels of the cls
+ * model's depthwise layers. */
 static void weights(uint32_t *wt, const fs_cm4_dw_plan *plan, const int8_t *f) {
     const int32_t su = plan->u.w_step, sv = plan->v.w_step;
-    for (uint32_t *const end = wt + 3 * plan->v.taps; wt != end; wt += 3, f += sv) {
-        const uint32_t w0 = (uint32_t)(2 * f[0]), w1 = (uint32_t)(2 * f[su]),
-                       w2 = (uint32_t)(2 * f[2 * su]);
-        wt[0] = pkhbt16(w0, w1);
-        wt[1] = pkhbt16(w2, w0);
-        wt[2] = pkhbt16(w1, w2);
+    if (plan->v.taps == 3) {
+        weights_row(wt, f, su);
+        weights_row(wt + 3, f + sv, su);
+        weights_row(wt + 6, f + 2 * sv, su);
+        return;
     }
+    for (int32_t i = 0; i < plan->v.taps; ++i) weights_row(wt + 3 * i, f + i * sv, su);
 }
 
 void fs_cm4_dw_plane(void *scratch, const fs_cm4_dw_plan *plan, const fs_conv_params *p,
