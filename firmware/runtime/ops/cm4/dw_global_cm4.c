@@ -22,12 +22,21 @@ int fs_cm4_dw_global_ok(const fs_conv_params *p, const fs_shape *in, const fs_sh
            (taps - 1) * g->dilation_w < in->dims[2] && out->dims[3] == in->dims[3];
 }
 
-/* The weights of four channels at tap t, sign-extended: (w0, w2) and (w1, w3). */
+/* The weights of four channels at tap t, sign-extended: (w0, w2) and (w1, w3); two taps per
+ * pass (the loop's step and branch paid once per two). */
 static void expand_weights(uint32_t *wx, const int8_t *f, int32_t taps, int32_t ch) {
-    for (int32_t t = 0; t < taps; ++t, f += ch) {
+    uint32_t *const end = wx + 2 * (taps & ~1);
+    for (; wx != end; wx += 4, f += 2 * ch) {
+        const uint32_t w = fs_cm4_ld32(f), v = fs_cm4_ld32(f + ch);
+        wx[0] = __sxtb16(w);
+        wx[1] = fs_cm4_sxtb16_odd(w);
+        wx[2] = __sxtb16(v);
+        wx[3] = fs_cm4_sxtb16_odd(v);
+    }
+    if (taps & 1) {
         const uint32_t w = fs_cm4_ld32(f);
-        wx[2 * t] = __sxtb16(w);
-        wx[2 * t + 1] = fs_cm4_sxtb16_odd(w);
+        wx[0] = __sxtb16(w);
+        wx[1] = fs_cm4_sxtb16_odd(w);
     }
 }
 
