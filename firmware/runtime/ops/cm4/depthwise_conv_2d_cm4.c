@@ -10,7 +10,8 @@
  * Taps in the padding are skipped, as in the reference. Other depth multipliers keep the
  * reference kernel: prepare leaves FS_KERNEL_REF for them. The sums of one pixel go to scratch
  * (4 bytes per channel) and are requantized in one loop (fs_cm4_requant_pc). No copy of the
- * weights. */
+ * weights. Prepare picks, in this order, the global kernel (one filter row spanning the input
+ * row: dw_global_cm4.c), the planar kernel (3 taps along an axis: fs_cm4_dw.h), this one. */
 #include "../fs_ops.h"
 #include "fs_cm4.h"
 #include "fs_cm4_dw.h"

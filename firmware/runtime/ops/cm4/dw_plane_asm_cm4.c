@@ -1,13 +1,16 @@
 /* The inner loops of the planar depthwise kernel (fs_cm4_dw.h) for its common case, three
- * filter rows (kws's and the cls model's 3x3): every output row of one channel in the band.
- * Four outputs of one channel per group; all of r0-r12 and lr hold sums, input words, weights
- * and pointers, so the run is copied onto the stack and read there, sp-relative, with no
- * pointer register. Per group of four outputs (36 MACs): 24 multiply instructions, 6 loads of
- * input and weight words (LDM, LDRD), 2 of the bias, 1 of the requantization constants with
- * the output pointer, step and row end (one LDM), 16 of requantization (4 per output), 7 of
- * stores, 3 to step and loop: 62 (stride 1), 63 (stride 2), against 79 before. A row ends
- * with a last group of 1-3 outputs (the plane rows are wide enough for its reads, or it reads
- * into the weights behind the planes: fs_cm4_dw.h), then 20 instructions step to the next. */
+ * filter rows (kws's and the cls model's 3x3) and the full int8 output range: every output row
+ * of one channel in the band, in one call (the C loop per row cost ~100 instructions a row in
+ * its tails and calls). Four outputs of one channel per group; all of r0-r12 and lr hold sums,
+ * input words, weights and pointers, so the run is copied onto the stack and read there,
+ * sp-relative, with no pointer register. Per group of four outputs (36 MACs): 24 multiply
+ * instructions, 6 loads of input and weight words (LDM, LDRD), 1 of the bias, 2-3 plane row
+ * steps, 1 LDM of the requantization constants with the output pointer, step and row end, 16
+ * of requantization (4 per output: fs_cm4_dw.h), 7 of stores, 2 to step and loop (groups
+ * come in pairs): about 59 (stride 1) and 60 (stride 2), against 79 before. A row ends with an
+ * unpaired group and a last group of 1-3 outputs when it has them (the plane rows are wide
+ * enough for that group's reads, or it reads into the weights behind the planes); 17
+ * instructions step to the next row. */
 #include <stddef.h>
 
 #include "fs_cm4_asm.h" /* FS_CM4_ASM_CHECK / _EQU / _OFF */

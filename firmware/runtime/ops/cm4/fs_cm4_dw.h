@@ -6,7 +6,8 @@
  * besides them decides the speed. Read pixel by pixel (NHWC), every tap costs a load, a sign
  * extension and a multiply per channel. Here four channels at a time are copied once into four
  * int16 planes with the input offset added and the padding as zeros (SXTAB16 and PKHBT/PKHTB:
- * 14 instructions per two pixels of four channels), and then each channel is a small 2-D
+ * 17 instructions per two pixels of four channels, in whole words: the odd pixels at a row's
+ * ends are packed with their zero, zero rows are STRDs), and then each channel is a small 2-D
  * convolution whose neighbouring outputs share their input words. Along the paired axis U,
  * with words I_j = (p[2j], p[2j+1]) of a plane row and per filter row the weight words
  * A = (w0, w1), B = (w1, w2), C = (w2, w0):
@@ -17,7 +18,9 @@
  *
  * one multiply instruction per 1.5 MACs and one load per 3 (stride 1). The axis with more
  * outputs is U when the filter is 3 taps along it (kws's 25x5 maps run along y), so that the
- * rows are long. The sums start at the bias and are requantized with fs_cm4_rq_apply.
+ * rows are long. The weights and the bias are doubled, so the sums are 2x, which
+ * fs_cm4_rq_apply's SMMULR wants (no LSL per output); the asm (fs_cm4_dw_rows_s1/_s2) does
+ * every output row of a channel in one call.
  *
  * Scratch: the planes hold a band of output rows at a time (their input rows: (band - 1) *
  * stride + taps), as many as fit in a quarter of the operator's input and output bytes (at
