@@ -96,6 +96,17 @@ CASES = {
     "conv_tile_1x1_c20_to_16": ("conv_2d", _conv(6, 6, 1, 1, 20, 16)),
     # kk = 144: four columns would pass the 1 KB budget, so two-pixel tiles and a one-pixel tail
     "conv_tile_3x3_c16_pairs": ("conv_2d", _conv(5, 7, 3, 3, 16, 5)),
+    # The depthwise asm rows (fs_cm4_dw_rows_s1/_s2; after the pixel tiles, for the same
+    # reason): last groups of 3 outputs, rows of fewer than four outputs (no whole group),
+    # 4 + 2 channels, stride 2 with SAME padding; the global
+    # depthwise kernel (dw_global_cm4.c): 4 + 2 channels, stride 2 between rows, an odd tap
+    # count, 4 + 4 + 1 channels, no bias
+    "dw_3x3_c8_tail3": ("depthwise_conv_2d", _dw(5, 7, 3, 3, 8)),
+    "dw_3x3_c4_s2_tail3": ("depthwise_conv_2d", _dw(6, 13, 3, 3, 4, s=2)),
+    "dw_3x3_c6_narrow": ("depthwise_conv_2d", _dw(3, 3, 3, 3, 6, act=None)),
+    "dw_3x3_c6_s2_narrow": ("depthwise_conv_2d", _dw(5, 6, 3, 3, 6, s=2, padding="valid")),
+    "dw_1x12_c6_s2_global": ("depthwise_conv_2d", _dw(5, 12, 1, 12, 6, s=2, padding="valid", act=None)),
+    "dw_1x7_c9_global_nobias": ("depthwise_conv_2d", _dw(3, 7, 1, 7, 9, padding="valid", bias=False)),
 }
 
 

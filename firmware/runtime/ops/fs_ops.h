@@ -30,7 +30,12 @@ typedef struct fs_conv_geom {
  * FS_KERNEL_REF (persistent data starts zeroed); an optimized prepare (ops/cm4/<op>_cm4.c)
  * records its own kernel when it can serve the operator's parameters, and leaves FS_KERNEL_REF
  * when it cannot, so that its eval runs the reference kernel. */
-enum { FS_KERNEL_REF = 0, FS_KERNEL_CM4 = 1, FS_KERNEL_CM4_PLANE = 2 /* depthwise: fs_cm4_dw.h */ };
+enum {
+    FS_KERNEL_REF = 0,
+    FS_KERNEL_CM4 = 1,
+    FS_KERNEL_CM4_PLANE = 2, /* depthwise: fs_cm4_dw.h */
+    FS_KERNEL_CM4_TILE = 3   /* CONV_2D's pixel tiles: fs_cm4.h */
+};
 
 typedef struct fs_fully_connected_params {
     int32_t input_offset, weights_offset, output_offset;

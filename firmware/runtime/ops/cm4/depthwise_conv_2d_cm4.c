@@ -10,7 +10,8 @@
  * Taps in the padding are skipped, as in the reference. Other depth multipliers keep the
  * reference kernel: prepare leaves FS_KERNEL_REF for them. The sums of one pixel go to scratch
  * (4 bytes per channel) and are requantized in one loop (fs_cm4_requant_pc). No copy of the
- * weights. */
+ * weights. Prepare picks, in this order, the global kernel (one filter row spanning the input
+ * row: dw_global_cm4.c), the planar kernel (3 taps along an axis: fs_cm4_dw.h), this one. */
 #include "../fs_ops.h"
 #include "fs_cm4.h"
 #include "fs_cm4_dw.h"
@@ -100,6 +101,11 @@ fs_status fs_depthwise_conv_2d_cm4_prepare(fs_prep *p) {
      * not used here, and the pixel-major kernel reads every channel of a pixel. */
     p->op->inplace = 0;
     p->op->inplace_bytes = 0;
+    if (fs_cm4_dw_global_ok(q, &in->shape, &f->shape, &out->shape)) {
+        q->kernel = FS_KERNEL_CM4_DW_GLOBAL; /* no scratch: multipliers 4 at a time, as below */
+        p->op->scratch_bytes = 0;
+        return FS_OK;
+    }
     if (fs_cm4_dw_plan_make(q, &in->shape, &f->shape, &out->shape, &plan)) {
         q->kernel = FS_KERNEL_CM4_PLANE; /* its eval computes the multipliers 4 at a time */
         p->op->scratch_bytes = fs_cm4_dw_scratch_bytes(&plan);
@@ -127,6 +133,33 @@ __attribute__((noipa)) static fs_status eval_cm4(const fs_model *m, const fs_op 
     return FS_OK;
 }
 
+/* The multipliers and shifts of channels c0 .. c0 + n - 1 (n <= 4), from the op's arrays, or
+ * (requant_lazy) from a block of DW_RQ_BLOCK channels that this fills when c0 starts one:
+ * one call of fs_conv_requant_fill_fast per 16 channels instead of per 4, on 128 bytes of
+ * stack. Callers step c0 by 4 from 0. */
+#define DW_RQ_BLOCK 16
+
+typedef struct dw_rq_block {
+    fs_conv_requant rq;
+    int32_t mult[DW_RQ_BLOCK], shift[DW_RQ_BLOCK];
+} dw_rq_block;
+
+static void dw_rq_channels(const fs_conv_params *p, dw_rq_block *blk, int32_t c0, int32_t ch,
+                           const int32_t **mult, const int32_t **shift) {
+    if (!p->requant_lazy) {
+        *mult = p->pc_multiplier + c0;
+        *shift = p->pc_shift + c0;
+        return;
+    }
+    const int32_t at = c0 % DW_RQ_BLOCK;
+    if (at == 0) {
+        const int32_t n = ch - c0 < DW_RQ_BLOCK ? ch - c0 : DW_RQ_BLOCK;
+        fs_conv_requant_fill_fast(&blk->rq, (uint32_t)c0, (uint32_t)n, blk->mult, blk->shift);
+    }
+    *mult = blk->mult + at;
+    *shift = blk->shift + at;
+}
+
 /* The planar kernel's eval: the plan again from the shapes (prepare found it valid), then
  * four channels per call, whose multipliers and shifts are computed here when they are not
  * persistent (requant_lazy, fs_ops.h): 32 bytes of stack instead of 8 bytes per channel of
@@ -142,21 +175,13 @@ static fs_status eval_plane(const fs_model *m, const fs_op *op, const fs_kctx *k
     const int32_t ch = in->shape.dims[3];
     const size_t image = (size_t)in->shape.dims[1] * in->shape.dims[2] * ch;
     const size_t out_image = (size_t)out->shape.dims[1] * out->shape.dims[2] * ch;
-    int32_t mult[4], shift[4];
-    fs_conv_requant rq;
-    if (p->requant_lazy) rq = fs_conv_requant_start(m, op);
+    dw_rq_block blk;
+    if (p->requant_lazy) blk.rq = fs_conv_requant_start(m, op);
     fs_conv_params one = *p;
     for (int32_t b = 0; b < in->shape.dims[0]; ++b) {
         for (int32_t c0 = 0; c0 < ch; c0 += 4) {
             const int32_t n = ch - c0 < 4 ? ch - c0 : 4;
-            if (p->requant_lazy) {
-                fs_conv_requant_fill(&rq, (uint32_t)c0, (uint32_t)n, mult, shift);
-                one.pc_multiplier = mult;
-                one.pc_shift = shift;
-            } else {
-                one.pc_multiplier = p->pc_multiplier + c0;
-                one.pc_shift = p->pc_shift + c0;
-            }
+            dw_rq_channels(p, &blk, c0, ch, &one.pc_multiplier, &one.pc_shift);
             fs_cm4_dw_plane(k->scratch, &plan, &one, 1, n,
                             (const int8_t *)in->data + b * image + c0, (const int8_t *)f->data + c0,
                             bias ? bias->data + 4u * (uint32_t)c0 : NULL,
@@ -166,9 +191,30 @@ static fs_status eval_plane(const fs_model *m, const fs_op *op, const fs_kctx *k
     return FS_OK;
 }
 
+/* The global kernel's eval (fs_cm4_dw.h), four channels per call, with their multipliers and
+ * shifts computed here when they are not persistent (as eval_plane). */
+static fs_status eval_global(const fs_model *m, const fs_op *op) {
+    const fs_conv_params *p = op->data;
+    const fs_tensor *in = fs_op_in(m, op, 0), *f = fs_op_in(m, op, 1), *bias = fs_op_in(m, op, 2);
+    fs_tensor *out = fs_op_out(m, op, 0);
+    const int32_t ch = in->shape.dims[3];
+    dw_rq_block blk;
+    if (p->requant_lazy) blk.rq = fs_conv_requant_start(m, op);
+    for (int32_t c0 = 0; c0 < ch; c0 += 4) {
+        const int32_t n = ch - c0 < 4 ? ch - c0 : 4;
+        const int32_t *pm, *ps;
+        dw_rq_channels(p, &blk, c0, ch, &pm, &ps);
+        fs_cm4_dw_global(p, &in->shape, (const int8_t *)in->data, &f->shape,
+                         (const int8_t *)f->data, bias ? bias->data : NULL, pm, ps, c0, n,
+                         &out->shape, (int8_t *)out->data);
+    }
+    return FS_OK;
+}
+
 fs_status fs_depthwise_conv_2d_cm4_eval(const fs_model *m, const fs_op *op, const fs_kctx *kctx) {
     const fs_conv_params *p = op->data;
     if (p->kernel == FS_KERNEL_CM4_PLANE) return eval_plane(m, op, kctx);
+    if (p->kernel == FS_KERNEL_CM4_DW_GLOBAL) return eval_global(m, op);
     const fs_kctx rest = fs_conv_requant_eval(m, op, kctx), *k = &rest;
     return p->kernel == FS_KERNEL_CM4 ? eval_cm4(m, op, k) : fs_depthwise_conv_2d_run(m, op, k);
 }

@@ -86,189 +86,219 @@ uint32_t fs_cm4_dw_scratch_bytes(const fs_cm4_dw_plan *plan) {
 
 /* ---- the planes ---------------------------------------------------------------------------- */
 
-/* Plane column u of four channels from one pixel (4 bytes at src). */
-static inline void put1(int16_t *const pl[4], int32_t u, const int8_t *src, uint32_t off2) {
-    const uint32_t x = fs_cm4_ld32(src);
-    const uint32_t a = __sxtab16(off2, x), b = fs_cm4_sxtab16_odd(off2, x);
-    pl[0][u] = (int16_t)a;
-    pl[2][u] = (int16_t)(a >> 16);
-    pl[1][u] = (int16_t)b;
-    pl[3][u] = (int16_t)(b >> 16);
+/* The four planes of a fill, as one pointer and the bytes between planes: the stores of a
+ * column then share one base register. */
+typedef struct dw_planes4 {
+    uint8_t *p;  /* plane 0, at the row being filled */
+    int32_t gap; /* bytes from one plane to the next */
+} dw_planes4;
+
+static inline void put_half(const dw_planes4 *pl, int32_t u, int32_t k, int32_t v) {
+    *(int16_t *)(void *)(pl->p + k * pl->gap + 2 * u) = (int16_t)v;
 }
 
-/* Plane row of four channels from the input row src (its pixel at u = pad first). */
-static void row4(int16_t *const pl[4], const fs_cm4_dw_axis *ua, int32_t pitch, const int8_t *src,
-                 uint32_t off2) {
-    const int32_t lo = ua->pad, hi = ua->pad + ua->in < pitch ? ua->pad + ua->in : pitch;
-    const int32_t step = ua->in_step;
-    int32_t u = 0;
-    for (; u < lo && u < pitch; ++u) pl[0][u] = pl[1][u] = pl[2][u] = pl[3][u] = 0;
-    if ((u & 1) && u < hi) put1(pl, u, src + (u - lo) * step, off2), ++u;
-    for (; u + 1 < hi; u += 2) {
-        const int8_t *s = src + (u - lo) * step;
-        const uint32_t x = fs_cm4_ld32(s), y = fs_cm4_ld32(s + step);
-        const uint32_t a = __sxtab16(off2, x), b = fs_cm4_sxtab16_odd(off2, x);
-        const uint32_t c = __sxtab16(off2, y), d = fs_cm4_sxtab16_odd(off2, y);
-        ((uint32_t *)(void *)pl[0])[u >> 1] = pkhbt16(a, c);
-        ((uint32_t *)(void *)pl[2])[u >> 1] = pkhtb16(c, a);
-        ((uint32_t *)(void *)pl[1])[u >> 1] = pkhbt16(b, d);
-        ((uint32_t *)(void *)pl[3])[u >> 1] = pkhtb16(d, b);
+/* Zeros in plane words [w0, w1) of the four planes. The empty asm hides the pointer's steps
+ * from gcc, which would otherwise turn each plane's run of words into a memset call: more
+ * instructions than these few stores. */
+static inline void zero_words4(const dw_planes4 *pl, int32_t w0, int32_t w1) {
+    const int32_t g = pl->gap;
+    for (uint8_t *w = pl->p + 4 * w0, *const end = pl->p + 4 * w1; w != end; w += 4) {
+        __asm("" : "+r"(w));
+        *(uint32_t *)(void *)w = 0;
+        *(uint32_t *)(void *)(w + g) = 0;
+        *(uint32_t *)(void *)(w + 2 * g) = 0;
+        *(uint32_t *)(void *)(w + 3 * g) = 0;
     }
-    if (u < hi) put1(pl, u, src + (u - lo) * step, off2), ++u;
-    for (; u < pitch; ++u) pl[0][u] = pl[1][u] = pl[2][u] = pl[3][u] = 0;
+}
+
+/* One plane word of each of the four planes at w from the pixels at x and x + step. */
+static inline void pair4(uint8_t *w, int32_t g, const int8_t *x, int32_t step, uint32_t off2) {
+    const uint32_t p0 = fs_cm4_ld32(x), p1 = fs_cm4_ld32(x + step);
+    const uint32_t a = __sxtab16(off2, p0), b = fs_cm4_sxtab16_odd(off2, p0);
+    const uint32_t c = __sxtab16(off2, p1), d = fs_cm4_sxtab16_odd(off2, p1);
+    *(uint32_t *)(void *)w = pkhbt16(a, c);
+    *(uint32_t *)(void *)(w + g) = pkhbt16(b, d);
+    *(uint32_t *)(void *)(w + 2 * g) = pkhtb16(c, a);
+    *(uint32_t *)(void *)(w + 3 * g) = pkhtb16(d, b);
+}
+
+/* Plane words [u / 2, u / 2 + words) (u even) of four channels from 2 * words pixels at src,
+ * step bytes apart: per two pixels two loads, four SXTAB16, four PKHBT / PKHTB, four stores
+ * (unrolled further, gcc runs out of registers and spills in the loop). */
+static void pairs4(const dw_planes4 *pl, int32_t u, int32_t words, const int8_t *src, int32_t step,
+                   uint32_t off2) {
+    uint8_t *w = pl->p + 2 * u;
+    for (uint8_t *const end = w + 4 * words; w != end; w += 4, src += 2 * step)
+        pair4(w, pl->gap, src, step, off2);
+}
+
+/* Where a plane row's words come from, the same for every row of a fill: `lead` words of
+ * zeros, then (odd_first) a word of a zero and the first pixel, `pairs` words of two pixels,
+ * (odd_last) a word of the last pixel and a zero, zeros to the end of the pitch. */
+typedef struct dw_row_words {
+    int32_t lead, odd_first, pairs, odd_last, words;
+} dw_row_words;
+
+static dw_row_words row_words(const fs_cm4_dw_axis *ua, int32_t pitch) {
+    const int32_t lo = ua->pad < pitch ? ua->pad : pitch;
+    const int32_t hi = ua->pad + ua->in < pitch ? ua->pad + ua->in : pitch;
+    dw_row_words r = {lo / 2, (lo & 1) && lo < hi, 0, 0, pitch / 2};
+    const int32_t u = lo + r.odd_first; /* even */
+    r.pairs = hi > u ? (hi - u) / 2 : 0;
+    r.odd_last = hi > u && ((hi - u) & 1);
+    return r;
+}
+
+/* Word j of the four planes. */
+static inline void put_word4(const dw_planes4 *pl, int32_t j, uint32_t w0, uint32_t w1, uint32_t w2,
+                             uint32_t w3) {
+    uint8_t *w = pl->p + 4 * j;
+    *(uint32_t *)(void *)w = w0;
+    *(uint32_t *)(void *)(w + pl->gap) = w1;
+    *(uint32_t *)(void *)(w + 2 * pl->gap) = w2;
+    *(uint32_t *)(void *)(w + 3 * pl->gap) = w3;
+}
+
+/* Plane row of four channels from the input row src (its pixel at u = pad first), laid out
+ * as rw says: whole words throughout, the odd pixels at either end packed with their zero. */
+static void row4(const dw_planes4 *pl, const dw_row_words *rw, int32_t step, const int8_t *src,
+                 uint32_t off2) {
+    zero_words4(pl, 0, rw->lead);
+    int32_t j = rw->lead;
+    if (rw->odd_first) {
+        const uint32_t x = fs_cm4_ld32(src);
+        const uint32_t a = __sxtab16(off2, x), b = fs_cm4_sxtab16_odd(off2, x);
+        put_word4(pl, j++, a << 16, b << 16, a & 0xFFFF0000u, b & 0xFFFF0000u);
+        src += step;
+    }
+    pairs4(pl, 2 * j, rw->pairs, src, step, off2);
+    j += rw->pairs;
+    src += 2 * rw->pairs * step;
+    if (rw->odd_last) {
+        const uint32_t x = fs_cm4_ld32(src);
+        const uint32_t a = __sxtab16(off2, x), b = fs_cm4_sxtab16_odd(off2, x);
+        put_word4(pl, j++, a & 0xFFFFu, b & 0xFFFFu, a >> 16, b >> 16);
+    }
+    zero_words4(pl, j, rw->words);
 }
 
 /* Plane row of n < 4 channels, one byte at a time (no read past the pixel's last channel). */
-static void row_n(int16_t *const pl[4], int32_t n, const fs_cm4_dw_axis *ua, int32_t pitch,
+static void row_n(const dw_planes4 *pl, int32_t n, const fs_cm4_dw_axis *ua, int32_t pitch,
                   const int8_t *src, int32_t offset) {
     for (int32_t u = 0; u < pitch; ++u) {
         const int32_t iu = u - ua->pad;
         const int inside = iu >= 0 && iu < ua->in;
         for (int32_t k = 0; k < n; ++k)
-            pl[k][u] = (int16_t)(inside ? src[iu * ua->in_step + k] + offset : 0);
+            put_half(pl, u, k, inside ? src[iu * ua->in_step + k] + offset : 0);
     }
 }
 
-/* Plane rows 0..rows of n channels from padded input rows first.. (source row first - pad). */
+/* A plane row of zeros (padding along v) in n planes (pitch is even): for four planes, two
+ * words of each per STRD (1.5 instructions a word of the four planes, against 10 for gcc's
+ * loop of word stores); an odd last word by zero_words4. */
+static void zero_row(const dw_planes4 *pl, int32_t n, int32_t pitch) {
+    if (n != 4) {
+        for (int32_t k = 0; k < n; ++k) memset(pl->p + k * pl->gap, 0, 2u * (uint32_t)pitch);
+        return;
+    }
+    const int32_t words = pitch / 2;
+    if (words >= 2) {
+        uint8_t *p0 = pl->p, *p1 = p0 + pl->gap, *p2 = p1 + pl->gap, *p3 = p2 + pl->gap;
+        const uint8_t *const end = p0 + 4 * (words & ~1);
+        const uint32_t z = 0;
+        __asm volatile(
+            "1:\n\t"
+            "strd    %[z], %[z], [%[p0]], #8\n\t"
+            "strd    %[z], %[z], [%[p1]], #8\n\t"
+            "strd    %[z], %[z], [%[p2]], #8\n\t"
+            "strd    %[z], %[z], [%[p3]], #8\n\t"
+            "cmp     %[p0], %[end]\n\t"
+            "bne     1b\n\t"
+            : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [p3] "+r"(p3)
+            : [z] "r"(z), [end] "r"(end)
+            : "cc", "memory");
+    }
+    if (words & 1) zero_words4(pl, words - 1, words);
+}
+
+/* Plane rows 0..rows of n channels from padded input rows first.. (source row first - pad).
+ * Planes past the last channel (n < 4) are not written (never read for outputs). */
 static void fill(int16_t *planes, const fs_cm4_dw_plan *plan, int32_t n, const int8_t *src,
                  int32_t offset, int32_t first, int32_t rows) {
     const uint32_t off2 = ((uint32_t)offset & 0xFFFFu) * 0x10001u;
-    const int32_t size = plan->rows * plan->pitch;
-    for (int32_t v = 0; v < rows; ++v) {
-        /* Planes past the last channel (n < 4) get the same row as plane 0: never read. */
-        int16_t *const pl[4] = {planes + v * plan->pitch, planes + (n > 1) * size + v * plan->pitch,
-                                planes + 2 * (n > 2) * size + v * plan->pitch,
-                                planes + 3 * (n > 3) * size + v * plan->pitch};
+    dw_planes4 pl = {(uint8_t *)planes, 2 * plan->rows * plan->pitch};
+    const dw_row_words rw = row_words(&plan->u, plan->pitch);
+    for (int32_t v = 0; v < rows; ++v, pl.p += 2 * plan->pitch) {
         const int32_t iv = first + v - plan->v.pad;
-        if (iv < 0 || iv >= plan->v.in) {
-            for (int32_t k = 0; k < n; ++k) memset(pl[k], 0, 2u * (uint32_t)plan->pitch);
-        } else if (n == 4) {
-            row4(pl, &plan->u, plan->pitch, src + iv * plan->v.in_step, off2);
-        } else {
-            row_n(pl, n, &plan->u, plan->pitch, src + iv * plan->v.in_step, offset);
-        }
+        if (iv < 0 || iv >= plan->v.in)
+            zero_row(&pl, n, plan->pitch);
+        else if (n == 4)
+            row4(&pl, &rw, plan->u.in_step, src + iv * plan->v.in_step, off2);
+        else
+            row_n(&pl, n, &plan->u, plan->pitch, src + iv * plan->v.in_step, offset);
     }
 }
 
 /* ---- one channel --------------------------------------------------------------------------- */
 
-typedef struct dw_row {
-    const uint32_t *w; /* per filter row i: A, B, C (fs_cm4_dw.h) */
-    int32_t taps, pitch_words, n, bias, m, r, k, lo, hi, ostep;
-} dw_row;
-
-static inline int8_t rq(const dw_row *d, int32_t acc) {
-    return fs_cm4_clamp8(fs_cm4_rq_apply(acc, d->m, d->r, d->k), d->lo, d->hi);
+/* fs_cm4_rq_apply of a doubled sum (fs_cm4_dw.h says why this equals it). */
+static inline int32_t rq_doubled(int32_t sum2, const fs_cm4_rq *q) {
+    int32_t h;
+    __asm("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(sum2), "r"(q->m), "r"(q->k));
+    return (h + (sum2 >> 31)) >> q->r;
 }
 
-static void row_s1(const dw_row *d, const uint32_t *row, int8_t *o) {
-    const int32_t s = d->ostep;
-    int32_t x = 0;
-    for (; x + 4 <= d->n; x += 4, row += 2, o += 4 * s) {
-        int32_t a0 = d->bias, a1 = d->bias, a2 = d->bias, a3 = d->bias;
-        const uint32_t *w = d->w, *r = row;
-        for (int32_t i = 0; i < d->taps; ++i, r += d->pitch_words, w += 3) {
-            const uint32_t i0 = r[0], i2 = r[1], i4 = r[2], A = w[0], C = w[1], B = w[2];
-            a0 = __smlabb(C, i2, __smlad(A, i0, a0));
-            a1 = __smlatt(C, i0, __smlad(B, i2, a1));
-            a2 = __smlabb(C, i4, __smlad(A, i2, a2));
-            a3 = __smlatt(C, i2, __smlad(B, i4, a3));
-        }
-        o[0] = rq(d, a0);
-        o[s] = rq(d, a1);
-        o[2 * s] = rq(d, a2);
-        o[3 * s] = rq(d, a3);
-    }
-    for (; x < d->n; x += 2, ++row, o += 2 * s) {
-        int32_t a0 = d->bias, a1 = d->bias;
-        const uint32_t *w = d->w, *r = row;
-        for (int32_t i = 0; i < d->taps; ++i, r += d->pitch_words, w += 3) {
-            a0 = __smlabb(w[1], r[1], __smlad(w[0], r[0], a0));
-            a1 = __smlatt(w[1], r[0], __smlad(w[2], r[1], a1));
-        }
-        o[0] = rq(d, a0);
-        if (x + 1 < d->n) o[s] = rq(d, a1);
-    }
-}
-
-static void row_s2(const dw_row *d, const uint32_t *row, int8_t *o) {
-    const int32_t s = d->ostep;
-    int32_t x = 0;
-    for (; x + 4 <= d->n; x += 4, row += 4, o += 4 * s) {
-        int32_t a0 = d->bias, a1 = d->bias, a2 = d->bias, a3 = d->bias;
-        const uint32_t *w = d->w, *r = row;
-        for (int32_t i = 0; i < d->taps; ++i, r += d->pitch_words, w += 3) {
-            const uint32_t i2 = r[1], i4 = r[2], i6 = r[3], A = w[0], C = w[1];
-            a0 = __smlabb(C, i2, __smlad(A, r[0], a0));
-            a1 = __smlabb(C, i4, __smlad(A, i2, a1));
-            a2 = __smlabb(C, i6, __smlad(A, i4, a2));
-            a3 = __smlabb(C, r[4], __smlad(A, i6, a3));
-        }
-        o[0] = rq(d, a0);
-        o[s] = rq(d, a1);
-        o[2 * s] = rq(d, a2);
-        o[3 * s] = rq(d, a3);
-    }
-    for (; x < d->n; ++x, ++row, o += s) {
-        int32_t a0 = d->bias;
-        const uint32_t *w = d->w, *r = row;
-        for (int32_t i = 0; i < d->taps; ++i, r += d->pitch_words, w += 3)
-            a0 = __smlabb(w[1], r[1], __smlad(w[0], r[0], a0));
-        o[0] = rq(d, a0);
-    }
-}
-
-/* The weight words of channel c: per tap i along v, A = (w0, w1), C = (w2, w0), B = (w1, w2), in
- * that order (the stride-2 loop reads A and C with one LDRD). */
-static void weights(uint32_t *wt, const fs_cm4_dw_plan *plan, const int8_t *f) {
-    for (int32_t i = 0; i < plan->v.taps; ++i) {
-        const int8_t *t = f + i * plan->v.w_step;
-        const uint32_t w0 = (uint16_t)t[0], w1 = (uint16_t)t[plan->u.w_step],
-                       w2 = (uint16_t)t[2 * plan->u.w_step];
-        wt[3 * i] = w0 | (w1 << 16);
-        wt[3 * i + 1] = w2 | (w0 << 16);
-        wt[3 * i + 2] = w1 | (w2 << 16);
-    }
-}
-
-/* Whole groups of four outputs in assembly (three filter rows, full int8 range); the rest in C. */
-static void row_asm(dw_row *d, const uint32_t **row, int8_t **o, int32_t stride) {
-    fs_cm4_dw_run run = {d->w, *row, 4 * d->pitch_words, d->n >> 2, *o, d->ostep, d->bias, d->m,
-                         d->k, d->r};
-    if (stride == 1)
-        fs_cm4_dw_run_s1(&run);
-    else
-        fs_cm4_dw_run_s2(&run);
-    *row = run.row;
-    *o = run.out;
-}
-
-/* Output rows 0..nrows of the band in the planes; o: the band's first output. */
-static void channel(dw_row *d, const fs_cm4_dw_plan *plan, const int16_t *plane, int8_t *o,
-                    int32_t nrows) {
-    const int asm_ok = plan->v.taps == 3 && d->lo == -128 && d->hi == 127 && d->n >= 4;
-    const int32_t n = d->n;
-    for (int32_t ov = 0; ov < nrows; ++ov) {
+/* Filter rows other than three (the asm's): one output at a time, in C. Output x of a plane
+ * row, doubled: stride 1 pairs by parity (fs_cm4_dw.h), stride 2 like an even output. */
+static void rows_c(const fs_cm4_dw_plan *plan, const fs_cm4_dw_run *run, const fs_cm4_rq *q,
+                   int32_t lo, int32_t hi) {
+    const int32_t n = 4 * run->groups + run->tail, pw = run->pitch / 4;
+    for (int32_t ov = 0; ov < run->rows; ++ov) {
         const uint32_t *row =
-            (const uint32_t *)(const void *)(plane + ov * plan->v.stride * plan->pitch);
-        int8_t *orow = o + ov * plan->v.out_step;
-        if (asm_ok) {
-            row_asm(d, &row, &orow, plan->u.stride);
-            d->n = n & 3;
-            if (d->n) {
-                if (plan->u.stride == 1)
-                    row_s1(d, row, orow);
-                else
-                    row_s2(d, row, orow);
+            (const uint32_t *)(const void *)((const uint8_t *)run->row + ov * run->row_step);
+        int8_t *o = run->out_row + ov * run->out_row_step;
+        for (int32_t x = 0; x < n; ++x, o += run->ostep) {
+            int32_t a = run->bias;
+            const uint32_t *w = run->w;
+            if (plan->u.stride == 2) {
+                for (const uint32_t *r = row + x; w < run->w + 3 * plan->v.taps; w += 3, r += pw)
+                    a = __smlabb(w[1], r[1], __smlad(w[0], r[0], a));
+            } else if (x & 1) {
+                for (const uint32_t *r = row + x / 2; w < run->w + 3 * plan->v.taps;
+                     w += 3, r += pw)
+                    a = __smlatt(w[1], r[0], __smlad(w[2], r[1], a));
+            } else {
+                for (const uint32_t *r = row + x / 2; w < run->w + 3 * plan->v.taps;
+                     w += 3, r += pw)
+                    a = __smlabb(w[1], r[1], __smlad(w[0], r[0], a));
             }
-            d->n = n;
-            continue;
+            *o = fs_cm4_clamp8(rq_doubled(a, q), lo, hi);
         }
-        if (plan->u.stride == 1)
-            row_s1(d, row, o + ov * plan->v.out_step);
-        else
-            row_s2(d, row, o + ov * plan->v.out_step);
     }
+}
+
+/* The doubled weight words of channel c: per tap i along v, A = (w0, w1), C = (w2, w0),
+ * B = (w1, w2), in that order (the stride-2 loop reads A and C with one LDRD). Doubled, the
+ * sums are 2x, which the requantization wants (|2x| < 2^31 by fs_cm4_rq_ok's bound). */
+static inline void weights_row(uint32_t *wt, const int8_t *f, int32_t su) {
+    const uint32_t w0 = (uint32_t)(2 * f[0]), w1 = (uint32_t)(2 * f[su]),
+                   w2 = (uint32_t)(2 * f[2 * su]);
+    wt[0] = pkhbt16(w0, w1);
+    wt[1] = pkhbt16(w2, w0);
+    wt[2] = pkhbt16(w1, w2);
+}
+
+/* Three filter rows (the asm's case) unrolled: no loop for the 256 channels of the cls
+ * model's depthwise layers. */
+static void weights(uint32_t *wt, const fs_cm4_dw_plan *plan, const int8_t *f) {
+    const int32_t su = plan->u.w_step, sv = plan->v.w_step;
+    if (plan->v.taps == 3) {
+        weights_row(wt, f, su);
+        weights_row(wt + 3, f + sv, su);
+        weights_row(wt + 6, f + 2 * sv, su);
+        return;
+    }
+    for (int32_t i = 0; i < plan->v.taps; ++i) weights_row(wt + 3 * i, f + i * sv, su);
 }
 
 void fs_cm4_dw_plane(void *scratch, const fs_cm4_dw_plan *plan, const fs_conv_params *p,
@@ -279,8 +309,20 @@ void fs_cm4_dw_plane(void *scratch, const fs_cm4_dw_plan *plan, const fs_conv_pa
     uint32_t *wt = (uint32_t *)(void *)(planes + plan->planes * size);
     const int32_t in_image = plan->u.in * plan->v.in * channels;
     const int32_t out_image = plan->u.out * plan->v.out * channels * plan->mult;
-    dw_row d = {wt, plan->v.taps, plan->pitch / 2, plan->u.out,     0, 0, 0,
-                0,  p->act_min,   p->act_max,      plan->u.out_step};
+    /* The asm's SSAT #8 is the clamp when the activation leaves the full int8 range. */
+    const int use_asm = plan->v.taps == 3 && p->act_min == -128 && p->act_max == 127;
+    fs_cm4_dw_run run; /* every field set here, but out and end (the asm's, set per row) */
+    run.out = NULL;
+    run.end = NULL;
+    run.w = wt;
+    run.ostep = plan->u.out_step;
+    run.pitch = 2 * plan->pitch;
+    run.groups = plan->u.out >> 2;
+    run.tail = plan->u.out & 3;
+    run.pair_bytes = (run.groups & ~1) * 8 * plan->u.stride; /* a group: 8 bytes per stride */
+    run.rest = run.tail << 1 | (run.groups & 1);
+    run.row_step = 2 * plan->v.stride * plan->pitch;
+    run.out_row_step = plan->v.out_step;
     for (int32_t b = 0; b < batches; ++b) {
         for (int32_t c0 = 0; c0 < channels; c0 += 4) {
             const int32_t n = channels - c0 < 4 ? channels - c0 : 4;
@@ -288,18 +330,27 @@ void fs_cm4_dw_plane(void *scratch, const fs_cm4_dw_plan *plan, const fs_conv_pa
                 const int32_t nb = plan->v.out - v0 < plan->band ? plan->v.out - v0 : plan->band;
                 fill(planes, plan, n, in + b * in_image + c0, p->input_offset, v0 * plan->v.stride,
                      (nb - 1) * plan->v.stride + plan->v.taps);
+                run.rows = nb;
                 for (int32_t j = 0; j < n * plan->mult; ++j) {
                     const int32_t k = j / plan->mult,
                                   c = c0 * plan->mult + j; /* plane, output channel */
                     const fs_cm4_rq q =
                         fs_cm4_rq_make(p->pc_multiplier[c], p->pc_shift[c], p->output_offset);
+                    const int32_t b2 = bias ? 2 * (int32_t)fs_cm4_ld32(bias + 4u * (uint32_t)c) : 0;
                     weights(wt, plan, f + c * plan->fc);
-                    d.bias = bias ? (int32_t)fs_cm4_ld32(bias + 4u * (uint32_t)c) : 0;
-                    d.m = q.m;
-                    d.r = q.r;
-                    d.k = q.k;
-                    channel(&d, plan, planes + k * size,
-                            out + b * out_image + c + v0 * plan->v.out_step, nb);
+                    run.m = q.m;
+                    run.k = q.k;
+                    run.r = q.r;
+                    run.bias = b2;
+                    run.row = (const uint32_t *)(const void *)(planes + k * size);
+                    run.out_row = out + b * out_image + c + v0 * plan->v.out_step;
+                    run.out_end = run.out_row + nb * plan->v.out_step;
+                    if (!use_asm)
+                        rows_c(plan, &run, &q, p->act_min, p->act_max);
+                    else if (plan->u.stride == 1)
+                        fs_cm4_dw_rows_s1(&run);
+                    else
+                        fs_cm4_dw_rows_s2(&run);
                 }
             }
         }

@@ -71,7 +71,6 @@ void fs_cm4_requant_pc(const int32_t *acc, const uint8_t *bias, uint32_t n, cons
  * bias, one group, kk = kh * kw * in_c a multiple of 4, the columns within the budget), else 0;
  * fs_conv_tile_scratch_bytes: those columns (2 * kk bytes per pixel; the lazy multipliers come
  * after them, fs_conv_requant_reserve); the eval is the whole of it, multipliers too. */
-#define FS_KERNEL_CM4_TILE 3
 uint32_t fs_conv_tile_slots(const fs_conv_params *p, const fs_shape *in, const fs_shape *f,
                             const fs_shape *out, const fs_tensor *bias);
 uint32_t fs_conv_tile_scratch_bytes(const fs_shape *f, uint32_t slots);

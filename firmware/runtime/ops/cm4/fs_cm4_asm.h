@@ -1,6 +1,6 @@
 /* The structs that the naked assembly functions of the Cortex-M4 kernels read through a pointer
- * (fs_cm4_dot_pairs in fs_cm4.c, fs_cm4_dw_run_s1/_s2 in dw_plane_asm_cm4.c, the pixel-tile
- * kernels of conv_tile_cm4.c), and where their
+ * (fs_cm4_dot_pairs in fs_cm4.c, the pixel-tile kernels of conv_tile_cm4.c; dw_plane_asm_cm4.c
+ * keeps its own list), and where their
  * fields are. A naked function may hold basic asm only, so it cannot take offsetof() as an
  * operand: each layout is written once below as (type, field, byte offset), and that one list
  * both checks the offsets against the compiler's struct (FS_CM4_ASM_CHECK, at the end of this
@@ -12,8 +12,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include "fs_cm4_dw.h"
 
 /* The row-pair loop's bookkeeping (fs_cm4.c says what the loop computes). */
 typedef struct fs_cm4_pairs {
@@ -52,13 +50,6 @@ typedef struct fs_cm4_conv_run {
     F(fs_cm4_pairs, blocks, 12) F(fs_cm4_pairs, acc, 16) F(fs_cm4_pairs, pairs, 20) \
     F(fs_cm4_pairs, has8, 24) F(fs_cm4_pairs, has4, 28)
 
-/* m, k and r are read with one LDM from m's offset: their order is part of the layout. */
-#define FS_CM4_DW_RUN_LAYOUT(F) \
-    F(fs_cm4_dw_run, w, 0) F(fs_cm4_dw_run, row, 4) F(fs_cm4_dw_run, pitch, 8) \
-    F(fs_cm4_dw_run, groups, 12) F(fs_cm4_dw_run, out, 16) F(fs_cm4_dw_run, ostep, 20) \
-    F(fs_cm4_dw_run, bias, 24) F(fs_cm4_dw_run, m, 28) F(fs_cm4_dw_run, k, 32) \
-    F(fs_cm4_dw_run, r, 36)
-
 /* The asm copies out .. x with one LDM/STM and reads w, mult, steps with another LDM; LDM also
  * reads out .. shift_off, LDRD bias and mult_end, x and loops together. */
 #define FS_CM4_CONV_RUN_LAYOUT(F) \
@@ -80,7 +71,6 @@ typedef struct fs_cm4_conv_run {
 #define FS_CM4_AT(reg, type, field) "[" reg ", " FS_CM4_OFF(type, field) "]"
 
 FS_CM4_PAIRS_LAYOUT(FS_CM4_ASM_CHECK)
-FS_CM4_DW_RUN_LAYOUT(FS_CM4_ASM_CHECK)
 FS_CM4_CONV_RUN_LAYOUT(FS_CM4_ASM_CHECK)
 
 #endif /* FS_CM4_ASM_H */
