@@ -483,11 +483,21 @@ on QEMU by `tests/boards/test_kernels_cm4.py`.
 * Requantization is TFLite Micro's, computed with one 64-bit multiply-accumulate: the doubling
   high multiply's sign-dependent nudge and truncation equal `(x * m + 2^30) >> 31` for
   multipliers >= 0 (proved on edge cases and a million random products in the test).
-* DEPTHWISE_CONV_2D (depth multiplier 1): four channels per word, SXTAB16 adds the input offset
-  while sign-extending, SMLABB/SMLATT accumulate per channel.
+* CONV_2D with the short requantization (every right shift >= 2, the full int8 range, a bias,
+  kh * kw * in_c a multiple of 4) runs pixel tiles (`conv_tile_cm4.c`): one filter row against
+  the expanded columns of four (or two) output pixels, each weight word split once for all of
+  them, 13 instructions per 16 MACs, and a 4-instruction requantization from doubled sums;
+  its columns stay within a budget of the operator's activations (docs/kernels.md).
+* DEPTHWISE_CONV_2D (depth multiplier 1) runs channel planes: a whole channel's output rows in
+  one assembly call, weights and bias doubled for a 4-instruction requantization; a filter that
+  spans its input row with one output per row (the classifier's global 1x16) has a kernel of its
+  own (`dw_global_cm4.c`). Other shapes keep the four-channels-per-word kernel (SXTAB16,
+  SMLABB/SMLATT).
 * No weight is copied or reordered; the extra arena is scratch for the expanded activations
-  (2 bytes per input of the largest row or column), within TFLite Micro's own allocation for
-  every MLPerf Tiny model."""
+  (columns, planes), within TFLite Micro's own allocation for every MLPerf Tiny model.
+* Residual blocks (CONV_2D, CONV_2D, an optional projection, ADD) run row by row with these
+  kernels on views of the rows (`runtime/fs_fuse.c`): the block's output goes over its input,
+  so the block needs one tensor and a window of rows instead of three tensors (docs/firmware.md)."""
 
 
 def main(argv: list[str] | None = None) -> None:
