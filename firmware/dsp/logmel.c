@@ -24,17 +24,6 @@
 
 static arm_rfft_fast_instance_f32 fft;
 
-void fs_logmel_reset(fs_logmel *ctx) {
-    /* Cannot fail: the instance is not NULL and n_fft is a size CMSIS-DSP has. The instance only
-     * points at const tables and is the same for every context, so one serves them all. */
-    (void)FS_RFFT_INIT(FS_FEAT_N_FFT)(&fft);
-    memset(ctx->ring, 0, sizeof ctx->ring);
-    ctx->pos = FS_FEAT_N_FFT / 2; /* centring: the first frame starts n_fft/2 zeros early */
-    ctx->have = FS_FEAT_N_FFT / 2;
-    ctx->samples = 0;
-    ctx->frames = 0;
-}
-
 /* x[i] = r[i] * w[i] for n samples, n a multiple of 8; r 4-byte aligned. The Cortex-M4 version
  * (8 samples a loop: LDM, VLDM, VCVT of the 16-bit integer, VMUL, VSTM) computes exactly what the
  * C does: the conversion is exact, the product rounded once. */
@@ -87,7 +76,7 @@ static void window(const fs_logmel *ctx, float *x) {
 }
 
 /* |X[k]|^2 from arm_rfft_fast_f32's packed spectrum: X[0] and X[n/2] (both real) first, then
- * the real and imaginary parts of X[1] ... X[n/2 - 1]. */
+ * the real and imaginary parts of X[1] ... X[n/2 - 1]. Only for mel_general (see below). */
 static void power_spectrum(const float *spec, float *p) {
     p[0] = spec[0] * spec[0];
     p[HALF] = spec[1] * spec[1];
@@ -172,18 +161,211 @@ static inline __attribute__((always_inline)) float dot(const float **w, const fl
     return acc;
 }
 
+#define FLOOR_P (FS_FEAT_LOG_FLOOR * POWER_SCALE) /* the floor, in the power's scale */
+
+/* The band energies, floored, band by band from the table: the power spectrum first (into p, any
+ * HALF + 1 floats), then each band's dot product. Used when the filterbank does not have the
+ * shape mel_fused needs (never for asd.features' filterbank; tests/firmware/dsp checks that). */
+static void mel_general(const float *spec, float *p, float *out) {
+    power_spectrum(spec, p);
+    const float *w = fs_feat_mel_weight;
+    for (size_t b = 0; b < FS_FEAT_N_MELS; b++) {
+        float acc = dot(&w, p + fs_feat_mel_first[b], fs_feat_mel_count[b]);
+        out[b] = acc > FLOOR_P ? acc : FLOOR_P;
+    }
+}
+
+/* The same energies with the power spectrum computed on the way, bin by bin, each bin's power
+ * used for both bands it belongs to while still in a register (no power array, no bin outside
+ * the bands). Mel triangles overlap in pairs: segment j of the spectrum, from band j's first bin
+ * to band j+1's, holds band j's rising weights and band j-1's falling ones; after it band j-1 is
+ * complete. Each band still adds w[k] * p[k] over its own bins in ascending k, starting from 0,
+ * exactly as dot() does: the features are the same bits as mel_general's (logmel_stages.c checks
+ * it on the Cortex-M4, tests/firmware/dsp on x86).
+ *
+ * seg[j] (fs_logmel_reset derives it from the band table): bits 24-31 the bins of segment j in
+ * both bands j-1 and j (they come first: both bands' bins are runs), 8-11 the bins after them in
+ * band j-1 only, 12-15 those in band j only; bits 0-7 four times the number of band j's weights
+ * beyond its rising run (to step from its falling weights to band j+1's first). */
+static uint32_t seg[FS_FEAT_N_MELS + 1];
+static int fused_ok; /* seg describes the table exactly */
+
+#define SEG_BOTH(d) ((d) >> 24)
+#define SEG_FALL(d) (((d) >> 8) & 15u)
+#define SEG_RISE(d) (((d) >> 12) & 15u)
+#define SEG_STEP(d) ((d) & 255u)
+
+/* Derives seg from the band table; 0 (mel_general then) unless the filterbank has the shape
+ * mel_fused needs: band b spans [first[b], end[b]) with first increasing, lying within segments
+ * b and b+1 (end[b] <= first[b+2]), no bin in a segment outside both its bands, the first band
+ * starting above bin 0 and the last ending below bin n/2 (the two real bins of the packed
+ * spectrum), and every count fitting its field. */
+static int derive_segments(void) {
+    uint32_t start[FS_FEAT_N_MELS + 2], end[FS_FEAT_N_MELS];
+    for (size_t b = 0; b < FS_FEAT_N_MELS; b++) {
+        start[b] = fs_feat_mel_first[b];
+        end[b] = start[b] + fs_feat_mel_count[b];
+        if (fs_feat_mel_count[b] == 0 || (b > 0 && start[b] <= start[b - 1])) return 0;
+    }
+    if (FS_FEAT_N_MELS < 2 || start[0] < 1 || end[FS_FEAT_N_MELS - 1] > HALF) return 0;
+    start[FS_FEAT_N_MELS] = end[FS_FEAT_N_MELS - 2];
+    start[FS_FEAT_N_MELS + 1] = end[FS_FEAT_N_MELS - 1];
+    for (size_t j = 0; j <= FS_FEAT_N_MELS; j++) {
+        uint32_t lo = start[j], hi = start[j + 1];
+        if (hi < lo || (j < FS_FEAT_N_MELS && end[j] > start[j + 2])) return 0;
+        uint32_t rise = 0, fall = 0; /* runs of bands j and j-1 in the segment, from lo */
+        if (j < FS_FEAT_N_MELS) rise = (end[j] < hi ? end[j] : hi) - lo;
+        if (j > 0 && end[j - 1] > lo) fall = (end[j - 1] < hi ? end[j - 1] : hi) - lo;
+        uint32_t both = rise < fall ? rise : fall;
+        uint32_t step = j < FS_FEAT_N_MELS ? 4 * (fs_feat_mel_count[j] - rise) : 0;
+        if ((rise > fall ? rise : fall) != hi - lo || both > 255 || fall - both > 15 ||
+            rise - both > 15 || step > 255)
+            return 0;
+        seg[j] = both << 24 | (rise - both) << 12 | (fall - both) << 8 | step;
+    }
+    return 1;
+}
+
+/* Segment 0 holds band 0's rising weights only (derive_segments: nothing falls there). */
+static void mel_fused(const float *spec, float *out) {
+    const float *x = spec + 2 * fs_feat_mel_first[0]; /* re, im of bin k at x[2k], x[2k + 1] */
+    const float *wr = fs_feat_mel_weight;
+    float acc_r = 0.0f;
+    for (uint32_t n = SEG_RISE(seg[0]); n; n--, x += 2)
+        acc_r += *wr++ * (x[0] * x[0] + x[1] * x[1]);
+    const float *wf = wr;
+    wr += SEG_STEP(seg[0]) / 4;
+    float acc_f = acc_r;
+#if defined(__ARM_ARCH_7EM__) && defined(__ARM_FP)
+    const uint32_t *d = seg + 1;
+    uint32_t segments = FS_FEAT_N_MELS, word, n;
+    const float zero = 0.0f, floor_p = FLOOR_P;
+    /* One segment a pass: its bins in both bands two at a time (one first if odd), then the rare
+     * tails in one band, then band j-1 floored and stored. Per bin the same operations in the
+     * same order as the C below: p = re*re + im*im, acc += w * p. */
+    __asm volatile(
+        "0:\n\t"
+        "ldr      %[word], [%[d]], #4\n\t"
+        "vmov.f32 s15, %[zero]\n\t"       /* acc_r of band j */
+        "lsrs     %[n], %[word], #25\n\t" /* both / 2; carry: both is odd */
+        "bcc      2f\n\t"
+        "vldmia   %[x]!, {s0, s1}\n\t"
+        "vldmia   %[wf]!, {s2}\n\t"
+        "vldmia   %[wr]!, {s3}\n\t"
+        "vmul.f32 s0, s0, s0\n\t"
+        "vmul.f32 s1, s1, s1\n\t"
+        "vadd.f32 s0, s0, s1\n\t"
+        "vmul.f32 s2, s2, s0\n\t"
+        "vmul.f32 s3, s3, s0\n\t"
+        "vadd.f32 %[acc], %[acc], s2\n\t"
+        "vadd.f32 s15, s15, s3\n"
+        "2:\n\t"
+        "cbz      %[n], 4f\n"
+        "3:\n\t"
+        "vldmia   %[x]!, {s0-s3}\n\t"
+        "vldmia   %[wf]!, {s4, s5}\n\t"
+        "vldmia   %[wr]!, {s6, s7}\n\t"
+        "vmul.f32 s0, s0, s0\n\t"
+        "vmul.f32 s1, s1, s1\n\t"
+        "vmul.f32 s2, s2, s2\n\t"
+        "vmul.f32 s3, s3, s3\n\t"
+        "vadd.f32 s0, s0, s1\n\t"
+        "vadd.f32 s2, s2, s3\n\t"
+        "vmul.f32 s4, s4, s0\n\t"
+        "vmul.f32 s6, s6, s0\n\t"
+        "vmul.f32 s5, s5, s2\n\t"
+        "vmul.f32 s7, s7, s2\n\t"
+        "vadd.f32 %[acc], %[acc], s4\n\t"
+        "vadd.f32 s15, s15, s6\n\t"
+        "vadd.f32 %[acc], %[acc], s5\n\t"
+        "vadd.f32 s15, s15, s7\n\t"
+        "subs     %[n], %[n], #1\n\t"
+        "bne      3b\n"
+        "4:\n\t"
+        "tst      %[word], #0xff00\n\t" /* tails: band j-1 only, then band j only */
+        "beq      8f\n\t"
+        "ubfx     %[n], %[word], #8, #4\n\t"
+        "cbz      %[n], 6f\n"
+        "5:\n\t"
+        "vldmia   %[x]!, {s0, s1}\n\t"
+        "vldmia   %[wf]!, {s2}\n\t"
+        "vmul.f32 s0, s0, s0\n\t"
+        "vmul.f32 s1, s1, s1\n\t"
+        "vadd.f32 s0, s0, s1\n\t"
+        "vmul.f32 s2, s2, s0\n\t"
+        "vadd.f32 %[acc], %[acc], s2\n\t"
+        "subs     %[n], %[n], #1\n\t"
+        "bne      5b\n"
+        "6:\n\t"
+        "ubfx     %[n], %[word], #12, #4\n\t"
+        "cbz      %[n], 8f\n"
+        "7:\n\t"
+        "vldmia   %[x]!, {s0, s1}\n\t"
+        "vldmia   %[wr]!, {s3}\n\t"
+        "vmul.f32 s0, s0, s0\n\t"
+        "vmul.f32 s1, s1, s1\n\t"
+        "vadd.f32 s0, s0, s1\n\t"
+        "vmul.f32 s3, s3, s0\n\t"
+        "vadd.f32 s15, s15, s3\n\t"
+        "subs     %[n], %[n], #1\n\t"
+        "bne      7b\n"
+        "8:\n\t"
+        "vcmpe.f32 %[acc], %[floor]\n\t" /* band j-1: acc > floor ? acc : floor */
+        "vmrs     APSR_nzcv, fpscr\n\t"
+        "it       le\n\t"
+        "vmovle.f32 %[acc], %[floor]\n\t"
+        "vstmia   %[out]!, {%[acc]}\n\t"
+        "vmov.f32 %[acc], s15\n\t" /* band j falls in the next segment */
+        "mov      %[wf], %[wr]\n\t"
+        "uxtab    %[wr], %[wr], %[word]\n\t" /* band j+1's first weight */
+        "subs     %[segs], %[segs], #1\n\t"
+        "bne      0b\n\t"
+        : [x] "+r"(x), [wf] "+r"(wf), [wr] "+r"(wr), [d] "+r"(d), [out] "+r"(out),
+          [segs] "+r"(segments), [word] "=&r"(word), [n] "=&l"(n), [acc] "+t"(acc_f)
+        : [zero] "t"(zero), [floor] "t"(floor_p)
+        : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s15", "cc", "memory");
+#else
+    for (size_t j = 1; j <= FS_FEAT_N_MELS; j++) {
+        uint32_t word = seg[j];
+        acc_r = 0.0f;
+        for (uint32_t n = SEG_BOTH(word); n; n--, x += 2) {
+            float p = x[0] * x[0] + x[1] * x[1];
+            acc_f += *wf++ * p;
+            acc_r += *wr++ * p;
+        }
+        for (uint32_t n = SEG_FALL(word); n; n--, x += 2)
+            acc_f += *wf++ * (x[0] * x[0] + x[1] * x[1]);
+        for (uint32_t n = SEG_RISE(word); n; n--, x += 2)
+            acc_r += *wr++ * (x[0] * x[0] + x[1] * x[1]);
+        *out++ = acc_f > FLOOR_P ? acc_f : FLOOR_P;
+        acc_f = acc_r;
+        wf = wr;
+        wr += SEG_STEP(word) / 4;
+    }
+#endif
+}
+
 static void frame_features(fs_logmel *ctx, float *out) {
     window(ctx, ctx->frame);
     arm_rfft_fast_f32(&fft, ctx->frame, ctx->spectrum, 0); /* forward, unscaled as numpy's */
-    power_spectrum(ctx->spectrum, ctx->power);
-    const float floor_p = FS_FEAT_LOG_FLOOR * POWER_SCALE; /* the floor, in the power's scale */
+    if (fused_ok)
+        mel_fused(ctx->spectrum, out);
+    else
+        mel_general(ctx->spectrum, ctx->frame, out); /* the frame is the FFT's scratch by now */
     const float db_per_log2 = FS_FEAT_DB_PER_LOG10 * 0.301029996f; /* log10(2) */
-    const float *w = fs_feat_mel_weight;
-    for (size_t b = 0; b < FS_FEAT_N_MELS; b++) {
-        float acc = dot(&w, ctx->power + fs_feat_mel_first[b], fs_feat_mel_count[b]);
-        out[b] = acc > floor_p ? acc : floor_p;
-    }
     for (size_t b = 0; b < FS_FEAT_N_MELS; b++) out[b] = db_per_log2 * log2_of(out[b]);
+}
+
+void fs_logmel_reset(fs_logmel *ctx) {
+    /* Cannot fail: the instance is not NULL and n_fft is a size CMSIS-DSP has. The instance only
+     * points at const tables and is the same for every context, so one serves them all. */
+    (void)FS_RFFT_INIT(FS_FEAT_N_FFT)(&fft);
+    fused_ok = derive_segments();
+    memset(ctx->ring, 0, sizeof ctx->ring);
+    ctx->pos = FS_FEAT_N_FFT / 2; /* centring: the first frame starts n_fft/2 zeros early */
+    ctx->have = FS_FEAT_N_FFT / 2;
+    ctx->samples = 0;
+    ctx->frames = 0;
 }
 
 /* The ring is full: emit its frame; the next one needs another hop of samples. */

@@ -77,20 +77,37 @@ int main(void) {
     memcpy(copy, ctx.frame, sizeof copy);
     TIMED("  cfft + bit reversal", arm_cfft_f32(&fft.Sint, copy, 0, 1));
     TIMED("rfft (arm_rfft_fast_f32)", arm_rfft_fast_f32(&fft, ctx.frame, ctx.spectrum, 0));
-    TIMED("power", power_spectrum(ctx.spectrum, ctx.power));
-    TIMED("mel", {
+    /* The old stages, power spectrum then the bands' dot products (mel_general without the
+     * floor), and the portable C of the dot product they must equal. */
+    static float power[FS_FEAT_N_FFT / 2 + 1], ref[FS_FEAT_N_MELS];
+    TIMED("power", power_spectrum(ctx.spectrum, power));
+    TIMED("mel (from power)", {
         const float *w = fs_feat_mel_weight;
         for (size_t b = 0; b < FS_FEAT_N_MELS; b++)
-            out[b] = dot(&w, ctx.power + fs_feat_mel_first[b], fs_feat_mel_count[b]);
+            out[b] = dot(&w, power + fs_feat_mel_first[b], fs_feat_mel_count[b]);
     });
     const float *w = fs_feat_mel_weight;
     for (size_t b = 0; b < FS_FEAT_N_MELS; b++) {
-        const float *p = ctx.power + fs_feat_mel_first[b];
+        const float *p = power + fs_feat_mel_first[b];
         float acc = 0.0f;
         for (size_t k = 0; k < fs_feat_mel_count[b]; k++) acc += w[k] * p[k];
         w += fs_feat_mel_count[b];
+        ref[b] = acc > FLOOR_P ? acc : FLOOR_P;
         differ(&acc, &out[b], 1);
     }
+    /* What the front end runs: the power fused into the bands, floored; the same bits as the
+     * C reference above (and as mel_general). Checked on a quiet frame too, where the floor
+     * decides (and for the x86 C: tests/firmware/dsp/test_frontend.py). */
+    mismatches += !fused_ok; /* asd.features' filterbank has mel_fused's shape */
+    TIMED("power + mel (fused)", mel_fused(ctx.spectrum, out));
+    differ(ref, out, FS_FEAT_N_MELS);
+    mel_general(ctx.spectrum, power, ref);
+    differ(ref, out, FS_FEAT_N_MELS);
+    static float quiet[FS_FEAT_N_FFT];
+    for (size_t i = 0; i < FS_FEAT_N_FFT; i++) quiet[i] = ctx.spectrum[i] * 1e-9f;
+    mel_fused(quiet, out);
+    mel_general(quiet, power, ref);
+    differ(ref, out, FS_FEAT_N_MELS);
     TIMED("log", for (size_t b = 0; b < FS_FEAT_N_MELS; b++) out[b] = log2_of(out[b] + 1.0f));
     TIMED("frame", frame_features(&ctx, out));
     stages_reset(&ctx);
