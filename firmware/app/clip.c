@@ -114,24 +114,39 @@ static fs_status run_window(fs_clip *clip) {
     return infer(clip);
 }
 
-static fs_status add_frame(fs_clip *clip, const int8_t *frame) {
-    memcpy(clip->ring[clip->frames % FS_MODEL_WINDOW_FRAMES], frame, FS_FEAT_N_MELS);
+/* Where the next frame goes. */
+static int8_t *next_slot(fs_clip *clip) {
+    return clip->ring[clip->frames % FS_MODEL_WINDOW_FRAMES];
+}
+
+/* The frame is in its slot: count it, and run the window that it completes. */
+static fs_status frame_added(fs_clip *clip) {
     clip->frames++;
     if (clip->frames >= FS_MODEL_WINDOW_FRAMES &&
         (clip->frames - FS_MODEL_WINDOW_FRAMES) % FS_MODEL_WINDOW_HOP == 0)
         return run_window(clip);
     return FS_OK;
 }
+
+static fs_status add_frame(fs_clip *clip, const int8_t *frame) {
+    memcpy(next_slot(clip), frame, FS_FEAT_N_MELS);
+    return frame_added(clip);
+}
 #endif
 
 /* Each log-mel frame quantized with the frames' quantization: the model's input quantization
- * for windows, FS_MODEL_FRAME_SCALE/_ZERO_POINT for the stats input. */
+ * for windows (straight into the frame ring), FS_MODEL_FRAME_SCALE/_ZERO_POINT for the stats
+ * input. */
 static int on_logmel(void *user, const float *logmel) {
     fs_clip *clip = user;
+#if FS_MODEL_INPUT_KIND == FS_INPUT_STATS
     int8_t q[FS_FEAT_N_MELS];
-    for (size_t m = 0; m < FS_FEAT_N_MELS; m++)
-        q[m] = fs_quantize(logmel[m], FS_FRAME_SCALE, FS_FRAME_ZERO_POINT);
+    fs_quantize_n(logmel, q, FS_FEAT_N_MELS, FS_FRAME_SCALE, FS_FRAME_ZERO_POINT);
     clip->status = add_frame(clip, q);
+#else
+    fs_quantize_n(logmel, next_slot(clip), FS_FEAT_N_MELS, FS_FRAME_SCALE, FS_FRAME_ZERO_POINT);
+    clip->status = frame_added(clip);
+#endif
     return clip->status != FS_OK;
 }
 

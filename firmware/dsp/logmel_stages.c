@@ -16,6 +16,7 @@
 
 #include "board.h"
 #include "cm_semihost.h"
+#include "quantize.h" /* the app's per-frame quantization, checked here too */
 /* logmel.c itself, for its static stages; its public functions renamed out of the way. */
 #define fs_logmel_reset stages_reset
 #define fs_logmel_push stages_push
@@ -110,6 +111,45 @@ int main(void) {
     differ(ref, out, FS_FEAT_N_MELS);
     TIMED("log", for (size_t b = 0; b < FS_FEAT_N_MELS; b++) out[b] = log2_of(out[b] + 1.0f));
     TIMED("frame", frame_features(&ctx, out));
+    /* fs_quantize_n's assembly against fs_quantize (tests/firmware/app/test_quantize_c.py pins
+     * that to asd.features.quantize): ties, the float32 sums that round up, saturation,
+     * infinities, NaN, and pseudo-random values over the int8 range and beyond. */
+    static float qx[4096];
+    static int8_t qa[4096];
+    const float qscale = 0.45f, below_half = 0.49999997f, inf = __builtin_inff();
+    const float edge[] = {0.0f,
+                          -0.0f,
+                          below_half,
+                          -below_half,
+                          0.5f,
+                          -0.5f,
+                          1.5f,
+                          -1.5f,
+                          2.5f,
+                          -2.5f,
+                          511.9f,
+                          512,
+                          513,
+                          -513,
+                          1e9f,
+                          -1e9f,
+                          inf,
+                          -inf,
+                          __builtin_nanf("")};
+    size_t nq = 0;
+    for (int i = -300; i <= 300; i++) qx[nq++] = (float)i * 0.5f * qscale;
+    for (size_t i = 0; i < sizeof edge / sizeof *edge; i++) {
+        qx[nq++] = edge[i];
+        qx[nq++] = edge[i] * qscale;
+    }
+    while (nq < 4096) {
+        s = s * 1103515245u + 12345u;
+        qx[nq++] = ((float)(s >> 8) / 16777216.0f - 0.5f) * 400.0f;
+    }
+    TIMED("quantize (4096 values)", fs_quantize_n(qx, qa, nq, qscale, 60));
+    for (size_t i = 0; i < nq; i++) mismatches += qa[i] != fs_quantize(qx[i], qscale, 60);
+    fs_quantize_n(qx, qa, nq, 0.391015232f, -89);
+    for (size_t i = 0; i < nq; i++) mismatches += qa[i] != fs_quantize(qx[i], 0.391015232f, -89);
     stages_reset(&ctx);
     TIMED("push 1 s (31 frames)", stages_push(&ctx, pcm, 16000, on_frame, NULL));
     TIMED("finish (1 frame)", stages_finish(&ctx, on_frame, NULL));
