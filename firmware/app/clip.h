@@ -50,7 +50,8 @@ typedef struct {
     uint32_t frames;              /* int8 frames received or computed */
     uint64_t frontend_cycles;
     uint64_t inference_cycles;
-    fs_status status;                       /* first failure of the model, FS_OK otherwise */
+    uint64_t scoring_cycles; /* fs_scoring_add after each inference, counted in neither above */
+    fs_status status;        /* first failure of the model, FS_OK otherwise */
     uint32_t op_cycles[FS_PROFILE_MAX_OPS]; /* per op, of the last inference */
 } fs_clip;
 
