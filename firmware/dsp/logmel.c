@@ -185,20 +185,30 @@ static void mel_general(const float *spec, float *p, float *out) {
     }
 }
 
-/* The same energies with the power spectrum computed on the way, bin by bin, each bin's power
- * used for both bands it belongs to while still in a register (no power array, no bin outside
- * the bands). Mel triangles overlap in pairs: segment j of the spectrum, from band j's first bin
- * to band j+1's, holds band j's rising weights and band j-1's falling ones; after it band j-1 is
- * complete. Each band still adds w[k] * p[k] over its own bins in ascending k, starting from 0,
- * exactly as dot() does: the features are the same bits as mel_general's (logmel_stages.c checks
- * it on the Cortex-M4, tests/firmware/dsp on x86).
+#define DB_PER_LOG2 (FS_FEAT_DB_PER_LOG10 * 0.301029996f) /* log10(2) */
+
+/* A band's energy to dB: floored, then the logarithm. */
+static inline __attribute__((always_inline)) float band_db(float acc) {
+    return DB_PER_LOG2 * log2_of(acc > FLOOR_P ? acc : FLOOR_P);
+}
+
+/* The features straight from the spectrum, with the power spectrum computed on the way, bin by
+ * bin, each bin's power used for both bands it belongs to while still in a register (no power
+ * array, no bin outside the bands), and each band's logarithm taken as soon as it is complete.
+ * Mel triangles overlap in pairs: segment j of the spectrum, from band j's first bin to band
+ * j+1's, holds band j's rising weights and band j-1's falling ones; after it band j-1 is
+ * complete. Each band still adds w[k] * p[k] over its own bins in ascending k, starting from 0
+ * (its first term is the product itself: 0 + x is x), exactly as dot() does: the features are
+ * the same bits as mel_general's (logmel_stages.c checks it on the Cortex-M4; the x86 C is the
+ * same arithmetic in C).
  *
  * seg[j] (fs_logmel_reset derives it from the band table): bits 24-31 the bins of segment j in
  * both bands j-1 and j (they come first: both bands' bins are runs), 8-11 the bins after them in
  * band j-1 only, 12-15 those in band j only; bits 0-7 four times the number of band j's weights
  * beyond its rising run (to step from its falling weights to band j+1's first). */
 static uint32_t seg[FS_FEAT_N_MELS + 1];
-static int fused_ok; /* seg describes the table exactly */
+static int fused_ok;    /* seg describes the table exactly */
+static int inner_plain; /* and segments 1 .. n_mels-1 have bins in both bands only, one at least */
 
 #define SEG_BOTH(d) ((d) >> 24)
 #define SEG_FALL(d) (((d) >> 8) & 15u)
@@ -236,134 +246,150 @@ static int derive_segments(void) {
     return 1;
 }
 
-/* Segment 0 holds band 0's rising weights only (derive_segments: nothing falls there). */
+static int segments_plain(void) {
+    for (size_t j = 1; j < FS_FEAT_N_MELS; j++)
+        if (SEG_BOTH(seg[j]) == 0 || SEG_FALL(seg[j]) || SEG_RISE(seg[j])) return 0;
+    return 1;
+}
+
+/* Segment j (j >= 1) in C: band j-1's sum acc_f completed and returned in dB, band j's begun in
+ * *acc_r. */
+static inline __attribute__((always_inline)) float segment(uint32_t word, const float **x,
+                                                           const float **wf, const float **wr,
+                                                           float acc_f, float *acc_r) {
+    const float *p = *x, *f = *wf, *r = *wr;
+    float acc = 0.0f;
+    for (uint32_t n = SEG_BOTH(word); n; n--, p += 2) {
+        float power = p[0] * p[0] + p[1] * p[1];
+        acc_f += *f++ * power;
+        acc += *r++ * power;
+    }
+    for (uint32_t n = SEG_FALL(word); n; n--, p += 2) acc_f += *f++ * (p[0] * p[0] + p[1] * p[1]);
+    for (uint32_t n = SEG_RISE(word); n; n--, p += 2) acc += *r++ * (p[0] * p[0] + p[1] * p[1]);
+    *x = p;
+    *wf = r; /* band j falls in the next segment, from its next weight on */
+    *wr = r + SEG_STEP(word) / 4;
+    *acc_r = acc;
+    return band_db(acc_f);
+}
+
 static void mel_fused(const float *spec, float *out) {
     const float *x = spec + 2 * fs_feat_mel_first[0]; /* re, im of bin k at x[2k], x[2k + 1] */
     const float *wr = fs_feat_mel_weight;
-    float acc_r = 0.0f;
-    for (uint32_t n = SEG_RISE(seg[0]); n; n--, x += 2)
-        acc_r += *wr++ * (x[0] * x[0] + x[1] * x[1]);
+    float acc = 0.0f; /* segment 0: band 0's rising weights only (derive_segments) */
+    for (uint32_t n = SEG_RISE(seg[0]); n; n--, x += 2) acc += *wr++ * (x[0] * x[0] + x[1] * x[1]);
     const float *wf = wr;
     wr += SEG_STEP(seg[0]) / 4;
-    float acc_f = acc_r;
+    size_t j = 1;
 #if defined(__ARM_ARCH_7EM__) && defined(__ARM_FP)
-    const uint32_t *d = seg + 1;
-    uint32_t segments = FS_FEAT_N_MELS, word, n;
-    const float zero = 0.0f, floor_p = FLOOR_P;
-    /* One segment a pass: its bins in both bands two at a time (one first if odd), then the rare
-     * tails in one band, then band j-1 floored and stored. Per bin the same operations in the
-     * same order as the C below: p = re*re + im*im, acc += w * p. */
-    __asm volatile(
-        "0:\n\t"
-        "ldr      %[word], [%[d]], #4\n\t"
-        "vmov.f32 s15, %[zero]\n\t"       /* acc_r of band j */
-        "lsrs     %[n], %[word], #25\n\t" /* both / 2; carry: both is odd */
-        "bcc      2f\n\t"
-        "vldmia   %[x]!, {s0, s1}\n\t"
-        "vldmia   %[wf]!, {s2}\n\t"
-        "vldmia   %[wr]!, {s3}\n\t"
-        "vmul.f32 s0, s0, s0\n\t"
-        "vmul.f32 s1, s1, s1\n\t"
-        "vadd.f32 s0, s0, s1\n\t"
-        "vmul.f32 s2, s2, s0\n\t"
-        "vmul.f32 s3, s3, s0\n\t"
-        "vadd.f32 %[acc], %[acc], s2\n\t"
-        "vadd.f32 s15, s15, s3\n"
-        "2:\n\t"
-        "cbz      %[n], 4f\n"
-        "3:\n\t"
-        "vldmia   %[x]!, {s0-s3}\n\t"
-        "vldmia   %[wf]!, {s4, s5}\n\t"
-        "vldmia   %[wr]!, {s6, s7}\n\t"
-        "vmul.f32 s0, s0, s0\n\t"
-        "vmul.f32 s1, s1, s1\n\t"
-        "vmul.f32 s2, s2, s2\n\t"
-        "vmul.f32 s3, s3, s3\n\t"
-        "vadd.f32 s0, s0, s1\n\t"
-        "vadd.f32 s2, s2, s3\n\t"
-        "vmul.f32 s4, s4, s0\n\t"
-        "vmul.f32 s6, s6, s0\n\t"
-        "vmul.f32 s5, s5, s2\n\t"
-        "vmul.f32 s7, s7, s2\n\t"
-        "vadd.f32 %[acc], %[acc], s4\n\t"
-        "vadd.f32 s15, s15, s6\n\t"
-        "vadd.f32 %[acc], %[acc], s5\n\t"
-        "vadd.f32 s15, s15, s7\n\t"
-        "subs     %[n], %[n], #1\n\t"
-        "bne      3b\n"
-        "4:\n\t"
-        "tst      %[word], #0xff00\n\t" /* tails: band j-1 only, then band j only */
-        "beq      8f\n\t"
-        "ubfx     %[n], %[word], #8, #4\n\t"
-        "cbz      %[n], 6f\n"
-        "5:\n\t"
-        "vldmia   %[x]!, {s0, s1}\n\t"
-        "vldmia   %[wf]!, {s2}\n\t"
-        "vmul.f32 s0, s0, s0\n\t"
-        "vmul.f32 s1, s1, s1\n\t"
-        "vadd.f32 s0, s0, s1\n\t"
-        "vmul.f32 s2, s2, s0\n\t"
-        "vadd.f32 %[acc], %[acc], s2\n\t"
-        "subs     %[n], %[n], #1\n\t"
-        "bne      5b\n"
-        "6:\n\t"
-        "ubfx     %[n], %[word], #12, #4\n\t"
-        "cbz      %[n], 8f\n"
-        "7:\n\t"
-        "vldmia   %[x]!, {s0, s1}\n\t"
-        "vldmia   %[wr]!, {s3}\n\t"
-        "vmul.f32 s0, s0, s0\n\t"
-        "vmul.f32 s1, s1, s1\n\t"
-        "vadd.f32 s0, s0, s1\n\t"
-        "vmul.f32 s3, s3, s0\n\t"
-        "vadd.f32 s15, s15, s3\n\t"
-        "subs     %[n], %[n], #1\n\t"
-        "bne      7b\n"
-        "8:\n\t"
-        "vcmpe.f32 %[acc], %[floor]\n\t" /* band j-1: acc > floor ? acc : floor */
-        "vmrs     APSR_nzcv, fpscr\n\t"
-        "it       le\n\t"
-        "vmovle.f32 %[acc], %[floor]\n\t"
-        "vstmia   %[out]!, {%[acc]}\n\t"
-        "vmov.f32 %[acc], s15\n\t" /* band j falls in the next segment */
-        "mov      %[wf], %[wr]\n\t"
-        "uxtab    %[wr], %[wr], %[word]\n\t" /* band j+1's first weight */
-        "subs     %[segs], %[segs], #1\n\t"
-        "bne      0b\n\t"
-        : [x] "+r"(x), [wf] "+r"(wf), [wr] "+r"(wr), [d] "+r"(d), [out] "+r"(out),
-          [segs] "+r"(segments), [word] "=&r"(word), [n] "=&l"(n), [acc] "+t"(acc_f)
-        : [zero] "t"(zero), [floor] "t"(floor_p)
-        : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s15", "cc", "memory");
-#else
-    for (size_t j = 1; j <= FS_FEAT_N_MELS; j++) {
-        uint32_t word = seg[j];
-        acc_r = 0.0f;
-        for (uint32_t n = SEG_BOTH(word); n; n--, x += 2) {
-            float p = x[0] * x[0] + x[1] * x[1];
-            acc_f += *wf++ * p;
-            acc_r += *wr++ * p;
-        }
-        for (uint32_t n = SEG_FALL(word); n; n--, x += 2)
-            acc_f += *wf++ * (x[0] * x[0] + x[1] * x[1]);
-        for (uint32_t n = SEG_RISE(word); n; n--, x += 2)
-            acc_r += *wr++ * (x[0] * x[0] + x[1] * x[1]);
-        *out++ = acc_f > FLOOR_P ? acc_f : FLOOR_P;
-        acc_f = acc_r;
-        wf = wr;
-        wr += SEG_STEP(word) / 4;
+    if (inner_plain) {
+        /* Segments 1 .. n_mels-1, one a pass: the first bin (band j's sum starts with its
+         * product), one more if the rest is odd, the rest two at a time; then band j-1's dB,
+         * with the same operations in the same order as band_db and log2_of (the conversion of
+         * m - c with 23 fraction bits is the C's exact (float)integer * 2^-23). */
+        const uint32_t *d = seg + 1;
+        uint32_t segments = FS_FEAT_N_MELS - 1, word, n, t;
+        const float floor_p = FLOOR_P, a2 = 0.481002003f, a1 = 0.721423447f, a0 = 1.44269502f,
+                    db = DB_PER_LOG2;
+        __asm volatile(
+            "0:\n\t"
+            "ldr      %[word], [%[d]], #4\n\t"
+            "vldmia   %[x]!, {s0, s1}\n\t"
+            "vldmia   %[wf]!, {s2}\n\t"
+            "vldmia   %[wr]!, {s15}\n\t"
+            "vmul.f32 s0, s0, s0\n\t"
+            "vmul.f32 s1, s1, s1\n\t"
+            "vadd.f32 s0, s0, s1\n\t"
+            "vmul.f32 s2, s2, s0\n\t"
+            "vmul.f32 s15, s15, s0\n\t" /* band j's sum: its first product */
+            "vadd.f32 %[acc], %[acc], s2\n\t"
+            "lsrs     %[n], %[word], #24\n\t"
+            "subs     %[n], %[n], #1\n\t"
+            "lsrs     %[n], %[n], #1\n\t" /* pairs left; carry: one more first */
+            "bcc      2f\n\t"
+            "vldmia   %[x]!, {s0, s1}\n\t"
+            "vldmia   %[wf]!, {s2}\n\t"
+            "vldmia   %[wr]!, {s3}\n\t"
+            "vmul.f32 s0, s0, s0\n\t"
+            "vmul.f32 s1, s1, s1\n\t"
+            "vadd.f32 s0, s0, s1\n\t"
+            "vmul.f32 s2, s2, s0\n\t"
+            "vmul.f32 s3, s3, s0\n\t"
+            "vadd.f32 %[acc], %[acc], s2\n\t"
+            "vadd.f32 s15, s15, s3\n"
+            "2:\n\t"
+            "cbz      %[n], 4f\n"
+            "3:\n\t"
+            "vldmia   %[x]!, {s0-s3}\n\t"
+            "vldmia   %[wf]!, {s4, s5}\n\t"
+            "vldmia   %[wr]!, {s6, s7}\n\t"
+            "vmul.f32 s0, s0, s0\n\t"
+            "vmul.f32 s1, s1, s1\n\t"
+            "vmul.f32 s2, s2, s2\n\t"
+            "vmul.f32 s3, s3, s3\n\t"
+            "vadd.f32 s0, s0, s1\n\t"
+            "vadd.f32 s2, s2, s3\n\t"
+            "vmul.f32 s4, s4, s0\n\t"
+            "vmul.f32 s6, s6, s0\n\t"
+            "vmul.f32 s5, s5, s2\n\t"
+            "vmul.f32 s7, s7, s2\n\t"
+            "vadd.f32 %[acc], %[acc], s4\n\t"
+            "vadd.f32 s15, s15, s6\n\t"
+            "vadd.f32 %[acc], %[acc], s5\n\t"
+            "vadd.f32 s15, s15, s7\n\t"
+            "subs     %[n], %[n], #1\n\t"
+            "bne      3b\n"
+            "4:\n\t"
+            "vcmpe.f32 %[acc], %[floor]\n\t" /* band j-1: acc > floor ? acc : floor */
+            "vmrs     APSR_nzcv, fpscr\n\t"
+            "it       le\n\t"
+            "vmovle.f32 %[acc], %[floor]\n\t"
+            "vmov     %[t], %[acc]\n\t" /* log2_of */
+            "ubfx     %[n], %[t], #18, #5\n\t"
+            "add      %[n], %[tab], %[n], lsl #3\n\t"
+            "vldmia   %[n], {s4, s5}\n\t" /* 1/c, log2 c */
+            "ubfx     %[n], %[t], #0, #18\n\t"
+            "sub      %[n], %[n], #0x20000\n\t"
+            "lsrs     %[t], %[t], #23\n\t"
+            "sub      %[t], %[t], #157\n\t" /* exponent - 30 */
+            "vmov     s0, s1, %[n], %[t]\n\t"
+            "vcvt.f32.s32 s0, s0, #23\n\t" /* m - c */
+            "vcvt.f32.s32 s1, s1\n\t"
+            "vmul.f32 s0, s0, s4\n\t" /* r */
+            "vmul.f32 s2, %[a2], s0\n\t"
+            "vsub.f32 s2, s2, %[a1]\n\t"
+            "vmul.f32 s2, s2, s0\n\t"
+            "vadd.f32 s2, s2, %[a0]\n\t"
+            "vmul.f32 s2, s0, s2\n\t"
+            "vadd.f32 s2, s5, s2\n\t"
+            "vadd.f32 s2, s1, s2\n\t"
+            "vmul.f32 s2, %[db], s2\n\t"
+            "vstmia   %[out]!, {s2}\n\t"
+            "vmov.f32 %[acc], s15\n\t" /* band j falls in the next segment */
+            "mov      %[wf], %[wr]\n\t"
+            "uxtab    %[wr], %[wr], %[word]\n\t" /* band j+1's first weight */
+            "subs     %[segs], %[segs], #1\n\t"
+            "bne      0b\n\t"
+            : [x] "+r"(x), [wf] "+r"(wf), [wr] "+r"(wr), [d] "+r"(d), [out] "+r"(out),
+              [segs] "+r"(segments), [word] "=&r"(word), [n] "=&l"(n), [t] "=&r"(t), [acc] "+t"(acc)
+            : [floor] "t"(floor_p), [a2] "t"(a2), [a1] "t"(a1), [a0] "t"(a0), [db] "t"(db),
+              [tab] "r"(log2_table)
+            : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s15", "cc", "memory");
+        j = FS_FEAT_N_MELS;
     }
 #endif
+    for (; j <= FS_FEAT_N_MELS; j++) *out++ = segment(seg[j], &x, &wf, &wr, acc, &acc);
 }
 
 static void frame_features(fs_logmel *ctx, float *out) {
     window(ctx, ctx->frame);
     arm_rfft_fast_f32(&fft, ctx->frame, ctx->spectrum, 0); /* forward, unscaled as numpy's */
-    if (fused_ok)
+    if (fused_ok) {
         mel_fused(ctx->spectrum, out);
-    else
+    } else {
         mel_general(ctx->spectrum, ctx->frame, out); /* the frame is the FFT's scratch by now */
-    const float db_per_log2 = FS_FEAT_DB_PER_LOG10 * 0.301029996f; /* log10(2) */
-    for (size_t b = 0; b < FS_FEAT_N_MELS; b++) out[b] = db_per_log2 * log2_of(out[b]);
+        for (size_t b = 0; b < FS_FEAT_N_MELS; b++) out[b] = DB_PER_LOG2 * log2_of(out[b]);
+    }
 }
 
 void fs_logmel_reset(fs_logmel *ctx) {
@@ -371,6 +397,7 @@ void fs_logmel_reset(fs_logmel *ctx) {
      * points at const tables and is the same for every context, so one serves them all. */
     (void)FS_RFFT_INIT(FS_FEAT_N_FFT)(&fft);
     fused_ok = derive_segments();
+    inner_plain = fused_ok && segments_plain();
     memset(ctx->ring, 0, sizeof ctx->ring);
     ctx->pos = FS_FEAT_N_FFT / 2; /* centring: the first frame starts n_fft/2 zeros early */
     ctx->have = FS_FEAT_N_FFT / 2;
