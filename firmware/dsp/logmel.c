@@ -284,7 +284,8 @@ static void mel_fused(const float *spec, float *out) {
 #if defined(__ARM_ARCH_7EM__) && defined(__ARM_FP)
     if (inner_plain) {
         /* Segments 1 .. n_mels-1, one a pass: the first bin (band j's sum starts with its
-         * product), one more if the rest is odd, the rest two at a time; then band j-1's dB,
+         * product), one more if the rest is odd (the segment's count even), the rest two at a
+         * time; then band j-1's dB,
          * with the same operations in the same order as band_db and log2_of (the conversion of
          * m - c with 23 fraction bits is the C's exact (float)integer * 2^-23). */
         const uint32_t *d = seg + 1;
@@ -303,10 +304,8 @@ static void mel_fused(const float *spec, float *out) {
             "vmul.f32 s2, s2, s0\n\t"
             "vmul.f32 s15, s15, s0\n\t" /* band j's sum: its first product */
             "vadd.f32 %[acc], %[acc], s2\n\t"
-            "lsrs     %[n], %[word], #24\n\t"
-            "subs     %[n], %[n], #1\n\t"
-            "lsrs     %[n], %[n], #1\n\t" /* pairs left; carry: one more first */
-            "bcc      2f\n\t"
+            "lsrs     %[n], %[word], #25\n\t" /* both / 2; carry: both is odd */
+            "bcs      2f\n\t"                 /* odd: the rest are pairs */
             "vldmia   %[x]!, {s0, s1}\n\t"
             "vldmia   %[wf]!, {s2}\n\t"
             "vldmia   %[wr]!, {s3}\n\t"
@@ -316,7 +315,8 @@ static void mel_fused(const float *spec, float *out) {
             "vmul.f32 s2, s2, s0\n\t"
             "vmul.f32 s3, s3, s0\n\t"
             "vadd.f32 %[acc], %[acc], s2\n\t"
-            "vadd.f32 s15, s15, s3\n"
+            "vadd.f32 s15, s15, s3\n\t"
+            "subs     %[n], %[n], #1\n" /* even: one bin, then both / 2 - 1 pairs */
             "2:\n\t"
             "cbz      %[n], 4f\n"
             "3:\n\t"
