@@ -199,8 +199,8 @@ static inline __attribute__((always_inline)) float band_db(float acc) {
  * j+1's, holds band j's rising weights and band j-1's falling ones; after it band j-1 is
  * complete. Each band still adds w[k] * p[k] over its own bins in ascending k, starting from 0
  * (its first term is the product itself: 0 + x is x), exactly as dot() does: the features are
- * the same bits as mel_general's (logmel_stages.c checks it on the Cortex-M4; the x86 C is the
- * same arithmetic in C).
+ * the same bits as mel_general's (logmel_stages.c checks it on the Cortex-M4,
+ * tests/firmware/dsp/mel_check.c on x86).
  *
  * seg[j] (fs_logmel_reset derives it from the band table): bits 24-31 the bins of segment j in
  * both bands j-1 and j (they come first: both bands' bins are runs), 8-11 the bins after them in

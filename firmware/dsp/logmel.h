@@ -13,7 +13,8 @@ typedef int (*fs_frame_fn)(void *user, const float *logmel);
 
 typedef struct {
     int16_t ring[FS_FEAT_N_FFT];   /* the last n_fft samples as pushed, oldest at ring[pos] */
-    float frame[FS_FEAT_N_FFT];    /* windowed frame (arm_rfft_fast_f32 overwrites it) */
+    float frame[FS_FEAT_N_FFT];    /* windowed frame (arm_rfft_fast_f32 overwrites it; then
+                                    * mel_general's power array, if that path runs) */
     float spectrum[FS_FEAT_N_FFT]; /* its packed real spectrum */
     float mel[FS_FEAT_N_MELS];
     uint32_t pos;     /* where the next sample goes in ring */

@@ -1,6 +1,7 @@
 /* The front end's stages one by one on the Cortex-M4 under QEMU (-icount shift=0: instructions),
- * and its Cortex-M4 assembly (windowing, mel dot products) checked against the portable C it
- * replaces, bit for bit. A board main for the qemu build (BOARD_MAIN), not part of any firmware:
+ * and its Cortex-M4 assembly (windowing, mel dot products, the fused power + mel + logarithm, the
+ * app's fs_quantize_n) checked against the portable C it replaces, bit for bit. A board main for
+ * the qemu build (BOARD_MAIN), not part of any firmware:
  *
  *   make -C firmware BOARD=qemu MACHINE=stages MODEL_DIR=<any exported model dir, e.g.
  *       build/perf/models/ad01 after make perf> BOARD_MAIN=dsp/logmel_stages.c CM_VARIANT=-stages
