@@ -24,7 +24,7 @@ MESSAGES: dict[str, list[tuple[str, str]]] = {
     ],
     "RESULT": [
         ("score", "f32"), ("decision", "u8"), ("frames", "u32"), ("inferences", "u32"),
-        ("frontend_cycles", "u64"), ("inference_cycles", "u64"),
+        ("frontend_cycles", "u64"), ("inference_cycles", "u64"), ("scoring_cycles", "u64"),
     ],
     "PROFILE_OP": [("op_code", "u8"), ("cycles", "u32")],  # one entry after PROFILE's u16 count
     "MONITOR_BEGIN": [

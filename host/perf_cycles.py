@@ -10,10 +10,12 @@ from pathlib import Path
 from host.cycle_trace import Phase
 
 # The app's phases: the model's invoke (its inference_cycles), the front end's entry points
-# (its frontend_cycles, the stats input's end-of-clip statistics included), and every
-# operator's eval, reference or cm4 (fs_fully_connected_cm4_eval -> FULLY_CONNECTED).
+# (its frontend_cycles, the stats input's end-of-clip statistics included), the score's update
+# after each inference (its scoring_cycles, in neither of the two), and every operator's eval,
+# reference or cm4 (fs_fully_connected_cm4_eval -> FULLY_CONNECTED).
 INFERENCE_ROOTS = ("fs_model_invoke_profiled", "fs_model_invoke")
 FRONTEND_ROOTS = ("fs_logmel_push", "fs_logmel_finish", "fs_clip_run_stats")
+SCORING_ROOTS = ("fs_scoring_add",)
 _EVAL = re.compile(r"^fs_(\w+?)(?:_cm4)?_eval$")
 
 
@@ -31,6 +33,8 @@ def app_roots(elf: Path) -> dict[int, str]:
             roots[addr] = "inference"
         elif name in FRONTEND_ROOTS:
             roots[addr] = "frontend"
+        elif name in SCORING_ROOTS:
+            roots[addr] = "scoring"
         elif m := _EVAL.match(name):
             roots[addr] = m.group(1).upper()
     return roots
@@ -51,7 +55,8 @@ def inference(phases: dict[str, Phase]) -> Phase:
 
 
 def frontend(phases: dict[str, Phase]) -> Phase:
-    return _sum(phases, lambda path: path[:1] == ["frontend"] and "inference" not in path)
+    return _sum(phases, lambda path: path[:1] == ["frontend"] and "inference" not in path
+                and "scoring" not in path)
 
 
 def operator(phases: dict[str, Phase], op: str) -> Phase:

@@ -45,8 +45,9 @@ def estimate_table(models: dict[str, dict], runtime_only: dict[str, dict],
          "next to the instructions counted in the same runs; cycles per instruction of the "
          "inference; trace check: instructions the trace attributed to the inferences and to "
          "the front end against the board counter's (the differences: the copy of the input "
-         "and the counter reads inside the timed regions, the frame's quantization and the "
-         "scoring that the trace puts with the front end). kws and resnet (runtime-only "
+         "and the counter reads inside the timed regions, the frame's quantization that the "
+         "trace puts with the front end; the scoring after each inference is a phase of its "
+         "own, as it has its own counter). kws and resnet (runtime-only "
          "harness): the cm4 kernels only.", "",
          "| model | KERNELS | instructions / inference | estimated cycles / inference | "
          "estimated cycles / MAC | cycles / instruction | front end instructions / frame | "

@@ -22,7 +22,7 @@ from enum import IntEnum
 
 from host.messages import struct_for
 
-PROTOCOL_VERSION = 2  # 2: MONITOR mode
+PROTOCOL_VERSION = 3  # 2: MONITOR mode; 3: RESULT scoring_cycles
 MAX_BODY = 2048
 HEADER_SIZE = 4
 CRC_SIZE = 4
@@ -399,6 +399,7 @@ class Result(_FixedBody, name="RESULT"):
     inferences: int
     frontend_cycles: int
     inference_cycles: int
+    scoring_cycles: int       # fs_scoring_add after each inference: neither of the two above
 
 
 @dataclass(frozen=True)

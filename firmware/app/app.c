@@ -83,6 +83,7 @@ static void send_result(fs_app *app, uint8_t seq) {
     fs_protocol_put_u32(p + FS_BODY_RESULT_INFERENCES, fs_clip_inferences(clip));
     fs_protocol_put_u64(p + FS_BODY_RESULT_FRONTEND_CYCLES, clip->frontend_cycles);
     fs_protocol_put_u64(p + FS_BODY_RESULT_INFERENCE_CYCLES, clip->inference_cycles);
+    fs_protocol_put_u64(p + FS_BODY_RESULT_SCORING_CYCLES, clip->scoring_cycles);
     send(app, FS_MSG_RESULT, seq, p, FS_BODY_RESULT_SIZE);
 }
 

@@ -44,6 +44,7 @@ void fs_clip_begin(fs_clip *clip) {
     clip->frames = 0;
     clip->frontend_cycles = 0;
     clip->inference_cycles = 0;
+    clip->scoring_cycles = 0;
     clip->status = FS_OK;
 }
 
@@ -52,18 +53,22 @@ static uint32_t cycles(void *user) {
     return board_cycles();
 }
 
-/* clip->input into the model (refilled every time: the arena is shared), one invoke, scored. */
-static fs_status infer(fs_clip *clip) {
+/* input into the model (refilled every time: the arena is shared), one invoke, scored. The
+ * score's update (for the autoencoder the error over the whole input) is the model's
+ * post-processing, not feature extraction: it has its own counter, scoring_cycles, and the front
+ * end's timer leaves it out as it leaves out the inference (docs/frontend.md). */
+static fs_status infer(fs_clip *clip, const int8_t *input) {
     uint32_t start = board_cycles();
     fs_tensor *in = fs_model_input(clip->model, 0);
-    memcpy(in->data, clip->input, FS_INPUT_BYTES);
+    memcpy(in->data, input, FS_INPUT_BYTES);
     fs_status st =
         fs_model_invoke_profiled(clip->model, cycles, NULL, clip->op_cycles, FS_PROFILE_MAX_OPS);
     clip->inference_cycles += (uint32_t)(board_cycles() - start);
     if (st != FS_OK) return st;
+    uint32_t scored = board_cycles();
     const fs_tensor *out = fs_model_output(clip->model, 0);
-    fs_scoring_add(&clip->scoring, clip->input, FS_INPUT_BYTES, (const int8_t *)out->data,
-                   out->bytes);
+    fs_scoring_add(&clip->scoring, input, FS_INPUT_BYTES, (const int8_t *)out->data, out->bytes);
+    clip->scoring_cycles += (uint32_t)(board_cycles() - scored);
     return FS_OK;
 }
 
@@ -102,49 +107,67 @@ fs_status fs_clip_run_stats(fs_clip *clip, const fs_stats *s) {
     if (!none) residual(clip, s);
 #endif
     clip->frontend_cycles += (uint32_t)(board_cycles() - start);
-    return none ? FS_OK : infer(clip);
+    return none ? FS_OK : infer(clip, clip->input);
 }
 #else
-/* A window is due once it is full and then every FS_MODEL_WINDOW_HOP frames. */
+/* A window is due once it is full and then every FS_MODEL_WINDOW_HOP frames. The ring holds
+ * every frame twice, in slot t % W and slot t % W + W (W the window's frames), so that the window
+ * of the last W frames is contiguous, frame-major, from slot (frames - W) % W: the model's input
+ * as it is, copied once per frame (one frame) instead of once per window (all of them). */
 static fs_status run_window(fs_clip *clip) {
-    uint32_t first = clip->frames - FS_MODEL_WINDOW_FRAMES;
-    for (uint32_t t = 0; t < FS_MODEL_WINDOW_FRAMES; t++)
-        memcpy(clip->input + t * FS_FEAT_N_MELS, clip->ring[(first + t) % FS_MODEL_WINDOW_FRAMES],
-               FS_FEAT_N_MELS);
-    return infer(clip);
+    uint32_t first = (clip->frames - FS_MODEL_WINDOW_FRAMES) % FS_MODEL_WINDOW_FRAMES;
+    return infer(clip, clip->ring + first * FS_FEAT_N_MELS);
 }
 
-static fs_status add_frame(fs_clip *clip, const int8_t *frame) {
-    memcpy(clip->ring[clip->frames % FS_MODEL_WINDOW_FRAMES], frame, FS_FEAT_N_MELS);
+/* Where the next frame goes. */
+static int8_t *next_slot(fs_clip *clip) {
+    return clip->ring + clip->frames % FS_MODEL_WINDOW_FRAMES * FS_FEAT_N_MELS;
+}
+
+/* The frame is in its slot: its copy W slots on, count it, and run the window it completes. */
+static fs_status frame_added(fs_clip *clip) {
+    int8_t *slot = next_slot(clip);
+    memcpy(slot + FS_MODEL_WINDOW_FRAMES * FS_FEAT_N_MELS, slot, FS_FEAT_N_MELS);
     clip->frames++;
     if (clip->frames >= FS_MODEL_WINDOW_FRAMES &&
         (clip->frames - FS_MODEL_WINDOW_FRAMES) % FS_MODEL_WINDOW_HOP == 0)
         return run_window(clip);
     return FS_OK;
 }
+
+static fs_status add_frame(fs_clip *clip, const int8_t *frame) {
+    memcpy(next_slot(clip), frame, FS_FEAT_N_MELS);
+    return frame_added(clip);
+}
 #endif
 
 /* Each log-mel frame quantized with the frames' quantization: the model's input quantization
- * for windows, FS_MODEL_FRAME_SCALE/_ZERO_POINT for the stats input. */
+ * for windows (straight into the frame ring), FS_MODEL_FRAME_SCALE/_ZERO_POINT for the stats
+ * input. */
 static int on_logmel(void *user, const float *logmel) {
     fs_clip *clip = user;
+#if FS_MODEL_INPUT_KIND == FS_INPUT_STATS
     int8_t q[FS_FEAT_N_MELS];
-    for (size_t m = 0; m < FS_FEAT_N_MELS; m++)
-        q[m] = fs_quantize(logmel[m], FS_FRAME_SCALE, FS_FRAME_ZERO_POINT);
+    fs_quantize_n(logmel, q, FS_FEAT_N_MELS, FS_FRAME_SCALE, FS_FRAME_ZERO_POINT);
     clip->status = add_frame(clip, q);
+#else
+    fs_quantize_n(logmel, next_slot(clip), FS_FEAT_N_MELS, FS_FRAME_SCALE, FS_FRAME_ZERO_POINT);
+    clip->status = frame_added(clip);
+#endif
     return clip->status != FS_OK;
 }
 
-/* Front-end cycles are the total minus what the windows' inferences took meanwhile. */
+/* Front-end cycles are the total minus what the windows' inferences and their scoring took
+ * meanwhile. */
 static fs_status timed_frontend(fs_clip *clip, const int16_t *pcm, size_t n, int finish) {
-    uint64_t before = clip->inference_cycles;
+    uint64_t before = clip->inference_cycles + clip->scoring_cycles;
     uint32_t start = board_cycles();
     if (finish)
         fs_logmel_finish(&clip->logmel, on_logmel, clip);
     else
         fs_logmel_push(&clip->logmel, pcm, n, on_logmel, clip);
     uint32_t spent = board_cycles() - start;
-    clip->frontend_cycles += spent - (clip->inference_cycles - before);
+    clip->frontend_cycles += spent - (clip->inference_cycles + clip->scoring_cycles - before);
     return clip->status;
 }
 

@@ -44,13 +44,17 @@ typedef struct {
 #if FS_MODEL_INPUT_KIND == FS_INPUT_STATS
     fs_stats stats; /* the clip's sums so far */
 #else
-    int8_t ring[FS_MODEL_WINDOW_FRAMES][FS_FEAT_N_MELS]; /* last frames, oldest overwritten */
+    /* the last frames, oldest overwritten, each twice (clip.c: a window is contiguous) */
+    int8_t ring[2 * FS_MODEL_WINDOW_FRAMES * FS_FEAT_N_MELS];
 #endif
-    int8_t input[FS_INPUT_BYTES]; /* one model input (window: frame-major) */
-    uint32_t frames;              /* int8 frames received or computed */
+#if FS_MODEL_INPUT_KIND == FS_INPUT_STATS
+    int8_t input[FS_INPUT_BYTES]; /* the model's input, the clip's standardised statistics */
+#endif
+    uint32_t frames; /* int8 frames received or computed */
     uint64_t frontend_cycles;
     uint64_t inference_cycles;
-    fs_status status;                       /* first failure of the model, FS_OK otherwise */
+    uint64_t scoring_cycles; /* fs_scoring_add after each inference, counted in neither above */
+    fs_status status;        /* first failure of the model, FS_OK otherwise */
     uint32_t op_cycles[FS_PROFILE_MAX_OPS]; /* per op, of the last inference */
 } fs_clip;
 

@@ -17,7 +17,7 @@
 
 #include "cobs.h"
 
-#define FS_PROTOCOL_VERSION 2u /* 2: MONITOR mode */
+#define FS_PROTOCOL_VERSION 3u /* 2: MONITOR mode; 3: RESULT scoring_cycles */
 #define FS_PROTOCOL_HEADER_SIZE 4u
 #define FS_PROTOCOL_CRC_SIZE 4u
 #define FS_PROTOCOL_MAX_BODY 2048u

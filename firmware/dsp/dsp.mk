@@ -54,3 +54,13 @@ $(TOOLS_OUT)/logmel-tool: tools/logmel_tool.c $(DSP_SRC) dsp/*.h $(GEN)/feature_
 	@mkdir -p $(@D)
 	$(HOST_CC) $(CSTD) $(WARN) $(HOST_OPT) $(DSP_CFLAGS) $(DSP_INC) -I$(GEN) tools/logmel_tool.c \
 	    $(DSP_SRC) -Wl,--gc-sections -lm -o $@
+
+# x86 check that logmel.c's fused bands equal the band-by-band path bit for bit
+# (tests/firmware/dsp/test_frontend.py runs it): the test's C includes logmel.c itself.
+.PHONY: mel-check
+mel-check: $(TOOLS_OUT)/mel-check
+
+$(TOOLS_OUT)/mel-check: ../tests/firmware/dsp/mel_check.c $(DSP_SRC) dsp/*.h $(GEN)/feature_tables.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(CSTD) $(WARN) $(HOST_OPT) $(DSP_CFLAGS) $(DSP_INC) -I$(GEN) $< \
+	    $(CMSIS_DSP_SRC) -Wl,--gc-sections -lm -o $@

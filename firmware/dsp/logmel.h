@@ -12,10 +12,10 @@
 typedef int (*fs_frame_fn)(void *user, const float *logmel);
 
 typedef struct {
-    int16_t ring[FS_FEAT_N_FFT];        /* the last n_fft samples as pushed, oldest at ring[pos] */
-    float frame[FS_FEAT_N_FFT];         /* windowed frame (arm_rfft_fast_f32 overwrites it) */
-    float spectrum[FS_FEAT_N_FFT];      /* its packed real spectrum */
-    float power[FS_FEAT_N_FFT / 2 + 1]; /* |X[k]|^2, scaled (logmel.c says by how much) */
+    int16_t ring[FS_FEAT_N_FFT];   /* the last n_fft samples as pushed, oldest at ring[pos] */
+    float frame[FS_FEAT_N_FFT];    /* windowed frame (arm_rfft_fast_f32 overwrites it; then
+                                    * mel_general's power array, if that path runs) */
+    float spectrum[FS_FEAT_N_FFT]; /* its packed real spectrum */
     float mel[FS_FEAT_N_MELS];
     uint32_t pos;     /* where the next sample goes in ring */
     uint32_t have;    /* samples of the frame being filled (its last one at pos-1) */

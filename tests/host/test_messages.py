@@ -26,7 +26,7 @@ def test_python_codecs_use_the_table():
 
 def test_sizes_match_docs():
     assert messages.struct_for("INFO").size == 74
-    assert messages.struct_for("RESULT").size == 29
+    assert messages.struct_for("RESULT").size == 37
     assert messages.struct_for("DECISION").size == 55
     assert messages.struct_for("MONITOR_BEGIN").size == 14
     assert messages.struct_for("MONITOR_READY").size == 22

@@ -147,7 +147,7 @@ def test_cobs_non_canonical_trailing_piece_accepted():
 # Frames
 
 def test_constants():
-    assert PROTOCOL_VERSION == 2 and MAX_BODY == 2048 and MAX_FRAME == 2056
+    assert PROTOCOL_VERSION == 3 and MAX_BODY == 2048 and MAX_FRAME == 2056
     assert HEADER_SIZE == 4 and CRC_SIZE == 4
 
 
@@ -282,9 +282,9 @@ def test_info_round_trip_and_layout():
 
 def test_result_round_trip_and_layout():
     r = Result(score=1.5, decision=1, frames=313, inferences=309, frontend_cycles=2**40 + 5,
-               inference_cycles=7)
+               inference_cycles=7, scoring_cycles=2**33 + 1)
     body = r.pack()
-    assert len(body) == 29
+    assert len(body) == 37
     assert body[:5] == struct.pack("<fB", 1.5, 1)
     assert Result.unpack(body) == r
     with pytest.raises(ProtocolError):

@@ -97,3 +97,15 @@ def test_sanitizer_build_is_clean():
     pcm = np.random.default_rng(1).integers(-30000, 30000, 5000).astype(np.int16)
     dev = _device(tool, pcm, 333)
     assert dev.shape[0] == 1 + 5000 // 512
+
+
+def test_fused_bands_equal_the_band_by_band_path():
+    """logmel.c's fused bands (power, mel sums, floor and logarithm in one pass over the bins) are
+    in use for asd.features' filterbank and give the same bits as the power array and one dot
+    product per band (tests/firmware/dsp/mel_check.c; on the Cortex-M4: logmel_stages.c)."""
+    subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), "-f", "dsp/dsp.mk", "mel-check"],
+                   check=True)
+    r = subprocess.run([str(ROOT / "firmware/build/tools/mel-check")], capture_output=True,
+                       text=True)
+    assert r.returncode == 0 and r.stdout.split() == ["fused", "1", "inner", "1", "mismatches",
+                                                       "0"], r.stdout

@@ -65,7 +65,7 @@ def _host_logmel(pcm):
 def test_info_identifies_model_features_and_board(device):
     info = device.info()
     model = AD01.read_bytes()
-    assert info.protocol == 2 and info.board == "emu" and info.model_name == "ad01"
+    assert info.protocol == 3 and info.board == "emu" and info.model_name == "ad01"
     assert info.model_sha256.hex() == hashlib.sha256(model).hexdigest()
     assert info.feature_key == FEATURES.key()
     assert (info.sample_rate, info.n_fft, info.hop, info.n_mels, info.context_frames) == \
