@@ -10,15 +10,11 @@ together at the second convolution).
 """
 from __future__ import annotations
 
-import os
-import subprocess
-
 import numpy as np
 import pytest
 
-from tests.support import AD01, ad01_config
+from .keras_chains import ROOT, convert_chain, largest_activation, run_on_cortex_m4, runmodel_harness
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[3]
 MACHINE = "test-fused"
 
 
@@ -61,18 +57,8 @@ BUILDERS = {"resnet_like": ((24, 24, 3), _resnet_like, True), "odd": ((29, 27, 5
 
 
 def _build(op_models, name: str) -> dict:
-    keras = op_models._keras()
     shape, fn, fused = BUILDERS[name]
-    rng = np.random.default_rng(len(name) + 3)
-    x = keras.Input(shape, batch_size=1)
-    model = keras.Model(x, fn(keras, keras.layers, x))
-    model.set_weights([rng.standard_normal(w.shape).astype(np.float32) * (0.4 if w.ndim > 1 else 0.2)
-                       for w in model.get_weights()])
-    tfl = op_models.convert(model, (1, *shape), rng, (-1.0, 1.0))
-    inputs = rng.integers(-128, 128, size=(3, 1, *shape), dtype=np.int64).astype(np.int8)
-    want, arena = op_models.tflm_run(tfl, inputs)
-    return {"name": name, "model": tfl, "inputs": inputs, "want": want, "tflm_arena": arena,
-            "fused": fused}
+    return dict(convert_chain(op_models, name, shape, fn, len(name) + 3), fused=fused)
 
 
 @pytest.fixture(scope="module", params=sorted(BUILDERS))
@@ -84,19 +70,11 @@ def case(request, op_models, tmp_path_factory):
     return c
 
 
-def _largest_activation(model: bytes) -> int:
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
-
-    g = s.Model.GetRootAsModel(model, 0).Subgraphs(0)
-    outs = [g.Operators(i).OutputsAsNumpy()[0] for i in range(g.OperatorsLength())]
-    return max(int(np.prod(g.Tensors(t).ShapeAsNumpy())) for t in outs)
-
-
 def _check_arena(case, arena: int, label: str) -> None:
     print(f"{label}: arena {arena}, TFLite Micro {case['tflm_arena']}")
     assert arena <= case["tflm_arena"]
     if case["fused"]:
-        assert arena < 2 * _largest_activation(case["model"]), f"{label}: arena {arena}"
+        assert arena < 2 * largest_activation(case["model"]), f"{label}: arena {arena}"
 
 
 def test_fused_exact_x86(run_model, run_model_san, compare, case):
@@ -123,36 +101,10 @@ def test_resnet_arena_is_under_half_of_tflm(run_model, compare, op_models):
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory):
-    """The runtime-only QEMU harness (RUNMODEL=1) built with KERNELS=ref and =cm4."""
-    import shutil
-
-    from export import carray
-
-    if not shutil.which("qemu-system-arm") or not shutil.which("arm-none-eabi-gcc"):
-        pytest.fail("qemu-system-arm / arm-none-eabi-gcc missing: run `make setup`", pytrace=False)
-    build = tmp_path_factory.mktemp("fw-fused")
-    model_dir = tmp_path_factory.mktemp("models") / "ad01"
-    carray.write(model_dir, AD01.read_bytes(), ad01_config())
-    elfs = {}
-    for kernels, sub in (("ref", "qemu-runmodel-ref"), ("cm4", "qemu-runmodel")):
-        args = ["make", "-s", "-j", str(min(2, os.cpu_count() or 1)), "-C", str(ROOT / "firmware"),
-                "BOARD=qemu", f"MACHINE={MACHINE}", f"MODEL_DIR={model_dir}", f"BUILD={build}",
-                "RUNMODEL=1", f"KERNELS={kernels}"]
-        r = subprocess.run(args, capture_output=True, text=True)
-        assert r.returncode == 0, r.stdout + r.stderr
-        elfs[kernels] = build / sub / MACHINE / "firmware.elf"
-    return elfs
+    return runmodel_harness(tmp_path_factory, MACHINE)
 
 
 @pytest.mark.parametrize("kernels", ["ref", "cm4"])
 def test_fused_exact_cortex_m4(harness, case, kernels):
-    from host.qemu import Job, run_models
-
-    x, want = case["inputs"], case["want"]
-    [r] = run_models(harness[kernels], [Job(case["model"], x.tobytes(), len(x), name=case["name"])])
-    assert r.status == 0, r.message
-    assert r.invoke_status == [0] * len(x)
-    got = np.frombuffer(b"".join(r.outputs), dtype=np.int8)
-    bad = np.flatnonzero(got != want.reshape(-1))
-    assert not len(bad), f"{case['name']} KERNELS={kernels}: {len(bad)} bytes differ from TFLM"
+    r = run_on_cortex_m4(harness[kernels], case)
     _check_arena(case, r.arena, f"{case['name']} KERNELS={kernels}")

@@ -8,15 +8,10 @@ chain's arena must be below what any plan without sharing needs: two of its larg
 """
 from __future__ import annotations
 
-import os
-import subprocess
-
-import numpy as np
 import pytest
 
-from tests.support import AD01, ad01_config
+from .keras_chains import convert_chain, largest_activation, run_on_cortex_m4, runmodel_harness
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[3]
 MACHINE = "test-inplace"
 
 
@@ -44,17 +39,8 @@ BUILDERS = {"chain": ((24, 24, 4), _chain), "skip": ((12, 10, 3), _skip)}
 
 
 def _build(op_models, name: str) -> dict:
-    keras = op_models._keras()
     shape, fn = BUILDERS[name]
-    rng = np.random.default_rng(len(name))
-    x = keras.Input(shape, batch_size=1)
-    model = keras.Model(x, fn(keras, keras.layers, x))
-    model.set_weights([rng.standard_normal(w.shape).astype(np.float32) * (0.4 if w.ndim > 1 else 0.2)
-                       for w in model.get_weights()])
-    tfl = op_models.convert(model, (1, *shape), rng, (-1.0, 1.0))
-    inputs = rng.integers(-128, 128, size=(3, 1, *shape), dtype=np.int64).astype(np.int8)
-    want, arena = op_models.tflm_run(tfl, inputs)
-    return {"name": name, "model": tfl, "inputs": inputs, "want": want, "tflm_arena": arena}
+    return convert_chain(op_models, name, shape, fn, len(name))
 
 
 @pytest.fixture(scope="module", params=sorted(BUILDERS))
@@ -64,14 +50,6 @@ def case(request, op_models, tmp_path_factory):
     path.write_bytes(c["model"])
     c["path"] = path
     return c
-
-
-def _largest_activation(model: bytes) -> int:
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
-
-    g = s.Model.GetRootAsModel(model, 0).Subgraphs(0)
-    outs = [g.Operators(i).OutputsAsNumpy()[0] for i in range(g.OperatorsLength())]
-    return max(int(np.prod(g.Tensors(t).ShapeAsNumpy())) for t in outs)
 
 
 def test_inplace_exact_x86(run_model, run_model_san, compare, case):
@@ -84,44 +62,18 @@ def test_inplace_exact_x86(run_model, run_model_san, compare, case):
     assert r.arena <= case["tflm_arena"]
     if case["name"] == "chain":
         # Without sharing, conv 0's output and the first depthwise output are alive together.
-        assert r.arena < 2 * _largest_activation(case["model"]), r.arena
+        assert r.arena < 2 * largest_activation(case["model"]), r.arena
 
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory):
-    """The runtime-only QEMU harness (RUNMODEL=1) built with KERNELS=ref and =cm4."""
-    import shutil
-
-    from export import carray
-
-    if not shutil.which("qemu-system-arm") or not shutil.which("arm-none-eabi-gcc"):
-        pytest.fail("qemu-system-arm / arm-none-eabi-gcc missing: run `make setup`", pytrace=False)
-    build = tmp_path_factory.mktemp("fw-inplace")
-    model_dir = tmp_path_factory.mktemp("models") / "ad01"
-    carray.write(model_dir, AD01.read_bytes(), ad01_config())
-    elfs = {}
-    for kernels, sub in (("ref", "qemu-runmodel-ref"), ("cm4", "qemu-runmodel")):
-        args = ["make", "-s", "-j", str(min(2, os.cpu_count() or 1)), "-C", str(ROOT / "firmware"),
-                "BOARD=qemu", f"MACHINE={MACHINE}", f"MODEL_DIR={model_dir}", f"BUILD={build}",
-                "RUNMODEL=1", f"KERNELS={kernels}"]
-        r = subprocess.run(args, capture_output=True, text=True)
-        assert r.returncode == 0, r.stdout + r.stderr
-        elfs[kernels] = build / sub / MACHINE / "firmware.elf"
-    return elfs
+    return runmodel_harness(tmp_path_factory, MACHINE)
 
 
 @pytest.mark.parametrize("kernels", ["ref", "cm4"])
 def test_inplace_exact_cortex_m4(harness, case, kernels):
-    from host.qemu import Job, run_models
-
-    x, want = case["inputs"], case["want"]
-    [r] = run_models(harness[kernels], [Job(case["model"], x.tobytes(), len(x), name=case["name"])])
-    assert r.status == 0, r.message
-    assert r.invoke_status == [0] * len(x)
-    got = np.frombuffer(b"".join(r.outputs), dtype=np.int8)
-    bad = np.flatnonzero(got != want.reshape(-1))
-    assert not len(bad), f"{case['name']} KERNELS={kernels}: {len(bad)} bytes differ from TFLM"
+    r = run_on_cortex_m4(harness[kernels], case)
     print(f"{case['name']} KERNELS={kernels}: arena {r.arena}, TFLite Micro {case['tflm_arena']}")
     assert r.arena <= case["tflm_arena"]
     if case["name"] == "chain":
-        assert r.arena < 2 * _largest_activation(case["model"]), r.arena
+        assert r.arena < 2 * largest_activation(case["model"]), r.arena
