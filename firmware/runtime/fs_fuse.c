@@ -134,6 +134,7 @@ static int fs_match(const fs_model *m, int32_t add, fs_fuse_block *f) {
         if (!fs_row_conv(m, a) || fs_out(m, a) != fs_in(m, b, 0)) continue;
         const int16_t x = fs_in(m, a, 0);
         int32_t p = -1, first = a;
+        if (skip == x && b != add - 1) continue; /* an op between b and the ADD: not a block */
         if (skip != x) { /* the projection: the op of the group that is neither a nor b */
             p = (add - 1 != b) ? add - 1 : a - 1;
             if (!fs_row_conv(m, p) || fs_out(m, p) != skip || fs_in(m, p, 0) != x) continue;
