@@ -21,9 +21,10 @@ void fs_scoring_reset(fs_scoring *ctx, float in_scale, int32_t in_zero, float ou
         in_value[(uint8_t)q] = (float)(q - in_zero) * in_scale;
         out_value[(uint8_t)q] = (float)(q - out_zero) * out_scale;
     }
+#else
+    (void)in_scale; /* the embedding reads the output only */
+    (void)in_zero;
 #endif
-    ctx->in_scale = in_scale;
-    ctx->in_zero = in_zero;
     ctx->out_scale = out_scale;
     ctx->out_zero = out_zero;
     fs_scoring_clear(ctx);

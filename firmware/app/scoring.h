@@ -28,8 +28,8 @@
 #define FS_SCORE_EMBEDDING 1
 
 typedef struct {
-    float in_scale, out_scale;
-    int32_t in_zero, out_zero;
+    float out_scale; /* the output's quantization (the embedding); the input's is in scoring.c */
+    int32_t out_zero;
     double sum; /* MSE: sum of per-inference errors */
 #if FS_MODEL_SCORE_KIND == FS_SCORE_EMBEDDING
     double embedding[FS_MODEL_OUTPUT_SIZE]; /* sum of patch embeddings (double: see .c) */

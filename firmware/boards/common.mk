@@ -17,9 +17,10 @@ $(patsubst %.c,$(FW_OUT)/obj/%.o,$(notdir $(DSP_SRC))): FW_CFLAGS += $(DSP_CFLAG
 # instructions per hop (docs/frontend.md, "Compiler flags"; logmel_stages.c on QEMU), not the
 # board's -O2: -Os for the radix-8 butterflies and the real split (27,138 and 12,806 instead of
 # 28,922 and 14,848; -O3 changes nothing, -Os -funroll-loops the same as -Os), -funroll-loops for
-# the bit reversal (4,043 instead of 4,265); -O2 -funroll-loops gives the split 13,317. Neither touches floating-point semantics (no
-# -ffast-math; dsp.mk's -ffp-contract=off still applies), so the emulator, built as before, still
-# computes the same features bit for bit. The flags come after -O2 and so override it.
+# the bit reversal (4,043 instead of 4,265); -O2 -funroll-loops gives the split 13,317. Neither
+# touches floating-point semantics (no -ffast-math; dsp.mk's -ffp-contract=off still applies), so
+# the emulator, built as before, still computes the same features bit for bit. The flags come
+# after -O2 and so override it.
 ifneq ($(BOARD),emu)
 $(FW_OUT)/obj/arm_cfft_radix8_f32.o $(FW_OUT)/obj/arm_rfft_fast_f32.o: FW_CFLAGS += -Os
 $(FW_OUT)/obj/arm_bitreversal2.o: FW_CFLAGS += -funroll-loops

@@ -33,8 +33,9 @@ typedef struct fs_conv_geom {
 enum {
     FS_KERNEL_REF = 0,
     FS_KERNEL_CM4 = 1,
-    FS_KERNEL_CM4_PLANE = 2, /* depthwise: fs_cm4_dw.h */
-    FS_KERNEL_CM4_TILE = 3   /* CONV_2D's pixel tiles: fs_cm4.h */
+    FS_KERNEL_CM4_PLANE = 2,    /* depthwise: fs_cm4_dw.h */
+    FS_KERNEL_CM4_TILE = 3,     /* CONV_2D's pixel tiles: fs_cm4.h */
+    FS_KERNEL_CM4_DW_GLOBAL = 4 /* depthwise, one filter row spanning the input row: fs_cm4_dw.h */
 };
 
 typedef struct fs_fully_connected_params {

@@ -50,6 +50,19 @@ static inline void tap4(int32_t acc[4], const int8_t *x, const uint32_t *w, uint
     acc[3] = __smlatt(w[1], x13, acc[3]);
 }
 
+/* One tap in the asm below: the four channels' inputs at ADDR, the weights' LDRD (w advanced),
+ * the offset added while sign-extending, four multiply-accumulates. */
+#define DW_GLOBAL_TAP(ADDR)                  \
+    "ldr     %[v], " ADDR                    \
+    "\n\t"                                   \
+    "ldrd    %[wa], %[wb], [%[w]], #8\n\t"   \
+    "sxtab16 %[t], %[off], %[v]\n\t"         \
+    "sxtab16 %[v], %[off], %[v], ror #8\n\t" \
+    "smlabb  %[a0], %[wa], %[t], %[a0]\n\t"  \
+    "smlatt  %[a2], %[wa], %[t], %[a2]\n\t"  \
+    "smlabb  %[a1], %[wb], %[v], %[a1]\n\t"  \
+    "smlatt  %[a3], %[wb], %[v], %[a3]\n\t"
+
 /* acc[0..3] += the four channels' dot products over the taps (x: channel 0 of tap 0). Two taps
  * per pass in asm (gcc's loop paid 12 instructions a tap): per tap a load, two SXTAB16, one
  * LDRD of the weights, four multiplies; per two taps one pointer step and the loop. */
@@ -60,23 +73,7 @@ static void dot4(int32_t acc[4], const int8_t *x, int32_t step, const uint32_t *
     if (wx != end) {
         uint32_t v, t, wa, wb;
         __asm volatile(
-            "1:\n\t"
-            "ldr     %[v], [%[x]]\n\t"
-            "ldrd    %[wa], %[wb], [%[w]], #8\n\t"
-            "sxtab16 %[t], %[off], %[v]\n\t"
-            "sxtab16 %[v], %[off], %[v], ror #8\n\t"
-            "smlabb  %[a0], %[wa], %[t], %[a0]\n\t"
-            "smlatt  %[a2], %[wa], %[t], %[a2]\n\t"
-            "smlabb  %[a1], %[wb], %[v], %[a1]\n\t"
-            "smlatt  %[a3], %[wb], %[v], %[a3]\n\t"
-            "ldr     %[v], [%[x], %[step]]\n\t"
-            "ldrd    %[wa], %[wb], [%[w]], #8\n\t"
-            "sxtab16 %[t], %[off], %[v]\n\t"
-            "sxtab16 %[v], %[off], %[v], ror #8\n\t"
-            "smlabb  %[a0], %[wa], %[t], %[a0]\n\t"
-            "smlatt  %[a2], %[wa], %[t], %[a2]\n\t"
-            "smlabb  %[a1], %[wb], %[v], %[a1]\n\t"
-            "smlatt  %[a3], %[wb], %[v], %[a3]\n\t"
+            "1:\n\t" DW_GLOBAL_TAP("[%[x]]") DW_GLOBAL_TAP("[%[x], %[step]]")
             "add     %[x], %[x], %[step], lsl #1\n\t"
             "cmp     %[w], %[end]\n\t"
             "bne     1b\n\t"

@@ -103,10 +103,9 @@ void fs_cm4_dw_rows_s2(const fs_cm4_dw_run *run);
 
 /* The 'global' depthwise kernel (dw_global_cm4.c): depth multiplier 1, one filter row, one
  * output pixel per row, no padding, at most FS_CM4_DW_GLOBAL_MAX_TAPS taps (its weights of four
- * channels live on the stack, 8 bytes per tap), an operator that passed fs_cm4_rq_ok. Its
- * kernel id continues fs_ops.h's FS_KERNEL_* (kept here: only this kernel's files use it). */
+ * channels live on the stack, 8 bytes per tap), an operator that passed fs_cm4_rq_ok; its
+ * kernel id is fs_ops.h's FS_KERNEL_CM4_DW_GLOBAL. */
 #define FS_CM4_DW_GLOBAL_MAX_TAPS 32
-enum { FS_KERNEL_CM4_DW_GLOBAL = 3 };
 
 int fs_cm4_dw_global_ok(const fs_conv_params *p, const fs_shape *in, const fs_shape *f,
                         const fs_shape *out);
